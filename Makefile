@@ -1,0 +1,114 @@
+# dffmpeg — plain Makefile.  Every library comes through pkg-config; a
+# missing one is installed from Debian's packages when running as root, or
+# named with the exact apt-get line otherwise (scripts/deps.sh).
+
+PKGS	 = libevent libcjson sqlite3 libsodium yaml-0.1 libmosquitto
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+DESTDIR	?=
+
+CC	?= cc
+OPT	?= -O2 -g
+SAN	?=
+BUILD	?= build/default
+# Where the binary goes: ./dffmpeg for the normal build.
+BIN	?= dffmpeg
+
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wno-missing-field-initializers
+CFLAGS	+= -std=c11 $(OPT) $(WARN) $(SAN) -Iinclude -D_GNU_SOURCE \
+	   -fno-strict-aliasing
+# Recursively expanded on purpose: evaluated after the deps check ran.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lm
+CHECK_CFLAGS = $(shell pkg-config --cflags check)
+CHECK_LIBS   = $(shell pkg-config --libs check)
+
+CORE_SRC  = $(wildcard src/*.c)
+APPL_SRC  = $(wildcard src/applets/*.c)
+LIB_SRC   = $(filter-out src/main.c,$(CORE_SRC)) $(APPL_SRC)
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
+MAIN_OBJ  = $(BUILD)/src/main.o
+LIB	  = $(BUILD)/libdffmpeg.a
+
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+DEPS_STAMP = $(BUILD)/.deps-build
+TEST_STAMP = $(BUILD)/.deps-test
+
+.PHONY: all check unit integration asan demo bench install uninstall clean \
+	deps valgrind
+
+all: $(BIN)
+
+$(DEPS_STAMP):
+	@scripts/deps.sh build
+	@mkdir -p $(@D) && touch $@
+
+$(TEST_STAMP): $(DEPS_STAMP)
+	@scripts/deps.sh test
+	@touch $@
+
+deps: $(DEPS_STAMP)
+
+$(BUILD)/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(MAIN_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(MAIN_OBJ) $(LIB) $(PKG_LIBS) $(LDFLAGS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit.h $(LIB) | $(TEST_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< \
+	    $(LIB) $(PKG_LIBS) $(CHECK_LIBS) $(LDFLAGS)
+
+# The README's test command: unit tests, then integration tests against a
+# private broker, real coordinator/worker/client processes and real ffmpeg.
+check: unit integration
+
+unit: $(UNIT_BIN) | $(TEST_STAMP)
+	@tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(BIN) | $(TEST_STAMP)
+	@DFFMPEG=$(abspath $(BIN)) tests/run-integration.sh
+
+# The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan:
+	$(MAKE) BUILD=build/asan BIN=build/asan/dffmpeg OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    check
+
+# Unit tests under valgrind's leak checker.
+valgrind: $(UNIT_BIN) | $(TEST_STAMP)
+	@VALGRIND=1 tests/run-unit.sh $(UNIT_BIN)
+
+demo: $(BIN) | $(TEST_STAMP)
+	@DFFMPEG=$(abspath $(BIN)) scripts/demo.sh
+
+bench: $(BIN) | $(TEST_STAMP)
+	@DFFMPEG=$(abspath $(BIN)) bench/run.sh
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/dffmpeg
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/*.7 $(DESTDIR)$(MANDIR)/man7/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/dffmpeg
+	cd man && for m in *.1 *.5 *.7; do \
+	    rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$$m; done
+
+clean:
+	rm -rf build dffmpeg
+
+-include $(LIB_OBJ:.o=.d) $(MAIN_OBJ:.o=.d)

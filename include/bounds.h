@@ -1,0 +1,40 @@
+/*
+ * Named limits and defaults shared by every module.  Anything that comes
+ * from the network or a file is checked against one of these before memory
+ * is allocated for it.
+ */
+#ifndef DFFMPEG_BOUNDS_H
+#define DFFMPEG_BOUNDS_H
+
+#define DFFMPEG_VERSION		"0.1.0"
+
+#define KEY_LEN			32	/* identity, job and master keys */
+#define NAME_MAX_LEN		64	/* identity names, worker ids, variables */
+#define ID_LEN			22	/* 128-bit id, base64url, no padding */
+#define ID_BUF			(ID_LEN + 1)
+#define SESSION_BUF		ID_BUF
+#define PATH_BUF		4096
+
+#define MSG_MAX_BYTES		(512 * 1024)	/* one control message */
+#define MSG_MAX_ARGS		4096		/* elements of a job's argv */
+#define MSG_MAX_MAP		1024		/* entries of a JSON map */
+#define MSG_MAX_STR		(256 * 1024)	/* one string field */
+#define STDERR_TAIL_MAX		(64 * 1024)
+
+#define FRAME_MAX_PAYLOAD	(64 * 1024)	/* plain bytes in one frame */
+#define STREAM_WINDOW_DEFAULT	(4 * 1024 * 1024)
+
+#define REPLAY_WINDOW_MS	30000
+#define RETRY_INITIAL_MS	500
+#define RETRY_MAX_MS		5000
+
+#define TOPIC_PREFIX_DEFAULT	"dffmpeg"
+#define MQTT_PORT_DEFAULT	1883
+#define MQTT_KEEPALIVE_DEFAULT	10
+#define HEARTBEAT_DEFAULT	5	/* seconds */
+#define HTTP_PORT_DEFAULT	8000
+#define KILL_GRACE_MS		2000
+
+#define COORDINATOR_NAME	"coordinator"	/* the `from` of downlink messages */
+
+#endif

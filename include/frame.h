@@ -1,0 +1,73 @@
+/*
+ * Sealed data-plane frames (design §4.3) on P/job/<id>/in and /out.
+ *
+ * Layout (all integers big-endian):
+ *   header  u8 version (1) | u8 kind | u16 reserved (0) | u64 seq | u64 ack
+ *   nonce   24 bytes (random)
+ *   box     XChaCha20-Poly1305-IETF(payload), 16-byte tag
+ * The header and the job id are the associated data, so a frame cannot be
+ * moved to another job or have its header altered.  seq is 0 for frames
+ * that are not retransmitted (ack, ping); ack is the highest contiguous
+ * seq the sender has received from its peer (0: none yet).
+ */
+#ifndef DFFMPEG_FRAME_H
+#define DFFMPEG_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+
+enum frame_kind {
+	FK_HELLO = 1,	/* worker -> client: subscribed, send stdin */
+	FK_STDIN,
+	FK_STDIN_EOF,
+	FK_SIGNAL,	/* payload: u8 signal number */
+	FK_STDOUT,
+	FK_STDERR,
+	FK_EXIT,	/* payload: i32 code, u8 signal (0: exited) */
+	FK_ACK,
+	FK_PING,
+	FK__MAX
+};
+
+#define FRAME_VERSION		1
+#define FRAME_HEADER_LEN	20
+#define FRAME_NONCE_LEN		24
+#define FRAME_TAG_LEN		16
+#define FRAME_OVERHEAD	(FRAME_HEADER_LEN + FRAME_NONCE_LEN + FRAME_TAG_LEN)
+#define FRAME_MAX_SEALED	(FRAME_OVERHEAD + FRAME_MAX_PAYLOAD)
+
+struct frame {
+	enum frame_kind	 kind;
+	uint64_t	 seq;
+	uint64_t	 ack;
+	const uint8_t	*data;	/* frame_open: points into the caller's buf */
+	size_t		 len;
+};
+
+const char	*frame_kind_name(enum frame_kind);
+
+/*
+ * Seal f for job into out (at least FRAME_OVERHEAD + f->len bytes).
+ * Returns the sealed length, or 0 if f->len > FRAME_MAX_PAYLOAD, outcap is
+ * too small, the kind is invalid or job is longer than NAME_MAX_LEN.
+ * f->data must not overlap out.
+ */
+size_t	 frame_seal(const uint8_t key[KEY_LEN], const char *job,
+	    const struct frame *f, uint8_t *out, size_t outcap);
+
+/*
+ * Open a sealed frame.  plain must hold FRAME_MAX_PAYLOAD bytes; on success
+ * f->data points into it.  Returns 0, or -1 with err filled (too short, too
+ * long, bad version or kind, authentication failure).
+ */
+int	 frame_open(const uint8_t key[KEY_LEN], const char *job,
+	    const uint8_t *in, size_t inlen, struct frame *f, uint8_t *plain,
+	    char *err, size_t errlen);
+
+/* Exit payload helpers. */
+void	 frame_exit_encode(uint8_t out[5], int code, int sig);
+int	 frame_exit_decode(const uint8_t *, size_t, int *code, int *sig);
+
+#endif

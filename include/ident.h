@@ -1,0 +1,46 @@
+/*
+ * Identities and their keys (design §4.1).  Each identity has a random
+ * 32-byte key; the coordinator stores it sealed (secretbox, random nonce)
+ * under a master key read from a 0600 file that is created on first use.
+ * The keyring answers "what is the key and role of NAME" for every
+ * incoming message, re-reading the store when another process (the admin
+ * applet) has changed it.
+ */
+#ifndef DFFMPEG_IDENT_H
+#define DFFMPEG_IDENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+
+struct store;
+
+/* Load the master key from path; if absent and create is set, create it
+ * (directories are not created) with mode 0600.  Refuses a file readable
+ * by group or others.  Returns 0 or -1 with err filled. */
+int	 ident_master_load(const char *path, bool create,
+	    uint8_t mk[KEY_LEN], char *err, size_t errlen);
+
+/* Seal key under mk into out (SEALED_KEY_MAX bytes); returns its length. */
+size_t	 ident_seal(const uint8_t mk[KEY_LEN], const uint8_t key[KEY_LEN],
+	    uint8_t *out);
+/* 0, or -1 if the box does not open (wrong master key, corruption). */
+int	 ident_unseal(const uint8_t mk[KEY_LEN], const uint8_t *in, size_t len,
+	    uint8_t key[KEY_LEN]);
+
+/* Create identity name with a fresh key; the key is copied to key_out.
+ * Returns 0, or -1 with err filled (bad name, reserved name, exists). */
+int	 ident_add(struct store *, const uint8_t mk[KEY_LEN], const char *name,
+	    int role, uint8_t key_out[KEY_LEN], char *err, size_t errlen);
+
+struct keyring;
+struct keyring	*keyring_new(struct store *, const uint8_t mk[KEY_LEN]);
+void		 keyring_free(struct keyring *);
+/* 0 with key and role filled, or -1 if the identity does not exist (or its
+ * key does not open). */
+int		 keyring_lookup(struct keyring *, const char *name,
+		    uint8_t key[KEY_LEN], int *role);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * The one libevent loop of a process: created once, with libevent's own
+ * logging routed through log.c and SIGPIPE ignored (a closed pipe is an
+ * EPIPE from write, handled where it happens).
+ */
+#ifndef DFFMPEG_LOOP_H
+#define DFFMPEG_LOOP_H
+
+#include <stdbool.h>
+
+struct event_base;
+struct event;
+
+struct event_base	*loop_new(void);
+/* A persistent signal event; returns it so it can be freed. */
+struct event		*loop_signal(struct event_base *, int sig,
+			    void (*cb)(int, short, void *), void *arg);
+/* A one-shot or persistent timer, not yet armed. */
+struct event		*loop_timer(struct event_base *, bool persist,
+			    void (*cb)(int, short, void *), void *arg);
+/* Arm a timer for ms milliseconds. */
+void			 loop_arm(struct event *, int ms);
+/* Make fd non-blocking (and optionally close-on-exec). */
+int			 fd_nonblock(int fd, bool cloexec);
+
+#endif

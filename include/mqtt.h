@@ -1,0 +1,69 @@
+/*
+ * libmosquitto driven by the process's libevent loop (design §3.2).
+ *
+ * A persistent read event on the socket, a write event armed only while
+ * mosquitto_want_write(), a 1 s timer for mosquitto_loop_misc (keepalive)
+ * and for reconnects with exponential back-off.  Events are re-synced after
+ * every library call and every (re)connect is treated as a new socket.  A
+ * socket that reports an error or hang-up before CONNACK is dropped and
+ * retried with back-off, which guards against the TLS reconnect busy-loop
+ * of libmosquitto 2.0.11.  Subscriptions are remembered and renewed after
+ * every reconnect (sessions are clean); publishing is QoS 1, never retained.
+ */
+#ifndef DFFMPEG_MQTT_H
+#define DFFMPEG_MQTT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct mqtt_conf;
+struct mqtt;
+
+struct mqtt_ops {
+	/* CONNACK accepted; subscriptions have been re-requested. */
+	void	(*connected)(void *arg);
+	/* The connection was lost or refused; a reconnect is scheduled. */
+	void	(*disconnected)(void *arg);
+	void	(*message)(void *arg, const char *topic, const uint8_t *payload,
+		    size_t len);
+};
+
+/* Called on every SUBACK of a subscription (ok false: refused by ACL). */
+typedef void (*mqtt_sub_cb)(void *arg, const char *topic, bool ok);
+
+struct mqtt	*mqtt_new(struct event_base *, const struct mqtt_conf *,
+		    const char *client_id, const struct mqtt_ops *, void *arg,
+		    char *err, size_t errlen);
+void		 mqtt_free(struct mqtt *);
+/* Set the will (before mqtt_start). */
+int		 mqtt_will(struct mqtt *, const char *topic, const void *,
+		    size_t);
+/* Begin connecting; failures are retried forever with back-off. */
+void		 mqtt_start(struct mqtt *);
+/* Subscribe now if connected, and again after every reconnect. */
+void		 mqtt_subscribe(struct mqtt *, const char *topic, mqtt_sub_cb,
+		    void *arg);
+void		 mqtt_unsubscribe(struct mqtt *, const char *topic);
+/* Publish QoS 1.  Returns -1 when not connected (the caller keeps the
+ * message and sends it again after the reconnect). */
+int		 mqtt_publish(struct mqtt *, const char *topic, const void *,
+		    size_t);
+bool		 mqtt_is_connected(const struct mqtt *);
+/* Bytes and messages queued in the library but not yet written. */
+bool		 mqtt_want_write(const struct mqtt *);
+/* Clean disconnect: queued packets are written, then DISCONNECT (no will);
+ * done is called when the socket is closed or after timeout_ms. */
+void		 mqtt_shutdown(struct mqtt *, int timeout_ms,
+		    void (*done)(void *), void *arg);
+/* Counters for metrics. */
+uint64_t	 mqtt_connects(const struct mqtt *);
+
+/* Build "prefix/a/b..." into buf; -1 if it does not fit. */
+int		 topic_fmt(char *buf, size_t len, const char *prefix,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The last level of a topic. */
+const char	*topic_last(const char *);
+
+#endif

@@ -1,0 +1,38 @@
+/*
+ * Spawning and supervising a child process with pipes (no shell).
+ *
+ * The child gets its own process group, dies with its parent
+ * (PR_SET_PDEATHSIG), and has stdin/stdout/stderr connected to pipes whose
+ * parent ends are non-blocking and close-on-exec.  An exec failure is
+ * reported to the parent through a close-on-exec pipe, so proc_spawn
+ * either returns a running child or an error naming the cause.
+ */
+#ifndef DFFMPEG_PROC_H
+#define DFFMPEG_PROC_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct event_base;
+
+struct proc_spec {
+	const char	*path;		/* executable (absolute) */
+	char *const	*argv;		/* argv[0] included, NULL-terminated */
+	char *const	*envp;		/* NULL-terminated */
+	const char	*cwd;		/* NULL: inherit */
+};
+
+/* Returns the pid and fills fds (0: write to child's stdin, 1: read its
+ * stdout, 2: read its stderr), or -1 with err filled. */
+pid_t	proc_spawn(const struct proc_spec *, int fds[3], char *err,
+	    size_t errlen);
+
+typedef void (*proc_exit_cb)(pid_t, int status, void *arg);
+
+/* Call cb once when pid exits (SIGCHLD on the loop of base). */
+void	proc_watch(struct event_base *, pid_t, proc_exit_cb, void *arg);
+void	proc_unwatch(pid_t);
+/* Reap children now (also done on SIGCHLD). */
+void	proc_reap(void);
+
+#endif

@@ -1,0 +1,111 @@
+/*
+ * The configuration of each applet: the structs, the key tables that fill
+ * them, and loading with the search order of config_find plus the checks
+ * that span several keys (hmac_key or hmac_key_file, password_file, ...).
+ * The admin applet reads the coordinator's file.
+ */
+#ifndef DFFMPEG_SETTINGS_H
+#define DFFMPEG_SETTINGS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "config.h"
+#include "util.h"
+
+struct tls_conf {
+	bool	 enabled;	/* first member: CFG_PRESENCE */
+	char	*ca_file;
+	char	*ca_path;
+	char	*cert_file;
+	char	*key_file;
+	bool	 insecure;	/* skip hostname verification */
+};
+
+struct mqtt_conf {
+	char		*host;		/* "/…" is a unix socket path */
+	int		 port;
+	char		*username;
+	char		*password;	/* secret; from password_file if set */
+	char		*password_file;
+	struct tls_conf	 tls;
+	char		*topic_prefix;
+	int		 keepalive;	/* seconds */
+};
+
+struct http_conf {
+	char		*listen;
+	int		 port;
+	struct strv	 allow;		/* allowed client addresses/CIDRs */
+};
+
+struct coord_conf {
+	char		*database;
+	char		*master_key_file;	/* default: beside database */
+	struct mqtt_conf mqtt;
+	struct http_conf http;
+	struct strv	 allowed_binaries;
+	int64_t		 replay_window;		/* ms */
+	int64_t		 assign_timeout;	/* ms */
+	int64_t		 queue_timeout;		/* ms */
+	int64_t		 job_retention;		/* ms */
+	char		*log_file;
+	char		*log_level;
+};
+
+struct worker_conf {
+	char		*client_id;
+	char		*hmac_key;		/* secret */
+	char		*hmac_key_file;
+	struct mqtt_conf mqtt;
+	struct strmap	 binaries;		/* name -> executable path */
+	struct strmap	 paths;			/* variable -> local root */
+	int		 max_jobs;		/* 0: unlimited */
+	int		 weight;
+	int64_t		 registration_interval;	/* heartbeat period, ms */
+	int64_t		 kill_grace;		/* ms */
+	char		*log_file;
+	char		*log_level;
+	uint8_t		 key[KEY_LEN];		/* decoded identity key */
+};
+
+struct client_conf {
+	char		*client_id;
+	char		*hmac_key;
+	char		*hmac_key_file;
+	struct mqtt_conf mqtt;
+	struct strmap	 paths;
+	struct strv	 binaries;	/* names served by the proxy */
+	struct strv	 forward_env;
+	struct strmap	 fallback;	/* binary -> local executable */
+	int64_t		 connect_timeout;	/* ms */
+	char		*log_file;
+	char		*log_level;
+	uint8_t		 key[KEY_LEN];
+};
+
+extern const struct cfg_key coord_conf_keys[];
+extern const struct cfg_key worker_conf_keys[];
+extern const struct cfg_key client_conf_keys[];
+
+/*
+ * Find (config_find with the applet's name: "coordinator", "worker",
+ * "client") and load a config, apply defaults and the cross-key checks,
+ * decode the identity key.  Returns 0 or -1 with err filled (on failure the
+ * struct is already freed).  The *_free functions wipe secrets.
+ */
+int	 settings_load_coord(const char *explicit, struct coord_conf *,
+	    char *err, size_t errlen);
+int	 settings_load_worker(const char *explicit, struct worker_conf *,
+	    char *err, size_t errlen);
+int	 settings_load_client(const char *explicit, struct client_conf *,
+	    char *err, size_t errlen);
+void	 settings_free_coord(struct coord_conf *);
+void	 settings_free_worker(struct worker_conf *);
+void	 settings_free_client(struct client_conf *);
+
+/* The file the last settings_load_* used (found or not), "" before any. */
+const char *settings_path(void);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * One end of a job's data plane: a reliable, ordered, flow-controlled
+ * channel of sealed frames over MQTT (design §6.1 step 4).
+ *
+ * Sending: every frame but ack and ping gets the next sequence number and
+ * is kept, sealed, until the peer acknowledges it.  The window bounds the
+ * unacknowledged bytes and frames; when it is full the owner stops reading
+ * its source (stream_full) and resumes on ops->writable.  After a
+ * reconnect stream_resend publishes every unacknowledged frame again; a
+ * frame that stays unacknowledged is re-sent after a timeout.
+ *
+ * Receiving: frames are opened, duplicates dropped, early frames held
+ * (bounded) until the gap fills, and delivered in order.  The ack
+ * announces the highest contiguous frame delivered, unless the owner holds
+ * acks (stream_hold) because it cannot pass the data on yet: that is the
+ * back-pressure that reaches the remote source.
+ *
+ * Liveness: a ping goes out after ping_ms without sending; ops->lost is
+ * called after lost_ms without hearing anything from the peer.
+ */
+#ifndef DFFMPEG_STREAM_H
+#define DFFMPEG_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "frame.h"
+
+struct event_base;
+struct stream;
+
+struct stream_ops {
+	/* Publish one sealed frame; -1 if it could not be sent now. */
+	int	(*publish)(void *arg, const uint8_t *buf, size_t len);
+	/* The peer's next frame in order (never ack or ping). */
+	void	(*deliver)(void *arg, enum frame_kind, const uint8_t *data,
+		    size_t len);
+	/* The window has room again. */
+	void	(*writable)(void *arg);
+	/* Nothing heard from the peer for lost_ms (may be NULL). */
+	void	(*lost)(void *arg);
+};
+
+struct stream_params {
+	size_t		window_bytes;	/* 0: STREAM_WINDOW_DEFAULT */
+	size_t		window_frames;	/* 0: 512 */
+	int		ping_ms;	/* 0: no pings */
+	int		lost_ms;	/* 0: never lost */
+};
+
+struct stream	*stream_new(struct event_base *, const uint8_t key[KEY_LEN],
+		    const char *job, const struct stream_params *,
+		    const struct stream_ops *, void *arg);
+void		 stream_free(struct stream *);
+
+/* Queue data of one kind, split into frames of FRAME_MAX_PAYLOAD.  Always
+ * accepted (the window is advisory for the caller's reads). */
+void		 stream_send(struct stream *, enum frame_kind, const void *,
+		    size_t);
+bool		 stream_full(const struct stream *);
+/* Everything sent has been acknowledged. */
+bool		 stream_drained(const struct stream *);
+size_t		 stream_unacked(const struct stream *);
+
+/* A sealed frame received from the peer; bad frames are counted and
+ * dropped. */
+void		 stream_input(struct stream *, const uint8_t *, size_t);
+/* Publish all unacknowledged frames again (after a reconnect). */
+void		 stream_resend(struct stream *);
+/* Hold acks (true) or release them and acknowledge what was delivered. */
+void		 stream_hold(struct stream *, bool);
+/* Send an ack now if one is owed. */
+void		 stream_flush_ack(struct stream *);
+/* Frames dropped as bad (authentication, format). */
+uint64_t	 stream_bad_frames(const struct stream *);
+
+#endif

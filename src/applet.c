@@ -1,0 +1,27 @@
+/*
+ * The applet table: one row per applet.
+ */
+#include <stddef.h>
+#include <string.h>
+
+#include "applet.h"
+
+const struct applet applets[] = {
+	{ "coordinator", coordinator_main,
+	    "run the coordinator: queue, scheduler, state, dashboard" },
+	{ "worker", worker_main, "run a worker: run jobs on this node" },
+	{ "client", client_main, "submit and inspect jobs, translate paths" },
+	{ "admin", admin_main, "manage identities and operate the cluster" },
+	{ NULL, NULL, NULL }
+};
+
+const struct applet *
+applet_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; applets[i].name != NULL; i++)
+		if (strcmp(applets[i].name, name) == 0)
+			return &applets[i];
+	return NULL;
+}

@@ -1,0 +1,1331 @@
+/*
+ * dffmpeg coordinator: the worker registry, the job queue and scheduler,
+ * and the job state kept in SQLite.
+ *
+ * Every uplink message arrives on P/coord/<sender>, is verified with the
+ * sender's key and role (msg_decode), checked against the replay cache and
+ * dispatched through the handler table.  Answers go to the sender's
+ * downlink and are remembered with the request id, so a repeated request
+ * gets the same answer without being acted on twice.  The coordinator is
+ * not on the data path: it hands out job keys and watches job states.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "applet.h"
+#include "bounds.h"
+#include "ident.h"
+#include "jobstate.h"
+#include "log.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "msg.h"
+#include "settings.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define TICK_MS			250
+#define ASSIGN_RESEND_MS	1000
+#define WORKER_TIMEOUT_FACTOR	3
+#define WORKER_HEARTBEAT_MS	(HEARTBEAT_DEFAULT * 1000)
+#define PURGE_INTERVAL_MS	(3600 * 1000)
+#define AUTH_WARN_INTERVAL_MS	10000
+
+struct cworker {
+	char		 name[NAME_MAX_LEN + 1];
+	char		 session[SESSION_BUF];
+	bool		 online;
+	bool		 draining;
+	struct strmap	 binaries;	/* name -> "ok" | "missing" */
+	struct strmap	 health;	/* variable -> "ok" | reason */
+	int		 max_jobs;	/* 0: unlimited */
+	int		 weight;
+	int		 active;
+	int64_t		 last_assign;	/* mono ms */
+	int64_t		 last_seen;	/* mono ms */
+};
+
+struct cjob {
+	char		 id[ID_BUF];
+	char		 client[NAME_MAX_LEN + 1];
+	char		 session[SESSION_BUF];
+	char		 binary[NAME_MAX_LEN + 1];
+	struct strv	 args;
+	char		*cwd;
+	struct strmap	 env;
+	struct strv	 paths;
+	enum job_state	 state;
+	char		 worker[NAME_MAX_LEN + 1];
+	uint8_t		 key[KEY_LEN];
+	int64_t		 queued_at;	/* mono ms */
+	int64_t		 assigned_at;
+	int64_t		 assign_sent;
+	char		*assign;	/* signed assign, re-sent until started */
+	size_t		 assign_len;
+};
+
+struct coord;
+struct sender {
+	const char	*name;
+	int		 role;
+	uint8_t		 key[KEY_LEN];
+};
+
+typedef void (*handler_fn)(struct coord *, const struct sender *,
+    const struct msg *);
+
+struct coord {
+	struct event_base	*base;
+	struct coord_conf	 conf;
+	struct store		*store;
+	struct keyring		*keyring;
+	uint8_t			 master[KEY_LEN];
+	struct mqtt		*mqtt;
+	struct replay		*replay;
+	char			 prefix[128];
+	char			 sub[256];
+
+	struct cworker		**workers;
+	size_t			 nworkers;
+	struct cjob		**jobs;		/* jobs not yet terminal */
+	size_t			 njobs;
+
+	struct event		*ev_tick;
+	struct event		*ev_sig[2];
+	int64_t			 last_purge;
+	int64_t			 last_auth_warn;
+	uint64_t		 dropped[ME__COUNT];
+	uint64_t		 received;
+};
+
+static void	coord_schedule(struct coord *);
+
+/* ---- lookup ---- */
+
+static struct cworker *
+worker_find(struct coord *c, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nworkers; i++)
+		if (strcmp(c->workers[i]->name, name) == 0)
+			return c->workers[i];
+	return NULL;
+}
+
+static struct cjob *
+job_find(struct coord *c, const char *id)
+{
+	size_t	i;
+
+	for (i = 0; i < c->njobs; i++)
+		if (strcmp(c->jobs[i]->id, id) == 0)
+			return c->jobs[i];
+	return NULL;
+}
+
+static void
+job_free(struct cjob *j)
+{
+	strv_free(&j->args);
+	strv_free(&j->paths);
+	strmap_free(&j->env);
+	free(j->cwd);
+	free(j->assign);
+	sodium_memzero(j->key, sizeof(j->key));
+	free(j);
+}
+
+static void
+job_forget(struct coord *c, struct cjob *j)
+{
+	size_t	i;
+
+	for (i = 0; i < c->njobs; i++) {
+		if (c->jobs[i] == j) {
+			memmove(&c->jobs[i], &c->jobs[i + 1],
+			    (c->njobs - i - 1) * sizeof(*c->jobs));
+			c->njobs--;
+			break;
+		}
+	}
+	job_free(j);
+}
+
+/* ---- sending ---- */
+
+/* Sign m for topic with key and publish it; returns the payload (owned)
+ * so that it can be remembered as an answer, or NULL. */
+static char *
+coord_publish(struct coord *c, const char *topic, const uint8_t *key,
+    struct msg *m, size_t *lenp)
+{
+	char	*payload;
+
+	payload = msg_encode(m, topic, key, lenp);
+	if (payload == NULL) {
+		log_warnx("cannot encode a %s message", msg_type_name(m->type));
+		return NULL;
+	}
+	if (mqtt_publish(c->mqtt, topic, payload, *lenp) == -1)
+		log_debug("%s to %s not sent now (not connected)",
+		    msg_type_name(m->type), topic);
+	return payload;
+}
+
+static int
+downlink_topic(struct coord *c, char *buf, size_t len, int role,
+    const char *name, const char *session)
+{
+	if (role == ROLE_WORKER)
+		return topic_fmt(buf, len, c->prefix, "worker/%s", name);
+	if (session == NULL || !name_valid(session, ID_LEN))
+		return -1;
+	return topic_fmt(buf, len, c->prefix, "client/%s/%s", name, session);
+}
+
+/* Answer request req of sender with m (cleared here) and remember it. */
+static void
+coord_answer(struct coord *c, const struct sender *s, const struct msg *req,
+    struct msg *m)
+{
+	char	 topic[256], *payload;
+	size_t	 len;
+
+	if (downlink_topic(c, topic, sizeof(topic), s->role, s->name,
+	    req->session) == -1) {
+		msg_clear(m);
+		return;
+	}
+	if (!(m->present & FBIT(F_REF)) &&
+	    (msg_types[m->type].required | msg_types[m->type].optional) &
+	    FBIT(F_REF))
+		msg_set_str(m, F_REF, req->id);
+	payload = coord_publish(c, topic, s->key, m, &len);
+	if (payload != NULL) {
+		replay_answer(c->replay, req->id, topic, payload, len);
+		free(payload);
+	}
+	msg_clear(m);
+}
+
+/* Send m (cleared here) to the client process that submitted j. */
+static void
+coord_to_client(struct coord *c, const struct cjob *j, struct msg *m)
+{
+	uint8_t	 key[KEY_LEN];
+	char	 topic[256], *payload;
+	size_t	 len;
+	int	 role;
+
+	if (keyring_lookup(c->keyring, j->client, key, &role) == -1 ||
+	    downlink_topic(c, topic, sizeof(topic), ROLE_CLIENT, j->client,
+	    j->session) == -1) {
+		msg_clear(m);
+		return;
+	}
+	payload = coord_publish(c, topic, key, m, &len);
+	free(payload);
+	sodium_memzero(key, sizeof(key));
+	msg_clear(m);
+}
+
+static void
+coord_to_worker(struct coord *c, const char *worker, struct msg *m)
+{
+	uint8_t	 key[KEY_LEN];
+	char	 topic[256], *payload;
+	size_t	 len;
+	int	 role;
+
+	if (keyring_lookup(c->keyring, worker, key, &role) == -1 ||
+	    downlink_topic(c, topic, sizeof(topic), ROLE_WORKER, worker,
+	    NULL) == -1) {
+		msg_clear(m);
+		return;
+	}
+	payload = coord_publish(c, topic, key, m, &len);
+	free(payload);
+	sodium_memzero(key, sizeof(key));
+	msg_clear(m);
+}
+
+/* ---- job state ---- */
+
+/*
+ * The one place a job changes state: checks the edge against the graph,
+ * records it in the store, and keeps the in-memory view and the worker's
+ * slot count right.  Returns -1 (and changes nothing) for an illegal edge.
+ */
+static int
+job_transition(struct coord *c, struct cjob *j, enum job_state to,
+    const char *reason)
+{
+	struct cworker	*w;
+	enum job_state	 from = j->state;
+	bool		 held, holds;
+
+	if (!jobstate_allowed(from, to)) {
+		log_debug("job %s: ignored %s -> %s", j->id,
+		    jobstate_name(from), jobstate_name(to));
+		return -1;
+	}
+	if (store_job_transition(c->store, j->id, jobstate_name(from),
+	    jobstate_name(to), to == JS_PENDING ? "" : j->worker, reason,
+	    now_ms()) == -1)
+		log_warnx("job %s: the store did not record %s -> %s", j->id,
+		    jobstate_name(from), jobstate_name(to));
+	log_info("job %s: %s -> %s%s%s", j->id, jobstate_name(from),
+	    jobstate_name(to), reason != NULL ? ": " : "",
+	    reason != NULL ? reason : "");
+	held = from == JS_ASSIGNED || from == JS_RUNNING ||
+	    from == JS_CANCELING;
+	holds = to == JS_ASSIGNED || to == JS_RUNNING || to == JS_CANCELING;
+	if (held && !holds && (w = worker_find(c, j->worker)) != NULL &&
+	    w->active > 0)
+		w->active--;
+	j->state = to;
+	if (to == JS_PENDING) {
+		j->worker[0] = '\0';
+		j->queued_at = mono_ms();
+		free(j->assign);
+		j->assign = NULL;
+	}
+	return 0;
+}
+
+/* Tell the client its job cannot run, and finish it. */
+static void
+job_fail(struct coord *c, struct cjob *j, const char *reason,
+    const char *text)
+{
+	struct msg	m;
+
+	if (job_transition(c, j, JS_FAILED, text) == -1)
+		return;
+	msg_init(&m, MT_FAILED, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, j->id);
+	msg_set_str(&m, F_REASON, reason);
+	msg_set_str(&m, F_TEXT, text);
+	coord_to_client(c, j, &m);
+	job_forget(c, j);
+}
+
+/* ---- scheduling ---- */
+
+/* Could worker w run job j, ignoring its current load? If not, why. */
+static bool
+worker_can_run(const struct cworker *w, const struct cjob *j, char *why,
+    size_t whylen)
+{
+	const char	*v;
+	size_t		 i;
+
+	v = strmap_get(&w->binaries, j->binary);
+	if (v == NULL || strcmp(v, "ok") != 0) {
+		snprintf(why, whylen, "binary '%s'", j->binary);
+		return false;
+	}
+	for (i = 0; i < j->paths.n; i++) {
+		v = strmap_get(&w->health, j->paths.v[i]);
+		if (v == NULL || strcmp(v, "ok") != 0) {
+			snprintf(why, whylen, "path variable '%s'",
+			    j->paths.v[i]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The least loaded online worker with a free slot that can run j. */
+static struct cworker *
+pick_worker(struct coord *c, const struct cjob *j)
+{
+	struct cworker	*best = NULL, *w;
+	char		 why[128];
+	size_t		 i;
+
+	for (i = 0; i < c->nworkers; i++) {
+		w = c->workers[i];
+		if (!w->online || w->draining)
+			continue;
+		if (w->max_jobs > 0 && w->active >= w->max_jobs)
+			continue;
+		if (!worker_can_run(w, j, why, sizeof(why)))
+			continue;
+		if (best == NULL ||
+		    (int64_t)w->active * best->weight <
+		    (int64_t)best->active * w->weight ||
+		    ((int64_t)w->active * best->weight ==
+		    (int64_t)best->active * w->weight &&
+		    w->last_assign < best->last_assign))
+			best = w;
+	}
+	return best;
+}
+
+/*
+ * Could any registered worker ever run j?  With no worker registered at
+ * all the answer is yes (one may register); otherwise why names what the
+ * registered workers lack.
+ */
+static bool
+could_ever_run(struct coord *c, const struct cjob *j, char *why,
+    size_t whylen)
+{
+	size_t	i;
+	bool	any = false;
+
+	snprintf(why, whylen, "no worker");
+	for (i = 0; i < c->nworkers; i++) {
+		if (!c->workers[i]->online)
+			continue;
+		any = true;
+		if (worker_can_run(c->workers[i], j, why, whylen))
+			return true;
+	}
+	return !any;
+}
+
+static void
+job_send_assign(struct coord *c, struct cjob *j)
+{
+	if (j->assign == NULL)
+		return;
+	char	topic[256];
+
+	if (topic_fmt(topic, sizeof(topic), c->prefix, "worker/%s",
+	    j->worker) == -1)
+		return;
+	j->assign_sent = mono_ms();
+	mqtt_publish(c->mqtt, topic, j->assign, j->assign_len);
+}
+
+static void
+job_send_accepted(struct coord *c, struct cjob *j)
+{
+	uint8_t		 ckey[KEY_LEN];
+	struct msg	 m;
+	char		*sealed;
+	int		 role;
+
+	if (keyring_lookup(c->keyring, j->client, ckey, &role) == -1)
+		return;
+	sealed = msg_seal_key(ckey, j->key);
+	sodium_memzero(ckey, sizeof(ckey));
+	msg_init(&m, MT_ACCEPTED, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, j->id);
+	msg_set_str(&m, F_KEY, sealed);
+	msg_set_str(&m, F_WORKER, j->worker);
+	free(sealed);
+	coord_to_client(c, j, &m);
+}
+
+/* Reserve w for j, send the assignment and tell the client. */
+static void
+job_place(struct coord *c, struct cjob *j, struct cworker *w)
+{
+	uint8_t		 wkey[KEY_LEN];
+	struct msg	 m;
+	char		 topic[256], *sealed;
+	int		 role;
+
+	if (keyring_lookup(c->keyring, w->name, wkey, &role) == -1 ||
+	    topic_fmt(topic, sizeof(topic), c->prefix, "worker/%s",
+	    w->name) == -1)
+		return;
+	snprintf(j->worker, sizeof(j->worker), "%s", w->name);
+	if (job_transition(c, j, JS_ASSIGNED, NULL) == -1) {
+		sodium_memzero(wkey, sizeof(wkey));
+		return;
+	}
+	w->active++;
+	w->last_assign = mono_ms();
+	j->assigned_at = mono_ms();
+
+	sealed = msg_seal_key(wkey, j->key);
+	msg_init(&m, MT_ASSIGN, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, j->id);
+	msg_set_str(&m, F_BINARY, j->binary);
+	msg_set_strv(&m, F_ARGS, &j->args);
+	if (j->cwd != NULL)
+		msg_set_str(&m, F_CWD, j->cwd);
+	msg_set_strmap(&m, F_ENV, &j->env);
+	msg_set_strv(&m, F_PATHS, &j->paths);
+	msg_set_str(&m, F_KEY, sealed);
+	free(sealed);
+	free(j->assign);
+	j->assign = msg_encode(&m, topic, wkey, &j->assign_len);
+	msg_clear(&m);
+	sodium_memzero(wkey, sizeof(wkey));
+	job_send_assign(c, j);
+	job_send_accepted(c, j);
+}
+
+/* Place every pending job that has a worker now, oldest first. */
+static void
+coord_schedule(struct coord *c)
+{
+	struct cworker	*w;
+	size_t		 i;
+
+	for (i = 0; i < c->njobs; i++) {
+		if (c->jobs[i]->state != JS_PENDING)
+			continue;
+		if ((w = pick_worker(c, c->jobs[i])) != NULL)
+			job_place(c, c->jobs[i], w);
+	}
+}
+
+/* ---- handlers: clients ---- */
+
+static bool
+binary_allowed(struct coord *c, const char *binary)
+{
+	return strv_contains(&c->conf.allowed_binaries, binary);
+}
+
+/* Answer a submit for a job we already know (a re-sent submit). */
+static void
+submit_again(struct coord *c, const struct sender *s, const struct msg *req,
+    struct cjob *j)
+{
+	struct msg	m;
+
+	if (j->state == JS_PENDING) {
+		msg_init(&m, MT_QUEUED, COORDINATOR_NAME);
+		msg_set_str(&m, F_JOB, j->id);
+		coord_answer(c, s, req, &m);
+		return;
+	}
+	/* The session may be new if the client reconnected. */
+	snprintf(j->session, sizeof(j->session), "%s", req->session);
+	job_send_accepted(c, j);
+}
+
+static void
+submit_finished(struct coord *c, const struct sender *s,
+    const struct msg *req, const struct job_row *row)
+{
+	struct msg	m;
+
+	msg_init(&m, MT_FAILED, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, row->id);
+	msg_set_str(&m, F_REASON, row->state);
+	msg_set_str(&m, F_TEXT, row->reason != NULL ? row->reason :
+	    row->state);
+	coord_answer(c, s, req, &m);
+}
+
+static void
+refuse(struct coord *c, const struct sender *s, const struct msg *req,
+    const char *reason, const char *text)
+{
+	struct msg	m;
+
+	log_info("job %s from %s refused: %s", req->job, s->name, text);
+	msg_init(&m, MT_REFUSED, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, req->job);
+	msg_set_str(&m, F_REASON, reason);
+	msg_set_str(&m, F_TEXT, text);
+	coord_answer(c, s, req, &m);
+}
+
+static char *
+json_strv(const struct strv *v)
+{
+	cJSON	*a = cJSON_CreateArray();
+	char	*out;
+	size_t	 i;
+
+	for (i = 0; i < v->n; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateString(v->v[i]));
+	out = cJSON_PrintUnformatted(a);
+	cJSON_Delete(a);
+	return out;
+}
+
+static char *
+json_strmap(const struct strmap *m)
+{
+	cJSON	*o = cJSON_CreateObject();
+	char	*out;
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		cJSON_AddStringToObject(o, m->keys[i], m->vals[i]);
+	out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+static void
+handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct job_row	 row;
+	struct cjob	*j;
+	struct cworker	*w;
+	struct msg	 m;
+	char		 why[160], text[256];
+	size_t		 i;
+	int		 rc;
+
+	if (!name_valid(req->job, ID_LEN) || !name_valid(req->session, ID_LEN)) {
+		log_debug("submit from %s: malformed job or session id",
+		    s->name);
+		return;
+	}
+	if ((j = job_find(c, req->job)) != NULL) {
+		if (strcmp(j->client, s->name) != 0)
+			refuse(c, s, req, "conflict", "job id already in use");
+		else
+			submit_again(c, s, req, j);
+		return;
+	}
+	memset(&row, 0, sizeof(row));
+	rc = store_job_get(c->store, req->job, &row);
+	if (rc == 0) {
+		if (strcmp(row.client, s->name) != 0)
+			refuse(c, s, req, "conflict", "job id already in use");
+		else
+			submit_finished(c, s, req, &row);
+		store_job_clear(&row);
+		return;
+	}
+	if (!binary_allowed(c, req->binary)) {
+		snprintf(text, sizeof(text), "binary '%s' is not allowed by "
+		    "the coordinator", req->binary);
+		refuse(c, s, req, "binary", text);
+		return;
+	}
+	for (i = 0; i < req->paths.n; i++) {
+		if (!name_valid(req->paths.v[i], NAME_MAX_LEN)) {
+			refuse(c, s, req, "path", "malformed path variable");
+			return;
+		}
+	}
+
+	j = xcalloc(1, sizeof(*j));
+	snprintf(j->id, sizeof(j->id), "%s", req->job);
+	snprintf(j->client, sizeof(j->client), "%s", s->name);
+	snprintf(j->session, sizeof(j->session), "%s", req->session);
+	snprintf(j->binary, sizeof(j->binary), "%s", req->binary);
+	for (i = 0; i < req->args.n; i++)
+		strv_push(&j->args, req->args.v[i]);
+	for (i = 0; i < req->paths.n; i++)
+		strv_push(&j->paths, req->paths.v[i]);
+	for (i = 0; i < req->env.n; i++)
+		strmap_set(&j->env, req->env.keys[i], req->env.vals[i]);
+	if (req->cwd != NULL)
+		j->cwd = xstrdup(req->cwd);
+	j->state = JS_PENDING;
+	j->queued_at = mono_ms();
+	randombytes_buf(j->key, sizeof(j->key));
+
+	snprintf(row.id, sizeof(row.id), "%s", j->id);
+	snprintf(row.client, sizeof(row.client), "%s", j->client);
+	snprintf(row.session, sizeof(row.session), "%s", j->session);
+	snprintf(row.binary, sizeof(row.binary), "%s", j->binary);
+	row.args = json_strv(&j->args);
+	row.cwd = j->cwd != NULL ? xstrdup(j->cwd) : NULL;
+	row.env = json_strmap(&j->env);
+	row.paths = json_strv(&j->paths);
+	snprintf(row.state, sizeof(row.state), "%s", "pending");
+	row.key_sealed_len = ident_seal(c->master, j->key, row.key_sealed);
+	row.created = row.updated = now_ms();
+	rc = store_job_insert(c->store, &row);
+	store_job_clear(&row);
+	if (rc != 0) {
+		job_free(j);
+		refuse(c, s, req, "store", "the coordinator cannot store the "
+		    "job");
+		return;
+	}
+	c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
+	c->jobs[c->njobs++] = j;
+	log_info("job %s: submitted by %s (%s, %zu arguments)", j->id,
+	    s->name, j->binary, j->args.n);
+
+	if ((w = pick_worker(c, j)) != NULL) {
+		job_place(c, j, w);
+		/* accepted was sent by job_place; remember it as the
+		 * answer by re-sending it for a repeated request. */
+		return;
+	}
+	if (!could_ever_run(c, j, why, sizeof(why))) {
+		snprintf(text, sizeof(text), "no registered worker has %s",
+		    why);
+		refuse(c, s, req, "unavailable", text);
+		job_transition(c, j, JS_FAILED, text);
+		job_forget(c, j);
+		return;
+	}
+	msg_init(&m, MT_QUEUED, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, j->id);
+	for (i = 0, rc = 0; i < c->njobs; i++)
+		if (c->jobs[i]->state == JS_PENDING)
+			rc++;
+	msg_set_int(&m, F_POSITION, rc);
+	coord_answer(c, s, req, &m);
+}
+
+/* Cancel a job on behalf of its client or an admin. */
+static void
+job_cancel(struct coord *c, struct cjob *j, const char *why)
+{
+	struct msg	m;
+
+	switch (j->state) {
+	case JS_PENDING:
+		job_transition(c, j, JS_CANCELED, why);
+		job_forget(c, j);
+		break;
+	case JS_ASSIGNED:
+	case JS_RUNNING:
+		if (job_transition(c, j, JS_CANCELING, why) == -1)
+			break;
+		msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
+		msg_set_str(&m, F_JOB, j->id);
+		msg_set_int(&m, F_GRACE, KILL_GRACE_MS);
+		coord_to_worker(c, j->worker, &m);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+handle_cancel(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cjob	*j = job_find(c, req->job);
+	struct msg	 m;
+
+	if (j != NULL && (s->role == ROLE_ADMIN ||
+	    strcmp(j->client, s->name) == 0))
+		job_cancel(c, j, s->role == ROLE_ADMIN ? "canceled by an "
+		    "administrator" : "canceled by the client");
+	msg_init(&m, MT_ACK, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, req->job);
+	coord_answer(c, s, req, &m);
+}
+
+static void
+client_gone(struct coord *c, const struct sender *s, const char *session)
+{
+	size_t	i = 0, n;
+
+	while (i < c->njobs) {
+		struct cjob *j = c->jobs[i];
+
+		n = c->njobs;
+		if (strcmp(j->client, s->name) == 0 &&
+		    strcmp(j->session, session) == 0) {
+			log_info("job %s: client %s went away", j->id,
+			    s->name);
+			job_cancel(c, j, "the client went away");
+		}
+		if (c->njobs == n)
+			i++;
+	}
+}
+
+/* ---- handlers: workers ---- */
+
+/* A worker is gone: re-queue what it had not started, fail what it ran. */
+static void
+worker_lost(struct coord *c, struct cworker *w, const char *why)
+{
+	char	text[256];
+	size_t	i = 0, n;
+
+	if (!w->online)
+		return;
+	log_warnx("worker %s is gone: %s", w->name, why);
+	w->online = false;
+	snprintf(text, sizeof(text), "worker %s went away while running the "
+	    "job", w->name);
+	while (i < c->njobs) {
+		struct cjob *j = c->jobs[i];
+
+		n = c->njobs;
+		if (strcmp(j->worker, w->name) == 0) {
+			if (j->state == JS_ASSIGNED)
+				job_transition(c, j, JS_PENDING, why);
+			else if (j->state == JS_RUNNING)
+				job_fail(c, j, "worker-lost", text);
+			else if (j->state == JS_CANCELING) {
+				job_transition(c, j, JS_CANCELED, why);
+				job_forget(c, j);
+			}
+		}
+		if (c->njobs == n)
+			i++;
+	}
+	w->active = 0;
+	coord_schedule(c);
+}
+
+static void
+worker_update(struct cworker *w, const struct msg *m)
+{
+	size_t	i;
+
+	if (m->present & FBIT(F_BINARIES)) {
+		strmap_free(&w->binaries);
+		for (i = 0; i < m->binaries.n; i++)
+			strmap_set(&w->binaries, m->binaries.keys[i],
+			    m->binaries.vals[i]);
+	}
+	if (m->present & FBIT(F_PATH_HEALTH)) {
+		strmap_free(&w->health);
+		for (i = 0; i < m->path_health.n; i++)
+			strmap_set(&w->health, m->path_health.keys[i],
+			    m->path_health.vals[i]);
+	}
+	if (m->present & FBIT(F_MAX_JOBS))
+		w->max_jobs = m->max_jobs < 0 || m->max_jobs > INT_MAX ? 0 :
+		    (int)m->max_jobs;
+	if (m->present & FBIT(F_WEIGHT))
+		w->weight = m->weight < 1 || m->weight > 1000 ? 1 :
+		    (int)m->weight;
+	if (m->present & FBIT(F_STATUS))
+		w->draining = strcmp(m->status, "draining") == 0;
+	w->last_seen = mono_ms();
+}
+
+/* Make our view of w's jobs agree with the list it reports running. */
+static void
+worker_reconcile(struct coord *c, struct cworker *w, const struct strv *running)
+{
+	struct cjob	*j;
+	struct msg	 m;
+	size_t		 i = 0, n;
+
+	for (i = 0; i < running->n; i++) {
+		j = job_find(c, running->v[i]);
+		if (j == NULL || strcmp(j->worker, w->name) != 0) {
+			log_warnx("worker %s runs job %s which is not its "
+			    "own; canceling it", w->name, running->v[i]);
+			msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
+			msg_set_str(&m, F_JOB, running->v[i]);
+			msg_set_int(&m, F_GRACE, KILL_GRACE_MS);
+			coord_to_worker(c, w->name, &m);
+		}
+	}
+	w->active = 0;
+	i = 0;
+	while (i < c->njobs) {
+		j = c->jobs[i];
+		n = c->njobs;
+		if (strcmp(j->worker, w->name) == 0) {
+			if (j->state == JS_RUNNING &&
+			    !strv_contains(running, j->id))
+				job_fail(c, j, "worker-lost", "the worker no "
+				    "longer runs the job");
+			else if (j->state == JS_CANCELING &&
+			    !strv_contains(running, j->id)) {
+				job_transition(c, j, JS_CANCELED,
+				    "the worker no longer runs the job");
+				job_forget(c, j);
+			} else
+				w->active++;
+		}
+		if (c->njobs == n)
+			i++;
+	}
+}
+
+static void
+handle_register(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cworker	*w = worker_find(c, s->name);
+	struct msg	 m;
+
+	if (w == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		snprintf(w->name, sizeof(w->name), "%s", s->name);
+		w->weight = 1;
+		c->workers = xreallocarray(c->workers, c->nworkers + 1,
+		    sizeof(*c->workers));
+		c->workers[c->nworkers++] = w;
+	}
+	if (strcmp(w->session, req->session) != 0)
+		log_info("worker %s registered (session %s)", w->name,
+		    req->session);
+	snprintf(w->session, sizeof(w->session), "%s", req->session);
+	w->online = true;
+	worker_update(w, req);
+	worker_reconcile(c, w, &req->running);
+	store_worker_seen(c->store, w->name, w->session,
+	    w->draining ? "draining" : "online", now_ms());
+	msg_init(&m, MT_REGISTERED, COORDINATOR_NAME);
+	msg_set_str(&m, F_SESSION, w->session);
+	coord_answer(c, s, req, &m);
+	coord_schedule(c);
+}
+
+static void
+handle_heartbeat(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	struct cworker	*w = worker_find(c, s->name);
+	struct msg	 m;
+
+	if (w == NULL || !w->online || strcmp(w->session, req->session) != 0) {
+		msg_init(&m, MT_REREGISTER, COORDINATOR_NAME);
+		msg_set_str(&m, F_SESSION, req->session);
+		coord_answer(c, s, req, &m);
+		return;
+	}
+	worker_update(w, req);
+	msg_init(&m, MT_ACK, COORDINATOR_NAME);
+	coord_answer(c, s, req, &m);
+	coord_schedule(c);
+}
+
+/* The job a worker reports on, if it is that worker's. */
+static struct cjob *
+worker_job(struct coord *c, const struct sender *s, const char *id)
+{
+	struct cjob	*j = job_find(c, id);
+
+	if (j == NULL || strcmp(j->worker, s->name) != 0)
+		return NULL;
+	return j;
+}
+
+static void
+ack(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct msg	m;
+
+	msg_init(&m, MT_ACK, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, req->job);
+	coord_answer(c, s, req, &m);
+}
+
+static void
+handle_started(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cjob	*j = worker_job(c, s, req->job);
+
+	if (j != NULL && j->state == JS_ASSIGNED) {
+		job_transition(c, j, JS_RUNNING, NULL);
+		free(j->assign);
+		j->assign = NULL;
+	}
+	ack(c, s, req);
+}
+
+static void
+handle_rejected(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	struct cjob	*j = worker_job(c, s, req->job);
+	char		 text[512];
+
+	if (j != NULL && j->state == JS_ASSIGNED) {
+		snprintf(text, sizeof(text), "worker %s cannot run the job: "
+		    "%s", s->name, req->present & FBIT(F_TEXT) ? req->text :
+		    req->reason);
+		job_fail(c, j, req->reason, text);
+	} else if (j != NULL && j->state == JS_CANCELING) {
+		job_transition(c, j, JS_CANCELED, "rejected by the worker");
+		job_forget(c, j);
+	}
+	ack(c, s, req);
+}
+
+static void
+handle_finished(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	struct cjob	*j = worker_job(c, s, req->job);
+	struct msg	 m;
+	char		 reason[64];
+
+	if (j == NULL) {
+		ack(c, s, req);
+		return;
+	}
+	store_job_set_exit(c->store, j->id, (int)req->code, (int)req->signal);
+	if (req->signal != 0)
+		snprintf(reason, sizeof(reason), "killed by signal %lld",
+		    (long long)req->signal);
+	else
+		snprintf(reason, sizeof(reason), "exited with code %lld",
+		    (long long)req->code);
+	if (j->state == JS_ASSIGNED)
+		job_transition(c, j, JS_RUNNING, "finished before started");
+	if (j->state == JS_CANCELING)
+		job_transition(c, j, JS_CANCELED, reason);
+	else
+		job_transition(c, j, req->code == 0 && req->signal == 0 ?
+		    JS_COMPLETED : JS_FAILED, reason);
+	msg_init(&m, MT_FINISHED, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, j->id);
+	msg_set_int(&m, F_CODE, req->code);
+	msg_set_int(&m, F_SIGNAL, req->signal);
+	coord_to_client(c, j, &m);
+	job_forget(c, j);
+	ack(c, s, req);
+	coord_schedule(c);
+}
+
+static void
+handle_bye(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cworker	*w;
+
+	if (s->role == ROLE_WORKER) {
+		w = worker_find(c, s->name);
+		if (w != NULL && strcmp(w->session, req->session) == 0)
+			worker_lost(c, w, req->type == MT_GONE ?
+			    "its connection dropped" : "it said goodbye");
+		else
+			log_debug("ignored %s of an old session of %s",
+			    msg_type_name(req->type), s->name);
+		return;
+	}
+	client_gone(c, s, req->session);
+}
+
+static const struct {
+	enum msg_type	 type;
+	handler_fn	 fn;
+} handlers[] = {
+	{ MT_REGISTER, handle_register },
+	{ MT_HEARTBEAT, handle_heartbeat },
+	{ MT_STARTED, handle_started },
+	{ MT_REJECTED, handle_rejected },
+	{ MT_FINISHED, handle_finished },
+	{ MT_BYE, handle_bye },
+	{ MT_GONE, handle_bye },
+	{ MT_SUBMIT, handle_submit },
+	{ MT_CANCEL, handle_cancel },
+};
+
+/* ---- the uplink ---- */
+
+static void
+coord_drop(struct coord *c, enum msg_err e, const char *sender,
+    const char *why)
+{
+	int64_t	now = mono_ms();
+
+	c->dropped[e]++;
+	if ((e == ME_MAC || e == ME_UNKNOWN) &&
+	    now - c->last_auth_warn >= AUTH_WARN_INTERVAL_MS) {
+		c->last_auth_warn = now;
+		log_warnx("refused a message from '%s': %s%s", sender, why,
+		    e == ME_MAC ? " (is it configured with the key that "
+		    "`dffmpeg admin user add` printed?)" : "");
+		return;
+	}
+	log_debug("dropped a message from '%s': %s", sender, why);
+}
+
+static void
+coord_message(void *arg, const char *topic, const uint8_t *payload,
+    size_t len)
+{
+	struct coord	*c = arg;
+	struct sender	 s;
+	struct msg	 m;
+	const char	*name = topic_last(topic), *atopic, *apayload;
+	char		 err[256];
+	size_t		 alen, i;
+	enum msg_err	 e;
+
+	c->received++;
+	if (!name_valid(name, NAME_MAX_LEN) || len > MSG_MAX_BYTES) {
+		coord_drop(c, ME_FORMAT, "?", "malformed topic or size");
+		return;
+	}
+	memset(&s, 0, sizeof(s));
+	s.name = name;
+	if (keyring_lookup(c->keyring, name, s.key, &s.role) == -1) {
+		coord_drop(c, ME_UNKNOWN, name, "unknown identity");
+		return;
+	}
+	e = msg_decode(topic, payload, len, s.key, name, s.role, now_ms(),
+	    c->conf.replay_window, &m, err, sizeof(err));
+	if (e != ME_OK) {
+		coord_drop(c, e, name, err);
+		goto out;
+	}
+	if (replay_seen(c->replay, m.id, &atopic, &apayload, &alen)) {
+		c->dropped[ME_REPLAY]++;
+		if (atopic != NULL)
+			mqtt_publish(c->mqtt, atopic, apayload, alen);
+		msg_clear(&m);
+		goto out;
+	}
+	replay_add(c->replay, m.id, now_ms());
+	for (i = 0; i < nitems(handlers); i++) {
+		if (handlers[i].type == m.type) {
+			handlers[i].fn(c, &s, &m);
+			break;
+		}
+	}
+	if (i == nitems(handlers))
+		log_debug("no handler for %s from %s", msg_type_name(m.type),
+		    name);
+	msg_clear(&m);
+out:
+	sodium_memzero(s.key, sizeof(s.key));
+}
+
+static void
+coord_connected(void *arg)
+{
+	(void)arg;
+}
+
+static void
+coord_disconnected(void *arg)
+{
+	(void)arg;
+	log_warnx("lost the broker; reconnecting");
+}
+
+static const struct mqtt_ops coord_mqtt_ops = {
+	coord_connected,
+	coord_disconnected,
+	coord_message,
+};
+
+/* ---- timers ---- */
+
+static void
+coord_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord	*c = arg;
+	int64_t		 now = mono_ms();
+	char		 text[256];
+	size_t		 i = 0, n;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < c->nworkers; i++) {
+		struct cworker *w = c->workers[i];
+
+		if (w->online && now - w->last_seen >
+		    WORKER_TIMEOUT_FACTOR * WORKER_HEARTBEAT_MS * 2)
+			worker_lost(c, w, "no heartbeat");
+	}
+	i = 0;
+	while (i < c->njobs) {
+		struct cjob *j = c->jobs[i];
+
+		n = c->njobs;
+		if (j->state == JS_ASSIGNED) {
+			if (now - j->assigned_at > c->conf.assign_timeout)
+				job_transition(c, j, JS_PENDING,
+				    "the worker did not start the job in time");
+			else if (now - j->assign_sent >= ASSIGN_RESEND_MS)
+				job_send_assign(c, j);
+		} else if (j->state == JS_PENDING &&
+		    now - j->queued_at > c->conf.queue_timeout) {
+			snprintf(text, sizeof(text), "no worker could take the "
+			    "job within %lld s",
+			    (long long)(c->conf.queue_timeout / 1000));
+			job_fail(c, j, "timeout", text);
+		}
+		if (c->njobs == n)
+			i++;
+	}
+	coord_schedule(c);
+	replay_expire(c->replay, now_ms());
+	if (now - c->last_purge >= PURGE_INTERVAL_MS) {
+		c->last_purge = now;
+		n = (size_t)store_job_purge(c->store, jobstate_terminal_names,
+		    now_ms() - c->conf.job_retention);
+		if ((int)n > 0)
+			log_info("purged %zu finished jobs", n);
+	}
+}
+
+static void
+coord_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct coord	*c = arg;
+
+	(void)what;
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopexit(c->base, NULL);
+}
+
+/* Rebuild the in-memory jobs from the store after a restart. */
+static int
+load_job(const struct job_row *row, void *arg)
+{
+	struct coord	*c = arg;
+	struct cjob	*j;
+	cJSON		*a, *it;
+	int		 st = jobstate_parse(row->state);
+
+	if (st < 0 || jobstate_terminal(st))
+		return 0;
+	j = xcalloc(1, sizeof(*j));
+	if (ident_unseal(c->master, row->key_sealed, row->key_sealed_len,
+	    j->key) == -1) {
+		log_warnx("job %s: its key does not open; dropping it", row->id);
+		free(j);
+		return 0;
+	}
+	snprintf(j->id, sizeof(j->id), "%s", row->id);
+	snprintf(j->client, sizeof(j->client), "%s", row->client);
+	snprintf(j->session, sizeof(j->session), "%s", row->session);
+	snprintf(j->binary, sizeof(j->binary), "%s", row->binary);
+	snprintf(j->worker, sizeof(j->worker), "%s", row->worker);
+	j->state = (enum job_state)st;
+	if (row->cwd != NULL)
+		j->cwd = xstrdup(row->cwd);
+	if ((a = cJSON_Parse(row->args)) != NULL) {
+		cJSON_ArrayForEach(it, a)
+			if (cJSON_IsString(it))
+				strv_push(&j->args, it->valuestring);
+		cJSON_Delete(a);
+	}
+	if ((a = cJSON_Parse(row->paths)) != NULL) {
+		cJSON_ArrayForEach(it, a)
+			if (cJSON_IsString(it))
+				strv_push(&j->paths, it->valuestring);
+		cJSON_Delete(a);
+	}
+	if ((a = cJSON_Parse(row->env)) != NULL) {
+		cJSON_ArrayForEach(it, a)
+			if (cJSON_IsString(it))
+				strmap_set(&j->env, it->string,
+				    it->valuestring);
+		cJSON_Delete(a);
+	}
+	j->queued_at = j->assigned_at = mono_ms();
+	c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
+	c->jobs[c->njobs++] = j;
+	return 0;
+}
+
+static void
+coord_usage(void)
+{
+	fprintf(stderr, "usage: dffmpeg coordinator [-n] [-d] [-c FILE]\n");
+}
+
+int
+coordinator_main(int argc, char **argv)
+{
+	struct coord	 c;
+	char		 err[1024], cid[256];
+	const char	*cfg = NULL;
+	bool		 check_only = false, debug = false;
+	enum log_level	 level;
+	size_t		 i;
+	int		 ch;
+
+	while ((ch = getopt(argc, argv, "c:dhn")) != -1) {
+		switch (ch) {
+		case 'c':
+			cfg = optarg;
+			break;
+		case 'd':
+			debug = true;
+			break;
+		case 'n':
+			check_only = true;
+			break;
+		default:
+			coord_usage();
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		coord_usage();
+		return 2;
+	}
+	if (sodium_init() < 0)
+		fatalx("libsodium failed to initialise");
+	log_init("dffmpeg-coordinator", LOG_SINK_STDERR, NULL);
+	memset(&c, 0, sizeof(c));
+	if (settings_load_coord(cfg, &c.conf, err, sizeof(err)) == -1) {
+		fprintf(stderr, "dffmpeg coordinator: %s\n", err);
+		return 1;
+	}
+	if (check_only) {
+		printf("configuration OK\n");
+		settings_free_coord(&c.conf);
+		return 0;
+	}
+	if (c.conf.log_file != NULL)
+		log_init("dffmpeg-coordinator", LOG_SINK_FILE, c.conf.log_file);
+	if (c.conf.log_level != NULL && log_level_parse(c.conf.log_level,
+	    &level) == 0)
+		log_set_level(level);
+	if (debug)
+		log_set_level(LL_DEBUG);
+
+	if (ident_master_load(c.conf.master_key_file, true, c.master, err,
+	    sizeof(err)) == -1)
+		fatalx("%s", err);
+	if ((c.store = store_open(c.conf.database, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	c.keyring = keyring_new(c.store, c.master);
+	c.replay = replay_new(c.conf.replay_window);
+	snprintf(c.prefix, sizeof(c.prefix), "%s", c.conf.mqtt.topic_prefix);
+	store_job_list(c.store, NULL, load_job, &c);
+	if (c.njobs > 0)
+		log_info("%zu unfinished jobs restored from %s", c.njobs,
+		    c.conf.database);
+
+	c.base = loop_new();
+	snprintf(cid, sizeof(cid), "%s-coord", c.prefix);
+	c.mqtt = mqtt_new(c.base, &c.conf.mqtt, cid, &coord_mqtt_ops, &c, err,
+	    sizeof(err));
+	if (c.mqtt == NULL)
+		fatalx("%s", err);
+	topic_fmt(c.sub, sizeof(c.sub), c.prefix, "coord/+");
+	mqtt_subscribe(c.mqtt, c.sub, NULL, NULL);
+	c.ev_tick = loop_timer(c.base, true, coord_tick, &c);
+	loop_arm(c.ev_tick, TICK_MS);
+	c.ev_sig[0] = loop_signal(c.base, SIGTERM, coord_on_signal, &c);
+	c.ev_sig[1] = loop_signal(c.base, SIGINT, coord_on_signal, &c);
+	c.last_purge = mono_ms() - PURGE_INTERVAL_MS + 60000;
+	log_info("coordinator starting (broker %s:%d, database %s)",
+	    c.conf.mqtt.host, c.conf.mqtt.port, c.conf.database);
+	mqtt_start(c.mqtt);
+	event_base_dispatch(c.base);
+
+	for (i = 0; i < c.njobs; i++)
+		job_free(c.jobs[i]);
+	free(c.jobs);
+	for (i = 0; i < c.nworkers; i++) {
+		strmap_free(&c.workers[i]->binaries);
+		strmap_free(&c.workers[i]->health);
+		free(c.workers[i]);
+	}
+	free(c.workers);
+	event_free(c.ev_tick);
+	event_free(c.ev_sig[0]);
+	event_free(c.ev_sig[1]);
+	mqtt_free(c.mqtt);
+	replay_free(c.replay);
+	keyring_free(c.keyring);
+	store_close(c.store);
+	sodium_memzero(c.master, sizeof(c.master));
+	settings_free_coord(&c.conf);
+	event_base_free(c.base);
+	log_info("coordinator stopped");
+	return 0;
+}

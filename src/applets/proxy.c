@@ -1,0 +1,779 @@
+/*
+ * The ffmpeg / ffprobe persona (design §6.2): a drop-in replacement for the
+ * local binary.  It never interprets its arguments.  It submits them as a
+ * job, relays stdin to the remote process and the remote stdout and stderr
+ * byte for byte to its own, forwards signals, and exits with the remote
+ * exit status (re-raising a fatal signal).  It writes nothing of its own
+ * to stdout or stderr except one "dffmpeg: ..." line when the job cannot
+ * run at all (exit 1); its log goes to log_file or syslog.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "applet.h"
+#include "bounds.h"
+#include "frame.h"
+#include "jobspec.h"
+#include "log.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "msg.h"
+#include "node.h"
+#include "paths.h"
+#include "settings.h"
+#include "stream.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define EARLY_FRAMES_MAX	256	/* frames before the job key */
+#define OUT_HIGH_WATER		(1024 * 1024)
+#define SUBMIT_RESEND_MS	1000
+#define STATUS_POLL_MS		3000
+#define FINISHED_GRACE_MS	5000
+#define TICK_MS			100
+
+struct output {
+	int		 fd;
+	struct buf	 b;
+	struct event	*ev;
+	bool		 nonblock;	/* we set O_NONBLOCK (restore it) */
+	int		 flags;
+	bool		 broken;	/* EPIPE: discard */
+};
+
+struct proxy {
+	struct event_base	*base;
+	struct client_conf	 conf;
+	struct pathmap		 pm;
+	struct node		 node;
+	struct jobspec		 spec;
+	char			 job[ID_BUF];
+	char			 topic_out[256];
+	char			 topic_in[256];
+	int			 argc;
+	char			**argv;		/* original, for the fallback */
+
+	bool			 out_subscribed;
+	int64_t			 started;	/* mono ms */
+	int64_t			 next_submit;
+	bool			 answered;
+	bool			 accepted;
+	uint8_t			 key[KEY_LEN];
+	struct stream		*stream;
+	uint8_t			*early[EARLY_FRAMES_MAX];
+	size_t			 early_len[EARLY_FRAMES_MAX];
+	size_t			 nearly;
+	bool			 hello;
+
+	struct event		*ev_stdin;
+	bool			 stdin_poll;	/* fd 0 works with the loop */
+	bool			 stdin_done;
+
+	struct output		 out[2];	/* stdout, stderr */
+
+	bool			 exit_seen;
+	int			 exit_code;
+	int			 exit_sig;
+	int64_t			 finished_at;	/* `finished` seen, mono ms */
+	int			 finished_code, finished_sig;
+	bool			 closing;
+
+	struct event		*ev_tick;
+	struct event		*ev_sig[4];
+	const char		*failure;	/* set: print and exit 1 */
+	char			 failbuf[512];
+	bool			 fallback;
+};
+
+static void	proxy_try_finish(struct proxy *);
+static void	proxy_read_stdin(struct proxy *);
+
+/* ---- outputs ---- */
+
+static void
+output_init(struct proxy *p, struct output *o, int fd)
+{
+	struct stat	st;
+
+	o->fd = fd;
+	o->flags = fcntl(fd, F_GETFL);
+	/* Pipes and sockets become non-blocking so a slow reader cannot
+	 * stall the loop; terminals and files are left alone (the flag
+	 * would be shared with other processes using them). */
+	if (o->flags != -1 && fstat(fd, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
+	    !(o->flags & O_NONBLOCK) &&
+	    fcntl(fd, F_SETFL, o->flags | O_NONBLOCK) == 0)
+		o->nonblock = true;
+	(void)p;
+}
+
+static void
+output_restore(struct output *o)
+{
+	if (o->nonblock) {
+		fcntl(o->fd, F_SETFL, o->flags);
+		o->nonblock = false;
+	}
+}
+
+static void
+proxy_update_hold(struct proxy *p)
+{
+	if (p->stream != NULL)
+		stream_hold(p->stream, buf_used(&p->out[0].b) +
+		    buf_used(&p->out[1].b) > OUT_HIGH_WATER);
+}
+
+/* Write what can be written now; the rest waits for the write event. */
+static void
+output_flush(struct proxy *p, struct output *o)
+{
+	ssize_t	n;
+
+	while (buf_used(&o->b) > 0) {
+		n = write(o->fd, buf_head(&o->b), buf_used(&o->b));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n == -1) {
+			log_warnx("%s: %s; discarding the rest",
+			    o == &p->out[0] ? "stdout" : "stderr",
+			    strerror(errno));
+			o->broken = true;
+			buf_drain(&o->b, buf_used(&o->b));
+			/* Like a local ffmpeg writing to a closed pipe:
+			 * it stops with an error. */
+			if (o == &p->out[0] && p->stream != NULL &&
+			    !p->exit_seen) {
+				uint8_t sig = SIGTERM;
+
+				stream_send(p->stream, FK_SIGNAL, &sig, 1);
+			}
+			break;
+		}
+		buf_drain(&o->b, (size_t)n);
+	}
+}
+
+static void
+output_on_writable(evutil_socket_t fd, short what, void *arg);
+
+static void
+output_arm(struct proxy *p, struct output *o)
+{
+	if (buf_used(&o->b) == 0) {
+		proxy_update_hold(p);
+		return;
+	}
+	if (o->ev == NULL)
+		o->ev = event_new(p->base, o->fd, EV_WRITE, output_on_writable,
+		    p);
+	event_add(o->ev, NULL);
+	proxy_update_hold(p);
+}
+
+static void
+output_on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*p = arg;
+	struct output	*o = fd == p->out[0].fd ? &p->out[0] : &p->out[1];
+
+	(void)what;
+	output_flush(p, o);
+	output_arm(p, o);
+	proxy_try_finish(p);
+}
+
+static void
+output_write(struct proxy *p, int idx, const uint8_t *data, size_t len)
+{
+	struct output	*o = &p->out[idx];
+
+	if (o->broken)
+		return;
+	buf_add(&o->b, data, len);
+	if (buf_used(&o->b) == len)
+		output_flush(p, o);
+	output_arm(p, o);
+}
+
+/* ---- stdin ---- */
+
+static void
+stdin_finish(struct proxy *p)
+{
+	if (p->stdin_done)
+		return;
+	p->stdin_done = true;
+	if (p->ev_stdin != NULL) {
+		event_free(p->ev_stdin);
+		p->ev_stdin = NULL;
+	}
+	stream_send(p->stream, FK_STDIN_EOF, NULL, 0);
+}
+
+static void
+stdin_on_event(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	proxy_read_stdin(arg);
+}
+
+/* Read one chunk of stdin (as soon as it is there: no line buffering). */
+static void
+proxy_read_stdin(struct proxy *p)
+{
+	uint8_t	buf[FRAME_MAX_PAYLOAD];
+	ssize_t	n;
+
+	if (p->stdin_done || p->exit_seen)
+		return;
+	if (stream_full(p->stream)) {
+		if (p->ev_stdin != NULL && p->stdin_poll)
+			event_del(p->ev_stdin);
+		return;		/* resumed by proxy_writable */
+	}
+	n = read(STDIN_FILENO, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		if (n == -1)
+			log_debug("stdin: %s", strerror(errno));
+		stdin_finish(p);
+		return;
+	}
+	stream_send(p->stream, FK_STDIN, buf, (size_t)n);
+	if (!p->stdin_poll)
+		event_active(p->ev_stdin, EV_TIMEOUT, 0);
+}
+
+static void
+proxy_start_stdin(struct proxy *p)
+{
+	struct stat	st;
+
+	if (fstat(STDIN_FILENO, &st) == -1) {
+		stdin_finish(p);	/* closed stdin: EOF at once */
+		return;
+	}
+	p->ev_stdin = event_new(p->base, STDIN_FILENO, EV_READ | EV_PERSIST,
+	    stdin_on_event, p);
+	if (!S_ISREG(st.st_mode) && event_add(p->ev_stdin, NULL) == 0) {
+		p->stdin_poll = true;
+		return;
+	}
+	/* Regular files and devices such as /dev/null cannot be polled:
+	 * they are always readable, so read them chunk by chunk. */
+	event_free(p->ev_stdin);
+	p->ev_stdin = event_new(p->base, -1, 0, stdin_on_event, p);
+	p->stdin_poll = false;
+	event_active(p->ev_stdin, EV_TIMEOUT, 0);
+}
+
+/* ---- the data plane ---- */
+
+static int
+proxy_publish(void *arg, const uint8_t *buf, size_t len)
+{
+	struct proxy	*p = arg;
+
+	return mqtt_publish(p->node.mqtt, p->topic_in, buf, len);
+}
+
+static void
+proxy_deliver(void *arg, enum frame_kind kind, const uint8_t *data,
+    size_t len)
+{
+	struct proxy	*p = arg;
+
+	switch (kind) {
+	case FK_HELLO:
+		if (!p->hello) {
+			p->hello = true;
+			log_debug("job %s: the remote process runs", p->job);
+			proxy_start_stdin(p);
+		}
+		break;
+	case FK_STDOUT:
+		output_write(p, 0, data, len);
+		break;
+	case FK_STDERR:
+		output_write(p, 1, data, len);
+		break;
+	case FK_EXIT:
+		if (frame_exit_decode(data, len, &p->exit_code,
+		    &p->exit_sig) == -1) {
+			p->exit_code = 1;
+			p->exit_sig = 0;
+		}
+		p->exit_seen = true;
+		log_info("job %s: remote exit code %d signal %d", p->job,
+		    p->exit_code, p->exit_sig);
+		proxy_try_finish(p);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+proxy_writable(void *arg)
+{
+	struct proxy	*p = arg;
+
+	if (p->ev_stdin == NULL || p->stdin_done)
+		return;
+	if (p->stdin_poll)
+		event_add(p->ev_stdin, NULL);
+	else
+		event_active(p->ev_stdin, EV_TIMEOUT, 0);
+}
+
+static void
+proxy_lost(void *arg)
+{
+	struct proxy	*p = arg;
+
+	if (p->hello && !p->exit_seen)
+		log_warnx("job %s: nothing heard from the worker for a while",
+		    p->job);
+}
+
+static const struct stream_ops proxy_stream_ops = {
+	proxy_publish,
+	proxy_deliver,
+	proxy_writable,
+	proxy_lost,
+};
+
+/* ---- ending ---- */
+
+static void
+proxy_closed(void *arg)
+{
+	struct proxy	*p = arg;
+
+	event_base_loopexit(p->base, NULL);
+}
+
+static void
+proxy_end(struct proxy *p)
+{
+	if (p->closing)
+		return;
+	p->closing = true;
+	if (p->stream != NULL)
+		stream_flush_ack(p->stream);
+	node_shutdown(&p->node, false, proxy_closed, p);
+}
+
+/* The job cannot run: one line on stderr (or the fallback), exit 1. */
+static void
+proxy_fail(struct proxy *p, bool may_fallback, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (p->failure != NULL || p->closing)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->failbuf, sizeof(p->failbuf), fmt, ap);
+	va_end(ap);
+	p->failure = p->failbuf;
+	p->fallback = may_fallback && !p->hello &&
+	    strmap_get(&p->conf.fallback, p->spec.binary) != NULL;
+	log_warnx("job %s: %s", p->job, p->failure);
+	proxy_end(p);
+}
+
+static void
+proxy_try_finish(struct proxy *p)
+{
+	if (!p->exit_seen || buf_used(&p->out[0].b) > 0 ||
+	    buf_used(&p->out[1].b) > 0)
+		return;
+	proxy_end(p);
+}
+
+/* ---- the control plane ---- */
+
+static void
+proxy_submit(struct proxy *p)
+{
+	struct msg	m;
+
+	msg_init(&m, MT_SUBMIT, p->node.name);
+	msg_set_str(&m, F_JOB, p->job);
+	msg_set_str(&m, F_SESSION, p->node.session);
+	msg_set_str(&m, F_BINARY, p->spec.binary);
+	msg_set_strv(&m, F_ARGS, &p->spec.args);
+	if (p->spec.cwd != NULL)
+		msg_set_str(&m, F_CWD, p->spec.cwd);
+	msg_set_strmap(&m, F_ENV, &p->spec.env);
+	msg_set_strv(&m, F_PATHS, &p->spec.paths);
+	msg_set_bool(&m, F_INTERACTIVE, isatty(STDIN_FILENO));
+	node_send(&p->node, &m, false, NULL);
+	msg_clear(&m);
+	p->next_submit = mono_ms() + (p->answered ? STATUS_POLL_MS :
+	    SUBMIT_RESEND_MS);
+}
+
+static void
+proxy_maybe_submit(struct proxy *p)
+{
+	if (p->node.ready && p->out_subscribed && !p->hello &&
+	    !p->closing && mono_ms() >= p->next_submit)
+		proxy_submit(p);
+}
+
+static void
+proxy_on_out_sub(void *arg, const char *topic, bool ok)
+{
+	struct proxy	*p = arg;
+
+	(void)topic;
+	if (!ok) {
+		proxy_fail(p, true, "the broker refused the job's output "
+		    "topic (check its ACL)");
+		return;
+	}
+	p->out_subscribed = true;
+	if (p->stream != NULL)
+		stream_resend(p->stream);
+	p->next_submit = 0;
+	proxy_maybe_submit(p);
+}
+
+static void
+proxy_ready(void *arg)
+{
+	struct proxy	*p = arg;
+
+	p->next_submit = 0;
+	proxy_maybe_submit(p);
+	if (p->stream != NULL && p->out_subscribed)
+		stream_resend(p->stream);
+}
+
+static void
+proxy_accepted(struct proxy *p, const struct msg *m)
+{
+	struct stream_params	sp = { 0, 0, 2000, 15000 };
+	size_t			i;
+
+	p->answered = true;
+	if (p->accepted)
+		return;
+	if (msg_open_key(p->node.key, m->key, p->key) == -1) {
+		proxy_fail(p, false, "the job key from the coordinator does "
+		    "not open");
+		return;
+	}
+	p->accepted = true;
+	log_info("job %s: accepted, runs on %s", p->job, m->worker);
+	p->stream = stream_new(p->base, p->key, p->job, &sp,
+	    &proxy_stream_ops, p);
+	for (i = 0; i < p->nearly; i++) {
+		stream_input(p->stream, p->early[i], p->early_len[i]);
+		free(p->early[i]);
+	}
+	p->nearly = 0;
+}
+
+static void
+proxy_control(void *arg, const struct msg *m)
+{
+	struct proxy	*p = arg;
+
+	if ((m->present & FBIT(F_JOB)) && strcmp(m->job, p->job) != 0)
+		return;
+	switch (m->type) {
+	case MT_ACCEPTED:
+		proxy_accepted(p, m);
+		break;
+	case MT_QUEUED:
+		if (!p->answered)
+			log_info("job %s: queued", p->job);
+		p->answered = true;
+		break;
+	case MT_REFUSED:
+		proxy_fail(p, true, "%s", m->present & FBIT(F_TEXT) ?
+		    m->text : m->reason);
+		break;
+	case MT_FAILED:
+		proxy_fail(p, false, "%s", m->present & FBIT(F_TEXT) ?
+		    m->text : m->reason);
+		break;
+	case MT_FINISHED:
+		if (p->finished_at == 0) {
+			p->finished_at = mono_ms();
+			p->finished_code = (int)m->code;
+			p->finished_sig = (int)m->signal;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+proxy_data(void *arg, const char *topic, const uint8_t *payload, size_t len)
+{
+	struct proxy	*p = arg;
+
+	if (strcmp(topic, p->topic_out) != 0 || len > FRAME_MAX_SEALED)
+		return;
+	if (p->stream != NULL) {
+		stream_input(p->stream, payload, len);
+		return;
+	}
+	/* The worker can be faster than our `accepted`: keep a few. */
+	if (p->nearly < EARLY_FRAMES_MAX) {
+		p->early[p->nearly] = xmemdup(payload, len);
+		p->early_len[p->nearly++] = len;
+	}
+}
+
+static const struct node_ops proxy_node_ops = {
+	proxy_ready,
+	NULL,
+	proxy_control,
+	proxy_data,
+};
+
+static void
+proxy_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*p = arg;
+	int64_t		 now = mono_ms();
+
+	(void)fd;
+	(void)what;
+	if (p->closing)
+		return;
+	if (!p->answered && now - p->started > p->conf.connect_timeout) {
+		proxy_fail(p, true, "no coordinator answered within %lld ms "
+		    "(broker %s)", (long long)p->conf.connect_timeout,
+		    p->conf.mqtt.host);
+		return;
+	}
+	if (p->finished_at != 0 && !p->exit_seen &&
+	    now - p->finished_at > FINISHED_GRACE_MS) {
+		log_warnx("job %s: finished, but its exit frame never came",
+		    p->job);
+		p->exit_seen = true;
+		p->exit_code = p->finished_code;
+		p->exit_sig = p->finished_sig;
+		proxy_try_finish(p);
+		return;
+	}
+	proxy_maybe_submit(p);
+}
+
+static void
+proxy_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+	struct proxy	*p = arg;
+	uint8_t		 s = (uint8_t)sig;
+	struct msg	 m;
+
+	(void)what;
+	log_info("job %s: signal %d", p->job, (int)sig);
+	if (p->stream != NULL && p->hello && !p->exit_seen) {
+		stream_send(p->stream, FK_SIGNAL, &s, 1);
+		return;
+	}
+	/* Nothing runs yet: withdraw the job and die of the signal. */
+	msg_init(&m, MT_CANCEL, p->node.name);
+	msg_set_str(&m, F_JOB, p->job);
+	node_send(&p->node, &m, false, NULL);
+	msg_clear(&m);
+	p->exit_seen = true;
+	p->exit_code = -1;
+	p->exit_sig = (int)sig;
+	proxy_end(p);
+}
+
+/* Die the way the remote process died. */
+static void __attribute__((noreturn))
+die_by_signal(int sig)
+{
+	struct rlimit	 rl = { 0, 0 };
+	sigset_t	 set;
+
+	setrlimit(RLIMIT_CORE, &rl);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void
+proxy_exec_fallback(struct proxy *p)
+{
+	const char	*path = strmap_get(&p->conf.fallback, p->spec.binary);
+	char		**argv;
+	int		  i;
+
+	log_warnx("job %s: running the local fallback %s instead: %s",
+	    p->job, path, p->failure);
+	argv = xcalloc((size_t)p->argc + 2, sizeof(*argv));
+	argv[0] = p->spec.binary;
+	for (i = 0; i < p->argc; i++)
+		argv[i + 1] = p->argv[i];
+	execv(path, argv);
+	fprintf(stderr, "dffmpeg: %s; the fallback %s failed: %s\n",
+	    p->failure, path, strerror(errno));
+	exit(1);
+}
+
+static void
+proxy_cleanup(struct proxy *p)
+{
+	size_t	i;
+	int	k;
+
+	for (k = 0; k < 2; k++) {
+		output_restore(&p->out[k]);
+		if (p->out[k].ev != NULL)
+			event_free(p->out[k].ev);
+		buf_free(&p->out[k].b);
+	}
+	if (p->ev_stdin != NULL)
+		event_free(p->ev_stdin);
+	for (i = 0; i < p->nearly; i++)
+		free(p->early[i]);
+	for (k = 0; k < 4; k++)
+		if (p->ev_sig[k] != NULL)
+			event_free(p->ev_sig[k]);
+	if (p->ev_tick != NULL)
+		event_free(p->ev_tick);
+	stream_free(p->stream);
+	node_free(&p->node);
+	jobspec_free(&p->spec);
+	pathmap_free(&p->pm);
+	sodium_memzero(p->key, sizeof(p->key));
+	if (p->base != NULL)
+		event_base_free(p->base);
+}
+
+static bool
+proxy_serves(const struct client_conf *conf, const char *name)
+{
+	return strcmp(name, "ffmpeg") == 0 || strcmp(name, "ffprobe") == 0 ||
+	    strv_contains(&conf->binaries, name);
+}
+
+int
+proxy_main(int argc, char **argv)
+{
+	static const int sigs[4] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP };
+	struct proxy	 p;
+	char		 err[1024];
+	const char	*name = argv[0];
+	int		 k, code, sig;
+	bool		 known = strcmp(name, "ffmpeg") == 0 ||
+			    strcmp(name, "ffprobe") == 0;
+
+	memset(&p, 0, sizeof(p));
+	p.out[0].fd = STDOUT_FILENO;
+	p.out[1].fd = STDERR_FILENO;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "dffmpeg: libsodium failed to initialise\n");
+		return 1;
+	}
+	log_init("dffmpeg-proxy", LOG_SINK_NONE, NULL);
+	if (settings_load_client(NULL, &p.conf, err, sizeof(err)) == -1) {
+		if (!known) {
+			fprintf(stderr, "dffmpeg: %s: applet not found\n",
+			    name);
+			return EXIT_NOT_FOUND;
+		}
+		fprintf(stderr, "dffmpeg: %s\n", err);
+		return 1;
+	}
+	if (!proxy_serves(&p.conf, name)) {
+		fprintf(stderr, "dffmpeg: %s: applet not found\n", name);
+		settings_free_client(&p.conf);
+		return EXIT_NOT_FOUND;
+	}
+	if (p.conf.log_file != NULL)
+		log_init("dffmpeg-proxy", LOG_SINK_FILE, p.conf.log_file);
+	else
+		log_init("dffmpeg-proxy", LOG_SINK_SYSLOG, NULL);
+	if (p.conf.log_level != NULL) {
+		enum log_level	level;
+
+		if (log_level_parse(p.conf.log_level, &level) == 0)
+			log_set_level(level);
+	}
+	p.argc = argc - 1;
+	p.argv = argv + 1;
+	if (pathmap_init(&p.pm, &p.conf.paths, err, sizeof(err)) == -1 ||
+	    jobspec_build(&p.spec, &p.pm, name, argc - 1, argv + 1, NULL,
+	    &p.conf.forward_env, err, sizeof(err)) == -1) {
+		fprintf(stderr, "dffmpeg: %s\n", err);
+		proxy_cleanup(&p);
+		settings_free_client(&p.conf);
+		return 1;
+	}
+	id_new(p.job);
+	p.base = loop_new();
+	if (node_init(&p.node, p.base, &p.conf.mqtt, p.conf.client_id,
+	    p.conf.key, true, &proxy_node_ops, &p, err, sizeof(err)) == -1) {
+		fprintf(stderr, "dffmpeg: %s\n", err);
+		proxy_cleanup(&p);
+		settings_free_client(&p.conf);
+		return 1;
+	}
+	topic_fmt(p.topic_out, sizeof(p.topic_out), p.node.prefix,
+	    "job/%s/out", p.job);
+	topic_fmt(p.topic_in, sizeof(p.topic_in), p.node.prefix,
+	    "job/%s/in", p.job);
+	log_info("job %s: %s with %d arguments", p.job, name, argc - 1);
+	output_init(&p, &p.out[0], STDOUT_FILENO);
+	output_init(&p, &p.out[1], STDERR_FILENO);
+	mqtt_subscribe(p.node.mqtt, p.topic_out, proxy_on_out_sub, &p);
+	for (k = 0; k < 4; k++)
+		p.ev_sig[k] = loop_signal(p.base, sigs[k], proxy_on_signal,
+		    &p);
+	p.ev_tick = loop_timer(p.base, true, proxy_tick, &p);
+	loop_arm(p.ev_tick, TICK_MS);
+	p.started = mono_ms();
+	node_start(&p.node);
+	event_base_dispatch(p.base);
+
+	code = p.exit_code;
+	sig = p.exit_sig;
+	if (p.failure != NULL) {
+		if (p.fallback) {
+			for (k = 0; k < 2; k++)
+				output_restore(&p.out[k]);
+			proxy_exec_fallback(&p);
+		}
+		fprintf(stderr, "dffmpeg: %s\n", p.failure);
+		code = 1;
+		sig = 0;
+	}
+	proxy_cleanup(&p);
+	settings_free_client(&p.conf);
+	log_close();
+	if (sig > 0)
+		die_by_signal(sig);
+	return code < 0 ? 1 : code;
+}

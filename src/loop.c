@@ -1,0 +1,76 @@
+/*
+ * The event loop shared by every applet.  See loop.h.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "loop.h"
+
+static void
+loop__log(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
+static void
+loop__fatal(int err)
+{
+	fatalx("libevent fatal error %d", err);
+}
+
+struct event_base *
+loop_new(void)
+{
+	struct event_base	*base;
+
+	event_set_log_callback(loop__log);
+	event_set_fatal_callback(loop__fatal);
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event loop");
+	return base;
+}
+
+struct event *
+loop_signal(struct event_base *base, int sig, void (*cb)(int, short, void *),
+    void *arg)
+{
+	struct event	*ev = evsignal_new(base, sig, cb, arg);
+
+	event_add(ev, NULL);
+	return ev;
+}
+
+struct event *
+loop_timer(struct event_base *base, bool persist,
+    void (*cb)(int, short, void *), void *arg)
+{
+	return event_new(base, -1, persist ? EV_PERSIST : 0, cb, arg);
+}
+
+void
+loop_arm(struct event *ev, int ms)
+{
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	event_add(ev, &tv);
+}
+
+int
+fd_nonblock(int fd, bool cloexec)
+{
+	int	fl = fcntl(fd, F_GETFL);
+
+	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
+	if (cloexec && fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+		return -1;
+	return 0;
+}

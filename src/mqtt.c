@@ -1,0 +1,563 @@
+/*
+ * libmosquitto on the libevent loop.  See mqtt.h for the contract.
+ *
+ * State: IDLE (no socket; the timer decides when to try again), CONNECTING
+ * (socket open, CONNACK not yet received) and UP.  Whatever the library
+ * does, mqtt__sync() afterwards makes the read/write events match its
+ * socket and want_write(); a socket change always gets fresh events.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <mosquitto.h>
+
+#include "bounds.h"
+#include "log.h"
+#include "mqtt.h"
+#include "settings.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define BACKOFF_MIN_MS		250
+#define BACKOFF_MAX_MS		5000
+#define CONNACK_TIMEOUT_MS	10000
+
+enum mqtt_state { MQ_IDLE, MQ_CONNECTING, MQ_UP, MQ_CLOSING };
+
+struct mqtt_sub {
+	char		*topic;
+	mqtt_sub_cb	 cb;
+	void		*arg;
+	int		 mid;
+};
+
+struct mqtt {
+	struct event_base	*base;
+	struct mosquitto	*mosq;
+	const struct mqtt_ops	*ops;
+	void			*arg;
+	char			*host;
+	int			 port;
+	int			 keepalive;
+	char			*client_id;
+
+	enum mqtt_state		 state;
+	bool			 started;
+	bool			 ever_connected;
+	bool			 up;		/* CONNACK accepted */
+	int			 fd;
+	struct event		*ev_read;
+	struct event		*ev_write;
+	bool			 write_armed;
+	struct event		*ev_tick;
+	int64_t			 backoff_ms;
+	int64_t			 next_try;	/* mono ms */
+	int64_t			 connect_began;	/* mono ms */
+	uint64_t		 connects;
+
+	struct mqtt_sub		*subs;
+	size_t			 nsubs;
+
+	void		       (*shutdown_done)(void *);
+	void			*shutdown_arg;
+	int64_t			 shutdown_deadline;
+};
+
+static void	mqtt__sync(struct mqtt *);
+static void	mqtt__drop(struct mqtt *, const char *);
+
+int
+topic_fmt(char *buf, size_t len, const char *prefix, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n, m;
+
+	n = snprintf(buf, len, "%s/", prefix);
+	if (n < 0 || (size_t)n >= len)
+		return -1;
+	va_start(ap, fmt);
+	m = vsnprintf(buf + n, len - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (m < 0 || (size_t)m >= len - (size_t)n)
+		return -1;
+	return 0;
+}
+
+const char *
+topic_last(const char *topic)
+{
+	const char	*p = strrchr(topic, '/');
+
+	return p != NULL ? p + 1 : topic;
+}
+
+static void
+mqtt__schedule(struct mqtt *m)
+{
+	m->next_try = mono_ms() + m->backoff_ms;
+	log_debug("mqtt: next connection attempt in %lld ms",
+	    (long long)m->backoff_ms);
+	m->backoff_ms *= 2;
+	if (m->backoff_ms > BACKOFF_MAX_MS)
+		m->backoff_ms = BACKOFF_MAX_MS;
+}
+
+/* Forget the socket's events; the library keeps (or has closed) the fd. */
+static void
+mqtt__unwatch(struct mqtt *m)
+{
+	if (m->ev_read != NULL) {
+		event_free(m->ev_read);
+		m->ev_read = NULL;
+	}
+	if (m->ev_write != NULL) {
+		event_free(m->ev_write);
+		m->ev_write = NULL;
+	}
+	m->write_armed = false;
+	m->fd = -1;
+}
+
+/* The connection is unusable: drop the events and try again later. */
+static void
+mqtt__drop(struct mqtt *m, const char *why)
+{
+	bool	was_up = m->up;
+
+	m->up = false;
+	mqtt__unwatch(m);
+	if (m->state == MQ_CLOSING) {
+		m->state = MQ_IDLE;
+		if (m->shutdown_done != NULL) {
+			void (*done)(void *) = m->shutdown_done;
+
+			m->shutdown_done = NULL;
+			done(m->shutdown_arg);
+		}
+		return;
+	}
+	if (m->state != MQ_IDLE)
+		log_info("mqtt: connection to %s lost: %s", m->host, why);
+	m->state = MQ_IDLE;
+	mqtt__schedule(m);
+	if (was_up && m->ops->disconnected != NULL)
+		m->ops->disconnected(m->arg);
+}
+
+static void
+mqtt__attempt(struct mqtt *m)
+{
+	int	rc;
+
+	m->connect_began = mono_ms();
+	if (!m->ever_connected)
+		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
+		    m->keepalive);
+	else
+		rc = mosquitto_reconnect_async(m->mosq);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_debug("mqtt: connect to %s:%d: %s", m->host, m->port,
+		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+		    mosquitto_strerror(rc));
+		/* A failed attempt still leaves the host set for reconnects. */
+		m->ever_connected = true;
+		m->state = MQ_IDLE;
+		mqtt__unwatch(m);
+		mqtt__schedule(m);
+		return;
+	}
+	m->ever_connected = true;
+	m->state = MQ_CONNECTING;
+	mqtt__sync(m);
+}
+
+static void
+mqtt__on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct mqtt	*m = arg;
+	struct pollfd	 pfd;
+	int		 rc;
+
+	(void)what;
+	if (m->state == MQ_CONNECTING) {
+		/* Before CONNACK a dead socket must not spin the loop. */
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, 0) == 1 &&
+		    (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) &&
+		    !(pfd.revents & POLLIN)) {
+			mqtt__drop(m, "socket closed before CONNACK");
+			return;
+		}
+	}
+	rc = mosquitto_loop_read(m->mosq, 1);
+	if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == -1) {
+		mqtt__drop(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+		    mosquitto_strerror(rc));
+		return;
+	}
+	mqtt__sync(m);
+}
+
+static void
+mqtt__on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct mqtt	*m = arg;
+	int		 rc;
+
+	(void)fd;
+	(void)what;
+	rc = mosquitto_loop_write(m->mosq, 1);
+	if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == -1) {
+		mqtt__drop(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
+		    mosquitto_strerror(rc));
+		return;
+	}
+	mqtt__sync(m);
+}
+
+/* Make the events match the library's socket and write interest. */
+static void
+mqtt__sync(struct mqtt *m)
+{
+	int	fd;
+	bool	want;
+
+	if (m->state == MQ_IDLE)
+		return;
+	fd = mosquitto_socket(m->mosq);
+	if (fd == -1) {
+		mqtt__drop(m, "socket closed");
+		return;
+	}
+	if (fd != m->fd) {
+		mqtt__unwatch(m);
+		m->fd = fd;
+		m->ev_read = event_new(m->base, fd, EV_READ | EV_PERSIST,
+		    mqtt__on_read, m);
+		m->ev_write = event_new(m->base, fd, EV_WRITE | EV_PERSIST,
+		    mqtt__on_write, m);
+		event_add(m->ev_read, NULL);
+	}
+	want = mosquitto_want_write(m->mosq);
+	if (want && !m->write_armed) {
+		event_add(m->ev_write, NULL);
+		m->write_armed = true;
+	} else if (!want && m->write_armed) {
+		event_del(m->ev_write);
+		m->write_armed = false;
+	}
+}
+
+static void
+mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct mqtt	*m = arg;
+	int64_t		 now = mono_ms();
+	int		 rc;
+
+	(void)fd;
+	(void)what;
+	switch (m->state) {
+	case MQ_IDLE:
+		if (m->started && m->shutdown_done == NULL &&
+		    now >= m->next_try)
+			mqtt__attempt(m);
+		break;
+	case MQ_CONNECTING:
+		if (now - m->connect_began > CONNACK_TIMEOUT_MS) {
+			mqtt__drop(m, "no CONNACK in time");
+			break;
+		}
+		/* FALLTHROUGH */
+	case MQ_UP:
+	case MQ_CLOSING:
+		if (m->state == MQ_CLOSING && now >= m->shutdown_deadline) {
+			mqtt__drop(m, "shutdown timed out");
+			break;
+		}
+		rc = mosquitto_loop_misc(m->mosq);
+		if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == -1) {
+			mqtt__drop(m, "keepalive timed out");
+			break;
+		}
+		mqtt__sync(m);
+		break;
+	}
+}
+
+static void
+mqtt__cb_connect(struct mosquitto *mosq, void *arg, int rc)
+{
+	struct mqtt	*m = arg;
+	size_t		 i;
+
+	(void)mosq;
+	if (rc != 0) {
+		log_warnx("mqtt: broker %s refused the connection: %s",
+		    m->host, mosquitto_connack_string(rc));
+		/* The library closes the socket; mqtt__sync notices. */
+		m->backoff_ms = BACKOFF_MAX_MS;
+		return;
+	}
+	log_info("mqtt: connected to %s as %s", m->host, m->client_id);
+	m->state = MQ_UP;
+	m->up = true;
+	m->connects++;
+	m->backoff_ms = BACKOFF_MIN_MS;
+	for (i = 0; i < m->nsubs; i++) {
+		if (mosquitto_subscribe(m->mosq, &m->subs[i].mid,
+		    m->subs[i].topic, 1) != MOSQ_ERR_SUCCESS)
+			m->subs[i].mid = -1;
+	}
+	if (m->ops->connected != NULL)
+		m->ops->connected(m->arg);
+}
+
+static void
+mqtt__cb_disconnect(struct mosquitto *mosq, void *arg, int rc)
+{
+	struct mqtt	*m = arg;
+
+	(void)mosq;
+	/* Only note it: the socket check in mqtt__sync does the work, so
+	 * that events are never freed inside the library's callback. */
+	log_debug("mqtt: %s disconnected (%d)", m->client_id, rc);
+}
+
+static void
+mqtt__cb_subscribe(struct mosquitto *mosq, void *arg, int mid, int nqos,
+    const int *granted)
+{
+	struct mqtt	*m = arg;
+	size_t		 i;
+	bool		 ok = nqos > 0 && granted[0] <= 2;
+
+	(void)mosq;
+	for (i = 0; i < m->nsubs; i++) {
+		if (m->subs[i].mid != mid)
+			continue;
+		if (!ok)
+			log_warnx("mqtt: subscription to %s refused by the "
+			    "broker", m->subs[i].topic);
+		if (m->subs[i].cb != NULL)
+			m->subs[i].cb(m->subs[i].arg, m->subs[i].topic, ok);
+		return;
+	}
+}
+
+static void
+mqtt__cb_message(struct mosquitto *mosq, void *arg,
+    const struct mosquitto_message *msg)
+{
+	struct mqtt	*m = arg;
+
+	(void)mosq;
+	if (msg->payloadlen < 0 || msg->topic == NULL)
+		return;
+	m->ops->message(m->arg, msg->topic, msg->payload,
+	    (size_t)msg->payloadlen);
+}
+
+static void
+mqtt__cb_log(struct mosquitto *mosq, void *arg, int level, const char *str)
+{
+	(void)mosq;
+	(void)arg;
+	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+		log_debug("libmosquitto: %s", str);
+}
+
+struct mqtt *
+mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
+    const char *client_id, const struct mqtt_ops *ops, void *arg,
+    char *err, size_t errlen)
+{
+	static bool	 lib_ready;
+	struct mqtt	*m;
+	struct timeval	 tv = { 0, 100 * 1000 };
+	int		 rc;
+
+	if (!lib_ready) {
+		mosquitto_lib_init();
+		lib_ready = true;
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->base = base;
+	m->ops = ops;
+	m->arg = arg;
+	m->fd = -1;
+	m->host = xstrdup(conf->host);
+	m->port = conf->host[0] == '/' ? 0 : conf->port;
+	m->keepalive = conf->keepalive;
+	m->client_id = xstrdup(client_id);
+	m->backoff_ms = BACKOFF_MIN_MS;
+	if ((m->mosq = mosquitto_new(client_id, true, m)) == NULL) {
+		snprintf(err, errlen, "mosquitto_new: %s", strerror(errno));
+		goto fail;
+	}
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+	    MQTT_PROTOCOL_V311);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	if (conf->username != NULL && mosquitto_username_pw_set(m->mosq,
+	    conf->username, conf->password) != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "mqtt: cannot set the username");
+		goto fail;
+	}
+	if (conf->tls.enabled) {
+		const char *cafile = conf->tls.ca_file, *capath =
+		    conf->tls.ca_path;
+
+		if (cafile == NULL && capath == NULL)
+			capath = "/etc/ssl/certs";
+		rc = mosquitto_tls_set(m->mosq, cafile, capath,
+		    conf->tls.cert_file, conf->tls.key_file, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen, "mqtt tls: %s",
+			    mosquitto_strerror(rc));
+			goto fail;
+		}
+		if (conf->tls.insecure)
+			mosquitto_tls_insecure_set(m->mosq, true);
+	}
+	mosquitto_connect_callback_set(m->mosq, mqtt__cb_connect);
+	mosquitto_disconnect_callback_set(m->mosq, mqtt__cb_disconnect);
+	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);
+	mosquitto_message_callback_set(m->mosq, mqtt__cb_message);
+	mosquitto_log_callback_set(m->mosq, mqtt__cb_log);
+	/* 100 ms: keepalive checks and reconnect attempts stay prompt. */
+	m->ev_tick = event_new(base, -1, EV_PERSIST, mqtt__on_tick, m);
+	event_add(m->ev_tick, &tv);
+	return m;
+fail:
+	mqtt_free(m);
+	return NULL;
+}
+
+void
+mqtt_free(struct mqtt *m)
+{
+	size_t	i;
+
+	if (m == NULL)
+		return;
+	mqtt__unwatch(m);
+	if (m->ev_tick != NULL)
+		event_free(m->ev_tick);
+	if (m->mosq != NULL)
+		mosquitto_destroy(m->mosq);
+	for (i = 0; i < m->nsubs; i++)
+		free(m->subs[i].topic);
+	free(m->subs);
+	free(m->host);
+	free(m->client_id);
+	free(m);
+}
+
+int
+mqtt_will(struct mqtt *m, const char *topic, const void *payload, size_t len)
+{
+	return mosquitto_will_set(m->mosq, topic, (int)len, payload, 1,
+	    false) == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
+void
+mqtt_start(struct mqtt *m)
+{
+	m->started = true;
+	mqtt__attempt(m);
+}
+
+void
+mqtt_subscribe(struct mqtt *m, const char *topic, mqtt_sub_cb cb, void *arg)
+{
+	struct mqtt_sub	*s;
+
+	m->subs = xreallocarray(m->subs, m->nsubs + 1, sizeof(*m->subs));
+	s = &m->subs[m->nsubs++];
+	s->topic = xstrdup(topic);
+	s->cb = cb;
+	s->arg = arg;
+	s->mid = -1;
+	if (m->state == MQ_UP &&
+	    mosquitto_subscribe(m->mosq, &s->mid, topic, 1) == MOSQ_ERR_SUCCESS)
+		mqtt__sync(m);
+}
+
+void
+mqtt_unsubscribe(struct mqtt *m, const char *topic)
+{
+	size_t	i;
+
+	for (i = 0; i < m->nsubs; i++) {
+		if (strcmp(m->subs[i].topic, topic) != 0)
+			continue;
+		free(m->subs[i].topic);
+		m->subs[i] = m->subs[--m->nsubs];
+		if (m->state == MQ_UP) {
+			mosquitto_unsubscribe(m->mosq, NULL, topic);
+			mqtt__sync(m);
+		}
+		return;
+	}
+}
+
+int
+mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
+    size_t len)
+{
+	int	rc;
+
+	if (m->state != MQ_UP || !m->up)
+		return -1;
+	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1,
+	    false);
+	if (rc != MOSQ_ERR_SUCCESS) {
+		log_debug("mqtt: publish to %s: %s", topic,
+		    mosquitto_strerror(rc));
+		mqtt__sync(m);
+		return -1;
+	}
+	mqtt__sync(m);
+	return 0;
+}
+
+bool
+mqtt_is_connected(const struct mqtt *m)
+{
+	return m->state == MQ_UP && m->up;
+}
+
+bool
+mqtt_want_write(const struct mqtt *m)
+{
+	return m->state != MQ_IDLE && mosquitto_want_write(m->mosq);
+}
+
+void
+mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
+{
+	m->shutdown_done = done;
+	m->shutdown_arg = arg;
+	m->shutdown_deadline = mono_ms() + timeout_ms;
+	if (m->state != MQ_UP) {
+		m->state = MQ_CLOSING;
+		mqtt__drop(m, "shutdown");
+		return;
+	}
+	m->state = MQ_CLOSING;
+	mosquitto_disconnect(m->mosq);
+	mqtt__sync(m);
+}
+
+uint64_t
+mqtt_connects(const struct mqtt *m)
+{
+	return m->connects;
+}

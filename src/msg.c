@@ -1,0 +1,1134 @@
+/*
+ * Signed control messages: the type and field tables, the generic JSON
+ * encoder and decoder driven by them, HMAC signing, sealed job keys and the
+ * replay cache.
+ *
+ * Everything received is checked before it is believed: the size first,
+ * then the MAC over the exact bytes received, and only then is the JSON
+ * parsed.  A decoded struct msg holds only fields its type allows, every
+ * required field, strings that are valid UTF-8 without NUL and bounded by
+ * the field table, and integers that are exact in a double (|n| <= 2^53;
+ * JSON numbers are doubles for most peers).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+#include <sodium.h>
+
+#include "bounds.h"
+#include "log.h"
+#include "msg.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define MSG_VERSION	1
+#define MAC_LEN		crypto_auth_hmacsha256_BYTES
+#define INT_EXACT_MAX	9007199254740992.0	/* 2^53 */
+#define MAP_KEY_MAX	256
+#define SHORT_STR_MAX	1024
+#define KEY_STR_MAX	256
+
+static const char *const role_names[] = {
+	"client", "worker", "admin", "coordinator"
+};
+
+const char *
+role_name(int role)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(role_names); i++)
+		if (role == (1 << i))
+			return role_names[i];
+	return "unknown";
+}
+
+int
+role_parse(const char *s)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(role_names); i++)
+		if (strcmp(s, role_names[i]) == 0)
+			return 1 << i;
+	return -1;
+}
+
+#define W	ROLE_WORKER
+#define C	ROLE_CLIENT
+#define A	ROLE_ADMIN
+#define K	ROLE_COORD
+#define B(f)	FBIT(F_##f)
+
+const struct msg_type_info msg_types[MT__COUNT] = {
+	/* Uplink. */
+	[MT_REGISTER] = { "register", W, B(SESSION),
+	    B(VERSION) | B(BINARIES) | B(PATH_HEALTH) | B(MAX_JOBS) |
+	    B(WEIGHT) | B(STATUS) | B(RUNNING) },
+	[MT_HEARTBEAT] = { "heartbeat", W, B(SESSION),
+	    B(RUNNING) | B(PATH_HEALTH) | B(STATUS) },
+	/* started and finished also go down to the client. */
+	[MT_STARTED] = { "started", W | K, B(JOB),
+	    B(PID) | B(SESSION) | B(WORKER) },
+	[MT_REJECTED] = { "rejected", W, B(JOB) | B(REASON), B(TEXT) },
+	[MT_FINISHED] = { "finished", W | K, B(JOB) | B(CODE) | B(SIGNAL),
+	    B(TEXT) | B(BYTES_IN) | B(BYTES_OUT) },
+	[MT_BYE] = { "bye", W | C, B(SESSION), 0 },
+	[MT_GONE] = { "gone", W | C, B(SESSION), 0 },
+	[MT_SUBMIT] = { "submit", C, B(JOB) | B(SESSION) | B(BINARY) | B(ARGS),
+	    B(CWD) | B(ENV) | B(PATHS) | B(INTERACTIVE) },
+	/* cancel also goes down to the worker, with a grace period. */
+	[MT_CANCEL] = { "cancel", C | A | K, B(JOB), B(REASON) | B(GRACE) },
+	[MT_QUERY] = { "query", C | A, B(WHAT), B(TARGET) | B(JOB) },
+	[MT_ADMIN] = { "admin", A, B(WHAT), B(TARGET) },
+
+	/* Downlink. */
+	[MT_REGISTERED] = { "registered", K, 0, B(REF) | B(SESSION) },
+	[MT_ACK] = { "ack", K, B(REF), B(JOB) },
+	[MT_REREGISTER] = { "reregister", K, 0, B(SESSION) },
+	[MT_ASSIGN] = { "assign", K, B(JOB) | B(BINARY) | B(ARGS) | B(KEY),
+	    B(CWD) | B(ENV) | B(PATHS) | B(GRACE) },
+	[MT_DRAIN] = { "drain", K, 0, B(REASON) },
+	[MT_ACCEPTED] = { "accepted", K, B(JOB) | B(KEY) | B(WORKER), 0 },
+	[MT_QUEUED] = { "queued", K, B(JOB), B(POSITION) },
+	[MT_FAILED] = { "failed", K, B(JOB) | B(REASON), B(TEXT) | B(CODE) },
+	[MT_REFUSED] = { "refused", K, B(JOB) | B(REASON), B(TEXT) },
+	[MT_REPLY] = { "reply", K, B(REF),
+	    B(DATA) | B(JOB) | B(STATE) | B(CODE) | B(SIGNAL) | B(TEXT) |
+	    B(WORKER) },
+};
+
+#undef W
+#undef C
+#undef A
+#undef K
+#undef B
+
+enum field_kind { FK_STR, FK_INT, FK_BOOL, FK_STRV, FK_STRMAP, FK_JSON };
+
+#define FF_NAME		0x1	/* string / elements: name_valid() charset */
+#define FF_KEYNAME	0x2	/* map keys: name_valid() charset */
+
+struct field_info {
+	const char	*name;
+	enum field_kind	 kind;
+	size_t		 off;
+	size_t		 maxlen;	/* of a string, element or map value */
+	size_t		 maxn;		/* elements of an array or map */
+	int		 flags;
+};
+
+#define S(f)	offsetof(struct msg, f)
+
+static const struct field_info fields[F__COUNT] = {
+	[F_SESSION] = { "session", FK_STR, S(session), NAME_MAX_LEN, 0,
+	    FF_NAME },
+	[F_JOB] = { "job", FK_STR, S(job), NAME_MAX_LEN, 0, FF_NAME },
+	[F_REF] = { "ref", FK_STR, S(ref), NAME_MAX_LEN, 0, FF_NAME },
+	[F_VERSION] = { "version", FK_STR, S(version), SHORT_STR_MAX, 0, 0 },
+	[F_BINARY] = { "binary", FK_STR, S(binary), NAME_MAX_LEN, 0, FF_NAME },
+	[F_ARGS] = { "args", FK_STRV, S(args), MSG_MAX_STR, MSG_MAX_ARGS, 0 },
+	[F_CWD] = { "cwd", FK_STR, S(cwd), PATH_BUF - 1, 0, 0 },
+	[F_ENV] = { "env", FK_STRMAP, S(env), MSG_MAX_STR, MSG_MAX_MAP, 0 },
+	[F_PATHS] = { "paths", FK_STRV, S(paths), NAME_MAX_LEN, MSG_MAX_MAP,
+	    FF_NAME },
+	/* Same JSON name as F_PATHS: no type allows both. */
+	[F_PATH_HEALTH] = { "paths", FK_STRMAP, S(path_health), SHORT_STR_MAX,
+	    MSG_MAX_MAP, FF_KEYNAME },
+	[F_BINARIES] = { "binaries", FK_STRMAP, S(binaries), SHORT_STR_MAX,
+	    MSG_MAX_MAP, FF_KEYNAME },
+	[F_RUNNING] = { "running", FK_STRV, S(running), NAME_MAX_LEN,
+	    MSG_MAX_MAP, FF_NAME },
+	[F_MAX_JOBS] = { "max_jobs", FK_INT, S(max_jobs), 0, 0, 0 },
+	[F_WEIGHT] = { "weight", FK_INT, S(weight), 0, 0, 0 },
+	[F_STATUS] = { "status", FK_STR, S(status), NAME_MAX_LEN, 0, FF_NAME },
+	[F_PID] = { "pid", FK_INT, S(pid), 0, 0, 0 },
+	[F_CODE] = { "code", FK_INT, S(code), 0, 0, 0 },
+	[F_SIGNAL] = { "signal", FK_INT, S(signal), 0, 0, 0 },
+	[F_REASON] = { "reason", FK_STR, S(reason), SHORT_STR_MAX, 0, 0 },
+	[F_TEXT] = { "text", FK_STR, S(text), MSG_MAX_STR, 0, 0 },
+	[F_KEY] = { "key", FK_STR, S(key), KEY_STR_MAX, 0, 0 },
+	[F_WORKER] = { "worker", FK_STR, S(worker), NAME_MAX_LEN, 0, FF_NAME },
+	[F_POSITION] = { "position", FK_INT, S(position), 0, 0, 0 },
+	[F_INTERACTIVE] = { "interactive", FK_BOOL, S(interactive), 0, 0, 0 },
+	[F_GRACE] = { "grace", FK_INT, S(grace), 0, 0, 0 },
+	[F_BYTES_IN] = { "bytes_in", FK_INT, S(bytes_in), 0, 0, 0 },
+	[F_BYTES_OUT] = { "bytes_out", FK_INT, S(bytes_out), 0, 0, 0 },
+	[F_WHAT] = { "what", FK_STR, S(what), NAME_MAX_LEN, 0, FF_NAME },
+	[F_TARGET] = { "target", FK_STR, S(target), SHORT_STR_MAX, 0, 0 },
+	[F_DATA] = { "data", FK_JSON, S(data), MSG_MAX_BYTES, 0, 0 },
+	[F_STATE] = { "state", FK_STR, S(state), NAME_MAX_LEN, 0, FF_NAME },
+};
+
+#undef S
+
+static const char *const err_names[ME__COUNT] = {
+	[ME_OK] = "ok",
+	[ME_SIZE] = "size",
+	[ME_FORMAT] = "format",
+	[ME_MAC] = "mac",
+	[ME_FROM] = "from",
+	[ME_ROLE] = "role",
+	[ME_AGE] = "age",
+	[ME_REPLAY] = "replay",
+	[ME_UNKNOWN] = "unknown",
+};
+
+const char *
+msg_err_name(enum msg_err e)
+{
+	if ((unsigned)e >= ME__COUNT)
+		return "unknown";
+	return err_names[e];
+}
+
+const char *
+msg_type_name(enum msg_type t)
+{
+	if ((unsigned)t >= MT__COUNT)
+		return "unknown";
+	return msg_types[t].name;
+}
+
+int
+msg_type_lookup(const char *s)
+{
+	int	t;
+
+	for (t = 0; t < MT__COUNT; t++)
+		if (strcmp(msg_types[t].name, s) == 0)
+			return t;
+	return -1;
+}
+
+#define FPTR(m, f, type)	((type *)((char *)(m) + fields[f].off))
+
+void
+msg_init(struct msg *m, enum msg_type type, const char *from)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+	id_new(m->id);
+	m->ts = now_ms();
+	if (from != NULL)
+		snprintf(m->from, sizeof(m->from), "%s", from);
+}
+
+void
+msg_clear(struct msg *m)
+{
+	int	f;
+
+	for (f = 0; f < F__COUNT; f++) {
+		switch (fields[f].kind) {
+		case FK_STR:
+		case FK_JSON:
+			free(*FPTR(m, f, char *));
+			break;
+		case FK_STRV:
+			strv_free(FPTR(m, f, struct strv));
+			break;
+		case FK_STRMAP:
+			strmap_free(FPTR(m, f, struct strmap));
+			break;
+		case FK_INT:
+		case FK_BOOL:
+			break;
+		}
+	}
+	memset(m, 0, sizeof(*m));
+}
+
+/* A setter used with the wrong kind is a bug in the caller. */
+static void
+field_check(enum msg_field f, enum field_kind kind, enum field_kind alt,
+    const char *fn)
+{
+	if ((unsigned)f >= F__COUNT ||
+	    (fields[f].kind != kind && fields[f].kind != alt))
+		fatalx("%s: field %d has another type", fn, (int)f);
+}
+
+void
+msg_set_str(struct msg *m, enum msg_field f, const char *s)
+{
+	char	**p;
+
+	field_check(f, FK_STR, FK_JSON, __func__);
+	p = FPTR(m, f, char *);
+	free(*p);
+	*p = xstrdup(s != NULL ? s : "");
+	m->present |= FBIT(f);
+}
+
+void
+msg_set_int(struct msg *m, enum msg_field f, int64_t v)
+{
+	field_check(f, FK_INT, FK_INT, __func__);
+	*FPTR(m, f, int64_t) = v;
+	m->present |= FBIT(f);
+}
+
+void
+msg_set_bool(struct msg *m, enum msg_field f, bool v)
+{
+	field_check(f, FK_BOOL, FK_BOOL, __func__);
+	*FPTR(m, f, bool) = v;
+	m->present |= FBIT(f);
+}
+
+void
+msg_set_strv(struct msg *m, enum msg_field f, const struct strv *sv)
+{
+	struct strv	*p;
+	size_t		 i;
+
+	field_check(f, FK_STRV, FK_STRV, __func__);
+	p = FPTR(m, f, struct strv);
+	strv_free(p);
+	for (i = 0; sv != NULL && i < sv->n; i++)
+		strv_push(p, sv->v[i]);
+	m->present |= FBIT(f);
+}
+
+void
+msg_set_strmap(struct msg *m, enum msg_field f, const struct strmap *sm)
+{
+	struct strmap	*p;
+	size_t		 i;
+
+	field_check(f, FK_STRMAP, FK_STRMAP, __func__);
+	p = FPTR(m, f, struct strmap);
+	strmap_free(p);
+	for (i = 0; sm != NULL && i < sm->n; i++)
+		strmap_set(p, sm->keys[i], sm->vals[i]);
+	m->present |= FBIT(f);
+}
+
+/* cJSON reports allocation failure with NULL; treat it like xmalloc. */
+static cJSON *
+jcheck(cJSON *j)
+{
+	if (j == NULL)
+		fatalx("cJSON: out of memory");
+	return j;
+}
+
+static void
+jadd(cJSON *obj, const char *name, cJSON *item)
+{
+	cJSON_AddItemToObject(obj, name, jcheck(item));
+}
+
+/*
+ * cJSON prints large doubles with 15 significant digits when that is
+ * "close enough", which is not exact for integers; print them ourselves.
+ */
+static cJSON *
+json_new_int(int64_t v)
+{
+	char	buf[32];
+
+	snprintf(buf, sizeof(buf), "%lld", (long long)v);
+	return jcheck(cJSON_CreateRaw(buf));
+}
+
+static cJSON *
+field_encode(const struct msg *m, int f)
+{
+	const struct strv	*sv;
+	const struct strmap	*sm;
+	cJSON			*j, *data;
+	const char		*s;
+	size_t			 i;
+
+	switch (fields[f].kind) {
+	case FK_STR:
+		s = *FPTR(m, f, char *const);
+		return jcheck(cJSON_CreateString(s != NULL ? s : ""));
+	case FK_INT:
+		return json_new_int(*FPTR(m, f, const int64_t));
+	case FK_BOOL:
+		return jcheck(cJSON_CreateBool(*FPTR(m, f, const bool)));
+	case FK_STRV:
+		sv = FPTR(m, f, const struct strv);
+		j = jcheck(cJSON_CreateArray());
+		for (i = 0; i < sv->n; i++)
+			cJSON_AddItemToArray(j,
+			    jcheck(cJSON_CreateString(sv->v[i])));
+		return j;
+	case FK_STRMAP:
+		sm = FPTR(m, f, const struct strmap);
+		j = jcheck(cJSON_CreateObject());
+		for (i = 0; i < sm->n; i++)
+			jadd(j, sm->keys[i], cJSON_CreateString(sm->vals[i]));
+		return j;
+	case FK_JSON:
+		s = *FPTR(m, f, char *const);
+		if (s != NULL && (data = cJSON_Parse(s)) != NULL)
+			return data;
+		return jcheck(cJSON_CreateNull());
+	}
+	return jcheck(cJSON_CreateNull());
+}
+
+static void
+mac_compute(const char *topic, const char *json, size_t len,
+    const uint8_t key[KEY_LEN], uint8_t mac[MAC_LEN])
+{
+	crypto_auth_hmacsha256_state	st;
+
+	crypto_auth_hmacsha256_init(&st, key, KEY_LEN);
+	/* The NUL terminator is the 0x00 separator. */
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)topic,
+	    strlen(topic) + 1);
+	crypto_auth_hmacsha256_update(&st, (const uint8_t *)json, len);
+	crypto_auth_hmacsha256_final(&st, mac);
+	sodium_memzero(&st, sizeof(st));
+}
+
+char *
+msg_encode(const struct msg *m, const char *topic, const uint8_t key[KEY_LEN],
+    size_t *lenp)
+{
+	const struct msg_type_info	*ti = &msg_types[m->type];
+	cJSON				*root, *body;
+	uint64_t			 want;
+	uint8_t				 mac[MAC_LEN];
+	char				*json, *b64, *out;
+	size_t				 jlen, blen, len;
+	int				 f;
+
+	root = jcheck(cJSON_CreateObject());
+	jadd(root, "v", cJSON_CreateNumber(MSG_VERSION));
+	jadd(root, "type", cJSON_CreateString(ti->name));
+	jadd(root, "id", cJSON_CreateString(m->id));
+	jadd(root, "from", cJSON_CreateString(m->from));
+	jadd(root, "ts", json_new_int(m->ts));
+	body = jcheck(cJSON_CreateObject());
+	/* Required fields go out even when unset so the receiver names them. */
+	want = ti->required | (ti->optional & m->present);
+	for (f = 0; f < F__COUNT; f++)
+		if (want & FBIT(f))
+			jadd(body, fields[f].name, field_encode(m, f));
+	cJSON_AddItemToObject(root, "body", body);
+
+	json = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	if (json == NULL)
+		fatalx("cJSON: out of memory");
+	jlen = strlen(json);
+
+	mac_compute(topic, json, jlen, key, mac);
+	b64 = b64_encode(mac, sizeof(mac));
+	blen = strlen(b64);
+
+	len = jlen + 1 + blen;
+	out = xmalloc(len + 1);
+	memcpy(out, json, jlen);
+	out[jlen] = '\n';
+	memcpy(out + jlen + 1, b64, blen + 1);
+	cJSON_free(json);
+	free(b64);
+	if (len > MSG_MAX_BYTES)
+		log_warnx("%s message %s is %zu bytes, over the limit",
+		    ti->name, m->id, len);
+	if (lenp != NULL)
+		*lenp = len;
+	return out;
+}
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Well-formed UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
+static bool
+utf8_valid(const uint8_t *s, size_t len)
+{
+	size_t	i = 0, n, k;
+	uint8_t	c, lo, hi;
+
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else
+			return false;
+		if (len - i - 1 < n)
+			return false;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (k = 2; k <= n; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+/*
+ * cJSON turns "\u0000" into a NUL inside a C string, silently truncating
+ * it; find the escape in the text instead.
+ */
+static bool
+json_has_nul_escape(const char *s, size_t len)
+{
+	bool	instr = false;
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (!instr) {
+			if (s[i] == '"')
+				instr = true;
+			continue;
+		}
+		if (s[i] == '"')
+			instr = false;
+		else if (s[i] == '\\' && i + 1 < len) {
+			if (s[i + 1] == 'u' && i + 5 < len &&
+			    strncmp(s + i + 2, "0000", 4) == 0)
+				return true;
+			i++;
+		}
+	}
+	return false;
+}
+
+/*
+ * Parse the JSON part (len bytes, not terminated) exactly: no NUL, valid
+ * UTF-8, one value and nothing after it but white space.
+ */
+static cJSON *
+json_parse(const char *p, size_t len, char *err, size_t errlen)
+{
+	const char	*end;
+	cJSON		*j;
+	char		*copy;
+
+	if (memchr(p, '\0', len) != NULL || !utf8_valid((const uint8_t *)p,
+	    len)) {
+		seterr(err, errlen, "not UTF-8 text");
+		return NULL;
+	}
+	if (json_has_nul_escape(p, len)) {
+		seterr(err, errlen, "NUL in a string");
+		return NULL;
+	}
+	/* A terminated copy: cJSON is on firmer ground with C strings. */
+	copy = xstrndup(p, len);
+	j = cJSON_ParseWithOpts(copy, &end, 0);
+	if (j != NULL)
+		end += strspn(end, " \t\r\n");
+	if (j == NULL || *end != '\0') {
+		seterr(err, errlen, "not JSON");
+		cJSON_Delete(j);
+		j = NULL;
+	}
+	free(copy);
+	return j;
+}
+
+/* Split at the last newline: JSON before, base64 MAC after. */
+static enum msg_err
+payload_split(const void *payload, size_t len, size_t *jlen, char *err,
+    size_t errlen)
+{
+	const char	*nl;
+
+	if (len > MSG_MAX_BYTES) {
+		seterr(err, errlen, "%zu bytes, over %d", len, MSG_MAX_BYTES);
+		return ME_SIZE;
+	}
+	if (payload == NULL || len == 0 ||
+	    (nl = memrchr(payload, '\n', len)) == NULL) {
+		seterr(err, errlen, "no MAC line");
+		return ME_FORMAT;
+	}
+	*jlen = (size_t)(nl - (const char *)payload);
+	return ME_OK;
+}
+
+enum msg_err
+msg_peek_from(const void *payload, size_t len, char *from, size_t fromlen)
+{
+	enum msg_err	 e;
+	cJSON		*root, *j;
+	size_t		 jlen;
+
+	if ((e = payload_split(payload, len, &jlen, NULL, 0)) != ME_OK)
+		return e;
+	if ((root = json_parse(payload, jlen, NULL, 0)) == NULL)
+		return ME_FORMAT;
+	j = cJSON_GetObjectItemCaseSensitive(root, "from");
+	if (!cJSON_IsString(j) || !name_valid(j->valuestring, NAME_MAX_LEN) ||
+	    strlen(j->valuestring) >= fromlen) {
+		cJSON_Delete(root);
+		return ME_FORMAT;
+	}
+	memcpy(from, j->valuestring, strlen(j->valuestring) + 1);
+	cJSON_Delete(root);
+	return ME_OK;
+}
+
+/* An integral JSON number that a double holds exactly. */
+static bool
+json_int(const cJSON *j, int64_t *out)
+{
+	double	d;
+
+	if (!cJSON_IsNumber(j))
+		return false;
+	d = j->valuedouble;
+	if (!isfinite(d) || d != floor(d) || d > INT_EXACT_MAX ||
+	    d < -INT_EXACT_MAX)
+		return false;
+	*out = (int64_t)d;
+	return true;
+}
+
+static bool
+str_ok(const char *s, size_t max, bool name)
+{
+	if (name)
+		return name_valid(s, max);
+	return strnlen(s, max + 1) <= max;
+}
+
+static int
+field_decode(struct msg *m, int f, const cJSON *j, const char *type,
+    char *err, size_t errlen)
+{
+	const struct field_info	*fi = &fields[f];
+	struct strv		*sv;
+	struct strmap		*sm;
+	const cJSON		*e;
+	char			*s;
+	size_t			 n;
+
+	switch (fi->kind) {
+	case FK_STR:
+		if (!cJSON_IsString(j))
+			goto type;
+		if (!str_ok(j->valuestring, fi->maxlen, fi->flags & FF_NAME))
+			goto bad;
+		*FPTR(m, f, char *) = xstrdup(j->valuestring);
+		break;
+	case FK_INT:
+		if (!json_int(j, FPTR(m, f, int64_t)))
+			goto type;
+		break;
+	case FK_BOOL:
+		if (!cJSON_IsBool(j))
+			goto type;
+		*FPTR(m, f, bool) = cJSON_IsTrue(j);
+		break;
+	case FK_STRV:
+		if (!cJSON_IsArray(j))
+			goto type;
+		sv = FPTR(m, f, struct strv);
+		n = 0;
+		cJSON_ArrayForEach(e, j) {
+			if (++n > fi->maxn)
+				goto bad;
+			if (!cJSON_IsString(e))
+				goto type;
+			if (!str_ok(e->valuestring, fi->maxlen,
+			    fi->flags & FF_NAME))
+				goto bad;
+			strv_push(sv, e->valuestring);
+		}
+		break;
+	case FK_STRMAP:
+		if (!cJSON_IsObject(j))
+			goto type;
+		sm = FPTR(m, f, struct strmap);
+		n = 0;
+		cJSON_ArrayForEach(e, j) {
+			if (++n > fi->maxn)
+				goto bad;
+			if (!cJSON_IsString(e))
+				goto type;
+			if (!str_ok(e->string, MAP_KEY_MAX,
+			    fi->flags & FF_KEYNAME) || e->string[0] == '\0' ||
+			    !str_ok(e->valuestring, fi->maxlen, false) ||
+			    strmap_get(sm, e->string) != NULL)
+				goto bad;
+			strmap_set(sm, e->string, e->valuestring);
+		}
+		break;
+	case FK_JSON:
+		if ((s = cJSON_PrintUnformatted(j)) == NULL)
+			fatalx("cJSON: out of memory");
+		*FPTR(m, f, char *) = xstrdup(s);
+		cJSON_free(s);
+		break;
+	}
+	m->present |= FBIT(f);
+	return 0;
+
+type:
+	seterr(err, errlen, "field '%s' in %s has the wrong type", fi->name,
+	    type);
+	return -1;
+bad:
+	seterr(err, errlen, "field '%s' in %s is malformed or too long",
+	    fi->name, type);
+	return -1;
+}
+
+static int
+body_decode(struct msg *m, const cJSON *body, char *err, size_t errlen)
+{
+	const struct msg_type_info	*ti = &msg_types[m->type];
+	uint64_t			 allowed = ti->required | ti->optional;
+	uint64_t			 missing;
+	const cJSON			*j;
+	int				 f;
+
+	if (!cJSON_IsObject(body)) {
+		seterr(err, errlen, "body of %s is not an object", ti->name);
+		return -1;
+	}
+	cJSON_ArrayForEach(j, body) {
+		for (f = 0; f < F__COUNT; f++)
+			if ((allowed & FBIT(f)) &&
+			    strcmp(fields[f].name, j->string) == 0)
+				break;
+		if (f == F__COUNT) {
+			seterr(err, errlen, "unexpected field '%.64s' in %s",
+			    j->string, ti->name);
+			return -1;
+		}
+		if (m->present & FBIT(f)) {
+			seterr(err, errlen, "duplicate field '%s' in %s",
+			    fields[f].name, ti->name);
+			return -1;
+		}
+		if (field_decode(m, f, j, ti->name, err, errlen) != 0)
+			return -1;
+	}
+	if ((missing = ti->required & ~m->present) != 0) {
+		for (f = 0; f < F__COUNT; f++)
+			if (missing & FBIT(f))
+				break;
+		seterr(err, errlen, "missing field '%s' in %s",
+		    fields[f].name, ti->name);
+		return -1;
+	}
+	return 0;
+}
+
+enum env_key { EK_V, EK_TYPE, EK_ID, EK_FROM, EK_TS, EK_BODY, EK__COUNT };
+static const char *const env_keys[EK__COUNT] = {
+	"v", "type", "id", "from", "ts", "body"
+};
+
+/* The envelope: exactly the keys above, each once and well formed. */
+static int
+envelope_decode(struct msg *m, const cJSON *root, const cJSON **body,
+    char *err, size_t errlen)
+{
+	const cJSON	*item[EK__COUNT] = { NULL };
+	const cJSON	*j;
+	int64_t		 v;
+	int		 k, t;
+
+	if (!cJSON_IsObject(root)) {
+		seterr(err, errlen, "not a JSON object");
+		return -1;
+	}
+	cJSON_ArrayForEach(j, root) {
+		for (k = 0; k < EK__COUNT; k++)
+			if (strcmp(env_keys[k], j->string) == 0)
+				break;
+		if (k == EK__COUNT || item[k] != NULL) {
+			seterr(err, errlen, "unexpected envelope key '%.64s'",
+			    j->string);
+			return -1;
+		}
+		item[k] = j;
+	}
+	for (k = 0; k < EK__COUNT; k++) {
+		if (item[k] == NULL) {
+			seterr(err, errlen, "envelope lacks '%s'", env_keys[k]);
+			return -1;
+		}
+	}
+	if (!json_int(item[EK_V], &v) || v != MSG_VERSION) {
+		seterr(err, errlen, "unsupported version");
+		return -1;
+	}
+	if (!cJSON_IsString(item[EK_TYPE]) ||
+	    (t = msg_type_lookup(item[EK_TYPE]->valuestring)) == -1) {
+		seterr(err, errlen, "unknown type");
+		return -1;
+	}
+	m->type = t;
+	if (!cJSON_IsString(item[EK_ID]) ||
+	    !name_valid(item[EK_ID]->valuestring, ID_LEN)) {
+		seterr(err, errlen, "bad id");
+		return -1;
+	}
+	memcpy(m->id, item[EK_ID]->valuestring,
+	    strlen(item[EK_ID]->valuestring) + 1);
+	if (!cJSON_IsString(item[EK_FROM]) ||
+	    !name_valid(item[EK_FROM]->valuestring, NAME_MAX_LEN)) {
+		seterr(err, errlen, "bad from");
+		return -1;
+	}
+	memcpy(m->from, item[EK_FROM]->valuestring,
+	    strlen(item[EK_FROM]->valuestring) + 1);
+	if (!json_int(item[EK_TS], &m->ts)) {
+		seterr(err, errlen, "bad ts");
+		return -1;
+	}
+	*body = item[EK_BODY];
+	return 0;
+}
+
+enum msg_err
+msg_decode(const char *topic, const void *payload, size_t len,
+    const uint8_t key[KEY_LEN], const char *expect_from, int role,
+    int64_t now, int64_t window_ms, struct msg *m, char *err, size_t errlen)
+{
+	const char	*p = payload;
+	const cJSON	*body;
+	cJSON		*root = NULL;
+	enum msg_err	 e;
+	uint8_t		 got[MAC_LEN + 4], want[MAC_LEN];
+	size_t		 jlen, glen;
+	int64_t		 age;
+
+	memset(m, 0, sizeof(*m));
+	seterr(err, errlen, "ok");
+
+	if ((e = payload_split(payload, len, &jlen, err, errlen)) != ME_OK)
+		return e;
+	if (b64_decode(p + jlen + 1, len - jlen - 1, got, sizeof(got),
+	    &glen) != 0 || glen != MAC_LEN) {
+		seterr(err, errlen, "malformed MAC");
+		return ME_MAC;
+	}
+	mac_compute(topic, p, jlen, key, want);
+	if (crypto_verify_32(got, want) != 0) {
+		sodium_memzero(want, sizeof(want));
+		seterr(err, errlen, "bad MAC");
+		return ME_MAC;
+	}
+	sodium_memzero(want, sizeof(want));
+
+	e = ME_FORMAT;
+	if ((root = json_parse(p, jlen, err, errlen)) == NULL)
+		goto fail;
+	if (envelope_decode(m, root, &body, err, errlen) != 0)
+		goto fail;
+	if (expect_from != NULL && strcmp(m->from, expect_from) != 0) {
+		seterr(err, errlen, "from '%s' is not the topic's '%.64s'",
+		    m->from, expect_from);
+		e = ME_FROM;
+		goto fail;
+	}
+	if (role != 0 && (msg_types[m->type].roles & role) == 0) {
+		seterr(err, errlen, "%s may not send %s", role_name(role),
+		    msg_types[m->type].name);
+		e = ME_ROLE;
+		goto fail;
+	}
+	if (window_ms > 0 && m->type != MT_GONE) {
+		age = now - m->ts;
+		if (age > window_ms || age < -window_ms) {
+			seterr(err, errlen, "%s is %lld ms old",
+			    msg_types[m->type].name, (long long)age);
+			e = ME_AGE;
+			goto fail;
+		}
+	}
+	if (body_decode(m, body, err, errlen) != 0)
+		goto fail;
+	cJSON_Delete(root);
+	return ME_OK;
+
+fail:
+	cJSON_Delete(root);
+	msg_clear(m);
+	return e;
+}
+
+/*
+ * Sealed job keys: base64(nonce || secretbox(jobkey)) under a key derived
+ * from the identity key, so the identity key itself never encrypts data.
+ */
+#define SEAL_CONTEXT	"dffmpeg job key v1"
+#define SEALED_LEN \
+	(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + KEY_LEN)
+
+static void
+seal_derive(const uint8_t idkey[KEY_LEN], uint8_t out[KEY_LEN])
+{
+	crypto_generichash(out, KEY_LEN, (const uint8_t *)SEAL_CONTEXT,
+	    strlen(SEAL_CONTEXT), idkey, KEY_LEN);
+}
+
+char *
+msg_seal_key(const uint8_t idkey[KEY_LEN], const uint8_t jobkey[KEY_LEN])
+{
+	uint8_t	 k[KEY_LEN], box[SEALED_LEN];
+	char	*out;
+
+	seal_derive(idkey, k);
+	randombytes_buf(box, crypto_secretbox_NONCEBYTES);
+	crypto_secretbox_easy(box + crypto_secretbox_NONCEBYTES, jobkey,
+	    KEY_LEN, box, k);
+	sodium_memzero(k, sizeof(k));
+	out = b64_encode(box, sizeof(box));
+	return out;
+}
+
+int
+msg_open_key(const uint8_t idkey[KEY_LEN], const char *sealed,
+    uint8_t jobkey[KEY_LEN])
+{
+	uint8_t	k[KEY_LEN], box[SEALED_LEN + 4];
+	size_t	len;
+	int	rv;
+
+	if (sealed == NULL || b64_decode(sealed, strlen(sealed), box,
+	    sizeof(box), &len) != 0 || len != SEALED_LEN)
+		return -1;
+	seal_derive(idkey, k);
+	rv = crypto_secretbox_open_easy(jobkey, box + crypto_secretbox_NONCEBYTES,
+	    SEALED_LEN - crypto_secretbox_NONCEBYTES, box, k);
+	sodium_memzero(k, sizeof(k));
+	return rv == 0 ? 0 : -1;
+}
+
+/*
+ * Replay cache: a chained hash table keyed by message id (SipHash with a
+ * per-process random key, as ids come from the network), plus a list in
+ * insertion order so expiry and eviction start with the oldest entry.
+ */
+#define REPLAY_MAX	(1 << 20)
+#define REPLAY_BUCKETS0	256
+
+struct replay_entry {
+	char			 id[ID_BUF];
+	int64_t			 seen;
+	char			*topic;
+	char			*payload;
+	size_t			 len;
+	struct replay_entry	*chain;		/* same bucket */
+	struct replay_entry	*older, *newer;	/* insertion order */
+};
+
+struct replay {
+	int64_t			 window;
+	struct replay_entry	**buckets;
+	size_t			 nbuckets;	/* a power of two */
+	size_t			 count;
+	struct replay_entry	*oldest, *newest;
+	uint8_t			 hkey[crypto_shorthash_KEYBYTES];
+};
+
+struct replay *
+replay_new(int64_t window_ms)
+{
+	struct replay	*r = xcalloc(1, sizeof(*r));
+
+	r->window = window_ms;
+	r->nbuckets = REPLAY_BUCKETS0;
+	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
+	crypto_shorthash_keygen(r->hkey);
+	return r;
+}
+
+static size_t
+replay_hash(const struct replay *r, const char *id)
+{
+	uint8_t		h[crypto_shorthash_BYTES];
+	uint64_t	v;
+
+	crypto_shorthash(h, (const uint8_t *)id, strlen(id), r->hkey);
+	memcpy(&v, h, sizeof(v));
+	return (size_t)(v & (r->nbuckets - 1));
+}
+
+static struct replay_entry *
+replay_find(const struct replay *r, const char *id)
+{
+	struct replay_entry	*e;
+
+	for (e = r->buckets[replay_hash(r, id)]; e != NULL; e = e->chain)
+		if (strcmp(e->id, id) == 0)
+			return e;
+	return NULL;
+}
+
+static void
+replay_grow(struct replay *r)
+{
+	struct replay_entry	**old = r->buckets, *e, *next;
+	size_t			  oldn = r->nbuckets, i, h;
+
+	r->nbuckets *= 2;
+	r->buckets = xcalloc(r->nbuckets, sizeof(*r->buckets));
+	for (i = 0; i < oldn; i++) {
+		for (e = old[i]; e != NULL; e = next) {
+			next = e->chain;
+			h = replay_hash(r, e->id);
+			e->chain = r->buckets[h];
+			r->buckets[h] = e;
+		}
+	}
+	free(old);
+}
+
+static void
+replay_remove(struct replay *r, struct replay_entry *e)
+{
+	struct replay_entry	**pp;
+
+	for (pp = &r->buckets[replay_hash(r, e->id)]; *pp != e;
+	    pp = &(*pp)->chain)
+		;
+	*pp = e->chain;
+	if (e->older != NULL)
+		e->older->newer = e->newer;
+	else
+		r->oldest = e->newer;
+	if (e->newer != NULL)
+		e->newer->older = e->older;
+	else
+		r->newest = e->older;
+	free(e->topic);
+	free(e->payload);
+	free(e);
+	r->count--;
+}
+
+void
+replay_free(struct replay *r)
+{
+	struct replay_entry	*e, *next;
+
+	if (r == NULL)
+		return;
+	for (e = r->oldest; e != NULL; e = next) {
+		next = e->newer;
+		free(e->topic);
+		free(e->payload);
+		free(e);
+	}
+	free(r->buckets);
+	free(r);
+}
+
+bool
+replay_seen(struct replay *r, const char *id, const char **topic,
+    const char **payload, size_t *len)
+{
+	struct replay_entry	*e = replay_find(r, id);
+
+	if (topic != NULL)
+		*topic = e != NULL ? e->topic : NULL;
+	if (payload != NULL)
+		*payload = e != NULL ? e->payload : NULL;
+	if (len != NULL)
+		*len = e != NULL ? e->len : 0;
+	return e != NULL;
+}
+
+/* Adding an id already present keeps its first-seen time and answer. */
+void
+replay_add(struct replay *r, const char *id, int64_t now)
+{
+	struct replay_entry	*e;
+	size_t			 h;
+
+	if (strlen(id) > ID_LEN || replay_find(r, id) != NULL)
+		return;
+	while (r->count >= REPLAY_MAX)
+		replay_remove(r, r->oldest);
+	if (r->count >= r->nbuckets)
+		replay_grow(r);
+
+	e = xcalloc(1, sizeof(*e));
+	memcpy(e->id, id, strlen(id) + 1);
+	e->seen = now;
+	h = replay_hash(r, id);
+	e->chain = r->buckets[h];
+	r->buckets[h] = e;
+	e->older = r->newest;
+	if (r->newest != NULL)
+		r->newest->newer = e;
+	else
+		r->oldest = e;
+	r->newest = e;
+	r->count++;
+}
+
+/* Nothing is stored for an id that was never added. */
+void
+replay_answer(struct replay *r, const char *id, const char *topic,
+    const char *payload, size_t len)
+{
+	struct replay_entry	*e = replay_find(r, id);
+
+	if (e == NULL)
+		return;
+	free(e->topic);
+	free(e->payload);
+	e->topic = xstrdup(topic);
+	e->payload = xmalloc(len + 1);
+	memcpy(e->payload, payload, len);
+	e->payload[len] = '\0';
+	e->len = len;
+}
+
+/* Entries live twice the window: a copy re-sent at the edge still hits. */
+void
+replay_expire(struct replay *r, int64_t now)
+{
+	while (r->oldest != NULL && now - r->oldest->seen > 2 * r->window)
+		replay_remove(r, r->oldest);
+}
+
+size_t
+replay_count(const struct replay *r)
+{
+	return r->count;
+}

@@ -1,0 +1,202 @@
+/*
+ * The common half of worker and client processes.  See node.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "log.h"
+#include "mqtt.h"
+#include "node.h"
+#include "outbox.h"
+#include "settings.h"
+#include "util.h"
+#include "xmalloc.h"
+
+static void
+node__on_sub(void *arg, const char *topic, bool ok)
+{
+	struct node	*n = arg;
+
+	(void)topic;
+	if (!ok) {
+		log_warnx("the broker refused our subscription to %s; check "
+		    "its ACL", n->downlink);
+		return;
+	}
+	n->ready = true;
+	outbox_flush(n->outbox);
+	if (n->ops->ready != NULL)
+		n->ops->ready(n->arg);
+}
+
+static void
+node__connected(void *arg)
+{
+	(void)arg;
+	/* The downlink subscription is renewed by mqtt; its SUBACK calls
+	 * node__on_sub. */
+}
+
+static void
+node__disconnected(void *arg)
+{
+	struct node	*n = arg;
+
+	n->ready = false;
+	if (n->ops->lost != NULL)
+		n->ops->lost(n->arg);
+}
+
+static void
+node__message(void *arg, const char *topic, const uint8_t *payload,
+    size_t len)
+{
+	struct node	*n = arg;
+	struct msg	 m;
+	char		 err[256];
+	enum msg_err	 e;
+
+	if (strcmp(topic, n->downlink) != 0) {
+		if (n->ops->data != NULL)
+			n->ops->data(n->arg, topic, payload, len);
+		return;
+	}
+	e = msg_decode(topic, payload, len, n->key, COORDINATOR_NAME,
+	    ROLE_COORD, now_ms(), n->window_ms, &m, err, sizeof(err));
+	if (e != ME_OK) {
+		n->dropped++;
+		if (e == ME_MAC)
+			log_warnx("a message on %s failed authentication: the "
+			    "coordinator may hold a different key for %s",
+			    topic, n->name);
+		else
+			log_debug("dropped a message on %s: %s", topic, err);
+		return;
+	}
+	if (replay_seen(n->replay, m.id, NULL, NULL, NULL)) {
+		log_debug("ignored a repeated %s", msg_type_name(m.type));
+		msg_clear(&m);
+		return;
+	}
+	replay_add(n->replay, m.id, now_ms());
+	replay_expire(n->replay, now_ms());
+	if (m.present & FBIT(F_REF))
+		outbox_done(n->outbox, m.ref);
+	n->ops->control(n->arg, &m);
+	msg_clear(&m);
+}
+
+static const struct mqtt_ops node_mqtt_ops = {
+	node__connected,
+	node__disconnected,
+	node__message,
+};
+
+int
+node_init(struct node *n, struct event_base *base,
+    const struct mqtt_conf *conf, const char *name, const uint8_t key[KEY_LEN],
+    bool per_session, const struct node_ops *ops, void *arg, char *err,
+    size_t errlen)
+{
+	struct msg	 gone;
+	char		 cid[256];
+	char		*payload;
+	size_t		 len;
+
+	memset(n, 0, sizeof(*n));
+	n->base = base;
+	n->ops = ops;
+	n->arg = arg;
+	n->window_ms = REPLAY_WINDOW_MS;
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	snprintf(n->prefix, sizeof(n->prefix), "%s", conf->topic_prefix);
+	memcpy(n->key, key, KEY_LEN);
+	id_new(n->session);
+	if (topic_fmt(n->uplink, sizeof(n->uplink), n->prefix, "coord/%s",
+	    name) == -1 || (per_session ?
+	    topic_fmt(n->downlink, sizeof(n->downlink), n->prefix,
+	    "client/%s/%s", name, n->session) :
+	    topic_fmt(n->downlink, sizeof(n->downlink), n->prefix,
+	    "worker/%s", name)) == -1) {
+		snprintf(err, errlen, "topic prefix too long");
+		return -1;
+	}
+	if (per_session)
+		snprintf(cid, sizeof(cid), "%s-%s", name, n->session);
+	else
+		snprintf(cid, sizeof(cid), "%s", name);
+	n->mqtt = mqtt_new(base, conf, cid, &node_mqtt_ops, n, err, errlen);
+	if (n->mqtt == NULL)
+		return -1;
+	n->outbox = outbox_new(base, n->mqtt);
+	n->replay = replay_new(REPLAY_WINDOW_MS);
+
+	msg_init(&gone, MT_GONE, n->name);
+	msg_set_str(&gone, F_SESSION, n->session);
+	payload = msg_encode(&gone, n->uplink, n->key, &len);
+	msg_clear(&gone);
+	if (mqtt_will(n->mqtt, n->uplink, payload, len) == -1) {
+		free(payload);
+		snprintf(err, errlen, "cannot set the MQTT will");
+		return -1;
+	}
+	free(payload);
+	mqtt_subscribe(n->mqtt, n->downlink, node__on_sub, n);
+	return 0;
+}
+
+void
+node_start(struct node *n)
+{
+	mqtt_start(n->mqtt);
+}
+
+void
+node_free(struct node *n)
+{
+	outbox_free(n->outbox);
+	mqtt_free(n->mqtt);
+	replay_free(n->replay);
+	sodium_memzero(n->key, sizeof(n->key));
+	n->outbox = NULL;
+	n->mqtt = NULL;
+	n->replay = NULL;
+}
+
+int
+node_send(struct node *n, const struct msg *m, bool reliable, const char *tag)
+{
+	char	*payload;
+	size_t	 len;
+
+	payload = msg_encode(m, n->uplink, n->key, &len);
+	if (payload == NULL)
+		return -1;
+	if (reliable) {
+		outbox_add(n->outbox, m->id, n->uplink, payload, len, tag);
+		return 0;
+	}
+	if (mqtt_publish(n->mqtt, n->uplink, payload, len) == -1) {
+		free(payload);
+		return -1;
+	}
+	free(payload);
+	return 0;
+}
+
+void
+node_shutdown(struct node *n, bool bye, void (*done)(void *), void *arg)
+{
+	struct msg	m;
+
+	if (bye && mqtt_is_connected(n->mqtt)) {
+		msg_init(&m, MT_BYE, n->name);
+		msg_set_str(&m, F_SESSION, n->session);
+		node_send(n, &m, false, NULL);
+		msg_clear(&m);
+	}
+	mqtt_shutdown(n->mqtt, 2000, done, arg);
+}

@@ -1,0 +1,560 @@
+/*
+ * The SQLite store (migrations, identities, jobs and their transitions)
+ * and identities/keys (master key file, sealing, keyring) against real
+ * files in a private temporary directory.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "ident.h"
+#include "msg.h"
+#include "store.h"
+#include "unit.h"
+#include "util.h"
+
+static char	tmpdir[64];
+static char	dbpath[PATH_MAX];
+static char	mkpath[PATH_MAX];
+
+static void
+setup(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/dffmpeg-store-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(dbpath, sizeof(dbpath), "%s/state.db", tmpdir);
+	snprintf(mkpath, sizeof(mkpath), "%s/master.key", tmpdir);
+}
+
+static void
+teardown(void)
+{
+	static const char *const sfx[] = { "", "-wal", "-shm", "-journal" };
+	char	p[PATH_MAX + 16];
+	size_t	i;
+
+	for (i = 0; i < nitems(sfx); i++) {
+		snprintf(p, sizeof(p), "%s%s", dbpath, sfx[i]);
+		unlink(p);
+	}
+	unlink(mkpath);
+	rmdir(tmpdir);
+}
+
+static struct store *
+open_db(void)
+{
+	struct store	*s;
+	char		 err[512];
+
+	s = store_open(dbpath, err, sizeof(err));
+	ck_assert_msg(s != NULL, "store_open: %s", err);
+	return s;
+}
+
+/* Run one SQL statement on the file through a separate raw connection. */
+static void
+raw_exec(const char *sql)
+{
+	sqlite3	*db;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void
+raw_text(const char *sql, char *out, size_t outlen)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+START_TEST(test_migrate_fresh_and_reopen)
+{
+	struct store	*s;
+	char		 mode[16];
+
+	ck_assert_int_ge(store_schema_latest(), 1);
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	store_close(s);
+
+	raw_text("PRAGMA journal_mode", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "wal");
+	raw_text("SELECT count(*) FROM sqlite_master WHERE name IN "
+	    "('identities', 'jobs', 'job_transitions', 'workers', "
+	    "'jobs_state', 'job_transitions_job')", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "6");
+
+	/* Re-opening migrates nothing (CREATE TABLE again would fail). */
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+	struct store	*s;
+	char		 sql[64], err[512] = "";
+
+	s = open_db();
+	store_close(s);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+	    store_schema_latest() + 1);
+	raw_exec(sql);
+	s = store_open(dbpath, err, sizeof(err));
+	ck_assert_ptr_null(s);
+	ck_assert_msg(strstr(err, "newer") != NULL, "err: %s", err);
+	ck_assert_msg(strstr(err, dbpath) != NULL, "err: %s", err);
+}
+END_TEST
+
+static int
+collect_names(const struct ident_row *r, void *arg)
+{
+	struct strv	*sv = arg;
+
+	strv_push(sv, r->name);
+	return 0;
+}
+
+static void
+make_ident(struct ident_row *r, const char *name, int role)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->role = role;
+	memset(r->sealed, 0xab, SEALED_KEY_MAX);
+	r->sealed_len = SEALED_KEY_MAX;
+	r->created = 1700000000123LL;
+}
+
+START_TEST(test_ident_rows)
+{
+	struct store	*s;
+	struct ident_row r, got;
+	struct strv	 names = { 0 };
+
+	s = open_db();
+	make_ident(&r, "w1", ROLE_WORKER);
+	ck_assert_int_eq(store_ident_add(s, &r), 0);
+	ck_assert_int_eq(store_ident_add(s, &r), 1);
+	make_ident(&r, "c1", ROLE_CLIENT);
+	r.sealed[0] = 0x11;
+	ck_assert_int_eq(store_ident_add(s, &r), 0);
+
+	ck_assert_int_eq(store_ident_get(s, "c1", &got), 0);
+	ck_assert_str_eq(got.name, "c1");
+	ck_assert_int_eq(got.role, ROLE_CLIENT);
+	ck_assert_uint_eq(got.sealed_len, SEALED_KEY_MAX);
+	ck_assert_mem_eq(got.sealed, r.sealed, SEALED_KEY_MAX);
+	ck_assert_int_eq(got.created, 1700000000123LL);
+	ck_assert_int_eq(store_ident_get(s, "nobody", &got), 1);
+
+	ck_assert_int_eq(store_ident_list(s, collect_names, &names), 0);
+	ck_assert_uint_eq(names.n, 2);
+	ck_assert_str_eq(names.v[0], "c1");
+	ck_assert_str_eq(names.v[1], "w1");
+	strv_free(&names);
+
+	ck_assert_int_eq(store_ident_remove(s, "w1"), 0);
+	ck_assert_int_eq(store_ident_remove(s, "w1"), 1);
+	ck_assert_int_eq(store_ident_get(s, "w1", &got), 1);
+	ck_assert_int_eq(store_ident_list(s, collect_names, &names), 0);
+	ck_assert_uint_eq(names.n, 1);
+	strv_free(&names);
+	store_close(s);
+}
+END_TEST
+
+/* A row that does not fit its struct is refused, not truncated. */
+START_TEST(test_ident_oversized_blob)
+{
+	struct store	*s;
+	struct ident_row got;
+
+	s = open_db();
+	raw_exec("INSERT INTO identities VALUES ('big', 1, zeroblob(200), 0)");
+	ck_assert_int_eq(store_ident_get(s, "big", &got), -1);
+	store_close(s);
+}
+END_TEST
+
+static void
+make_job(struct job_row *j, const char *id, const char *state, int64_t ts)
+{
+	memset(j, 0, sizeof(*j));
+	snprintf(j->id, sizeof(j->id), "%s", id);
+	snprintf(j->client, sizeof(j->client), "c1");
+	snprintf(j->session, sizeof(j->session), "sess");
+	snprintf(j->binary, sizeof(j->binary), "ffmpeg");
+	snprintf(j->state, sizeof(j->state), "%s", state);
+	j->args = (char *)"[\"-version\"]";
+	j->env = (char *)"{\"TMPDIR\":\"/tmp\"}";
+	j->paths = (char *)"[\"Media\"]";
+	j->created = j->updated = ts;
+}
+
+static int
+collect_trans(int64_t ts, const char *from, const char *to,
+    const char *reason, void *arg)
+{
+	struct strv	*sv = arg;
+	char		 line[128];
+
+	snprintf(line, sizeof(line), "%lld %s>%s %s", (long long)ts, from, to,
+	    reason != NULL ? reason : "-");
+	strv_push(sv, line);
+	return 0;
+}
+
+START_TEST(test_job_insert_get)
+{
+	struct store	*s;
+	struct job_row	 j, got;
+
+	s = open_db();
+	make_job(&j, "job1", "pending", 1000);
+	j.key_sealed_len = SEALED_KEY_MAX;
+	memset(j.key_sealed, 7, SEALED_KEY_MAX);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	ck_assert_int_eq(store_job_insert(s, &j), 1);
+
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.id, "job1");
+	ck_assert_str_eq(got.client, "c1");
+	ck_assert_str_eq(got.session, "sess");
+	ck_assert_str_eq(got.binary, "ffmpeg");
+	ck_assert_str_eq(got.args, "[\"-version\"]");
+	ck_assert_ptr_null(got.cwd);
+	ck_assert_str_eq(got.env, "{\"TMPDIR\":\"/tmp\"}");
+	ck_assert_str_eq(got.paths, "[\"Media\"]");
+	ck_assert_str_eq(got.state, "pending");
+	ck_assert_str_eq(got.worker, "");
+	ck_assert_ptr_null(got.reason);
+	ck_assert_uint_eq(got.key_sealed_len, SEALED_KEY_MAX);
+	ck_assert_mem_eq(got.key_sealed, j.key_sealed, SEALED_KEY_MAX);
+	ck_assert_int_eq(got.created, 1000);
+	store_job_clear(&got);
+	ck_assert_int_eq(store_job_get(s, "nope", &got), 1);
+
+	ck_assert_int_eq(store_job_set_exit(s, "job1", -1, 9), 0);
+	ck_assert_int_eq(store_job_set_exit(s, "nope", 0, 0), 1);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_int_eq(got.exit_code, -1);
+	ck_assert_int_eq(got.exit_signal, 9);
+	store_job_clear(&got);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_job_transition)
+{
+	struct store	*s;
+	struct job_row	 j, got;
+	struct strv	 tr = { 0 };
+
+	s = open_db();
+	make_job(&j, "job1", "pending", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", "assigned",
+	    "w1", NULL, 2000), 0);
+	/* Wrong `from`: nothing changes, nothing is recorded. */
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", "running",
+	    NULL, NULL, 2500), 1);
+	ck_assert_int_eq(store_job_transition(s, "nope", "pending", "running",
+	    NULL, NULL, 2500), 1);
+	ck_assert_int_eq(store_job_transition(s, "job1", "assigned",
+	    "running", NULL, NULL, 3000), 0);
+	ck_assert_int_eq(store_job_transition(s, "job1", "running", "failed",
+	    NULL, "worker lost", 4000), 0);
+	ck_assert_int_eq(store_job_transition(s, "job1", "running",
+	    "completed", NULL, NULL, 5000), 1);
+
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.state, "failed");
+	ck_assert_str_eq(got.worker, "w1");
+	ck_assert_str_eq(got.reason, "worker lost");
+	ck_assert_int_eq(got.updated, 4000);
+	store_job_clear(&got);
+
+	ck_assert_int_eq(store_job_transitions(s, "job1", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 4);
+	ck_assert_str_eq(tr.v[0], "1000 >pending -");
+	ck_assert_str_eq(tr.v[1], "2000 pending>assigned -");
+	ck_assert_str_eq(tr.v[2], "3000 assigned>running -");
+	ck_assert_str_eq(tr.v[3], "4000 running>failed worker lost");
+	strv_free(&tr);
+	store_close(s);
+}
+END_TEST
+
+/* Inside the caller's transaction a transition joins it. */
+START_TEST(test_job_transition_joins_tx)
+{
+	struct store	*s;
+	struct job_row	 j, got;
+	struct strv	 tr = { 0 };
+
+	s = open_db();
+	make_job(&j, "job1", "pending", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	ck_assert_int_eq(store_begin(s), 0);
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", "assigned",
+	    "w1", NULL, 2000), 0);
+	ck_assert_int_eq(store_rollback(s), 0);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.state, "pending");
+	store_job_clear(&got);
+	ck_assert_int_eq(store_job_transitions(s, "job1", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 1);
+	strv_free(&tr);
+	store_close(s);
+}
+END_TEST
+
+static int
+collect_jobs(const struct job_row *j, void *arg)
+{
+	struct strv	*sv = arg;
+
+	strv_push(sv, j->id);
+	return 0;
+}
+
+START_TEST(test_job_list_purge)
+{
+	static const char *const terminal[] = { "completed", "failed",
+	    "canceled", NULL };
+	static const char *const active[] = { "running", "pending", NULL };
+	struct store	*s;
+	struct job_row	 j;
+	struct strv	 ids = { 0 }, tr = { 0 };
+
+	s = open_db();
+	make_job(&j, "old-done", "completed", 100);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	make_job(&j, "old-run", "running", 200);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	make_job(&j, "new-fail", "failed", 5000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	make_job(&j, "old-cancel", "canceled", 300);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+
+	ck_assert_int_eq(store_job_list(s, NULL, collect_jobs, &ids), 0);
+	ck_assert_uint_eq(ids.n, 4);
+	ck_assert_str_eq(ids.v[0], "old-done");
+	ck_assert_str_eq(ids.v[3], "new-fail");
+	strv_free(&ids);
+	ck_assert_int_eq(store_job_list(s, active, collect_jobs, &ids), 0);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_str_eq(ids.v[0], "old-run");
+	strv_free(&ids);
+
+	ck_assert_int_eq(store_job_purge(s, terminal, 1000), 2);
+	ck_assert_int_eq(store_job_purge(s, terminal, 1000), 0);
+	ck_assert_int_eq(store_job_list(s, NULL, collect_jobs, &ids), 0);
+	ck_assert_uint_eq(ids.n, 2);
+	ck_assert_str_eq(ids.v[0], "old-run");
+	ck_assert_str_eq(ids.v[1], "new-fail");
+	strv_free(&ids);
+	/* Their transitions went with them. */
+	ck_assert_int_eq(store_job_transitions(s, "old-done", collect_trans,
+	    &tr), 0);
+	ck_assert_uint_eq(tr.n, 0);
+	ck_assert_int_eq(store_worker_seen(s, "w1", "sess", "online", 1), 0);
+	ck_assert_int_eq(store_worker_seen(s, "w1", "sess2", "gone", 2), 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_master_key)
+{
+	uint8_t		 mk[KEY_LEN], mk2[KEY_LEN], zero[KEY_LEN] = { 0 };
+	char		 err[512] = "";
+	struct stat	 st;
+	int		 fd;
+
+	ck_assert_int_eq(ident_master_load(mkpath, false, mk, err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, mkpath) != NULL, "err: %s", err);
+
+	ck_assert_int_eq(ident_master_load(mkpath, true, mk, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(stat(mkpath, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 07777, 0600);
+	ck_assert_int_eq(st.st_size, KEY_LEN);
+	ck_assert_mem_ne(mk, zero, KEY_LEN);
+
+	ck_assert_int_eq(ident_master_load(mkpath, true, mk2, err,
+	    sizeof(err)), 0);
+	ck_assert_mem_eq(mk, mk2, KEY_LEN);
+
+	ck_assert_int_eq(chmod(mkpath, 0644), 0);
+	err[0] = '\0';
+	ck_assert_int_eq(ident_master_load(mkpath, true, mk2, err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, mkpath) != NULL, "err: %s", err);
+	ck_assert_int_eq(chmod(mkpath, 0600), 0);
+
+	/* Not exactly 32 bytes. */
+	ck_assert_int_eq(unlink(mkpath), 0);
+	fd = open(mkpath, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "short", 5), 5);
+	close(fd);
+	err[0] = '\0';
+	ck_assert_int_eq(ident_master_load(mkpath, true, mk2, err,
+	    sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "32") != NULL, "err: %s", err);
+}
+END_TEST
+
+START_TEST(test_seal_unseal)
+{
+	uint8_t	mk[KEY_LEN], other[KEY_LEN], key[KEY_LEN], out[KEY_LEN];
+	uint8_t	box[SEALED_KEY_MAX], box2[SEALED_KEY_MAX];
+	size_t	n;
+
+	randombytes_buf(mk, sizeof(mk));
+	randombytes_buf(other, sizeof(other));
+	randombytes_buf(key, sizeof(key));
+	n = ident_seal(mk, key, box);
+	ck_assert_uint_eq(n, SEALED_KEY_MAX);
+	ck_assert_int_eq(ident_unseal(mk, box, n, out), 0);
+	ck_assert_mem_eq(out, key, KEY_LEN);
+	/* Random nonce: sealing twice differs. */
+	ident_seal(mk, key, box2);
+	ck_assert_mem_ne(box, box2, SEALED_KEY_MAX);
+
+	ck_assert_int_eq(ident_unseal(other, box, n, out), -1);
+	ck_assert_int_eq(ident_unseal(mk, box, n - 1, out), -1);
+	box[n - 1] ^= 1;
+	ck_assert_int_eq(ident_unseal(mk, box, n, out), -1);
+}
+END_TEST
+
+START_TEST(test_ident_add_lookup)
+{
+	struct store	*s;
+	struct keyring	*kr;
+	uint8_t		 mk[KEY_LEN], key[KEY_LEN], got[KEY_LEN];
+	char		 err[512];
+	int		 role = 0;
+
+	randombytes_buf(mk, sizeof(mk));
+	s = open_db();
+	kr = keyring_new(s, mk);
+	ck_assert_int_eq(keyring_lookup(kr, "w1", got, &role), -1);
+
+	ck_assert_int_eq(ident_add(s, mk, "w1", ROLE_WORKER, key, err,
+	    sizeof(err)), 0);
+	/* Added through the keyring's own connection: seen too. */
+	ck_assert_int_eq(keyring_lookup(kr, "w1", got, &role), 0);
+	ck_assert_mem_eq(got, key, KEY_LEN);
+	ck_assert_int_eq(role, ROLE_WORKER);
+
+	ck_assert_int_eq(ident_add(s, mk, "w1", ROLE_CLIENT, key, err,
+	    sizeof(err)), -1);
+	ck_assert_str_eq(err, "identity 'w1' already exists");
+	ck_assert_int_eq(ident_add(s, mk, COORDINATOR_NAME, ROLE_ADMIN, key,
+	    err, sizeof(err)), -1);
+	ck_assert_msg(strstr(err, "reserved") != NULL, "err: %s", err);
+	ck_assert_int_eq(ident_add(s, mk, "bad/name", ROLE_CLIENT, key, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(ident_add(s, mk, "", ROLE_CLIENT, key, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(ident_add(s, mk, "x", ROLE_COORD, key, err,
+	    sizeof(err)), -1);
+	ck_assert_int_eq(keyring_lookup(kr, "x", got, &role), -1);
+
+	/* A key sealed under another master key is not served. */
+	{
+		uint8_t	other[KEY_LEN];
+
+		randombytes_buf(other, sizeof(other));
+		ck_assert_int_eq(ident_add(s, other, "alien", ROLE_CLIENT,
+		    key, err, sizeof(err)), 0);
+		ck_assert_int_eq(keyring_lookup(kr, "alien", got, &role), -1);
+		ck_assert_int_eq(keyring_lookup(kr, "w1", got, &role), 0);
+	}
+	keyring_free(kr);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_keyring_second_connection)
+{
+	struct store	*a, *b;
+	struct keyring	*kr;
+	uint8_t		 mk[KEY_LEN], key[KEY_LEN], got[KEY_LEN];
+	char		 err[512];
+	int		 role = 0;
+
+	randombytes_buf(mk, sizeof(mk));
+	a = open_db();
+	b = open_db();
+	ck_assert_int_eq(ident_add(a, mk, "c0", ROLE_CLIENT, key, err,
+	    sizeof(err)), 0);
+	kr = keyring_new(a, mk);
+	ck_assert_int_eq(keyring_lookup(kr, "c0", got, &role), 0);
+	ck_assert_int_eq(keyring_lookup(kr, "w1", got, &role), -1);
+
+	ck_assert_int_eq(ident_add(b, mk, "w1", ROLE_WORKER, key, err,
+	    sizeof(err)), 0);
+	ck_assert_int_eq(keyring_lookup(kr, "w1", got, &role), 0);
+	ck_assert_mem_eq(got, key, KEY_LEN);
+	ck_assert_int_eq(role, ROLE_WORKER);
+
+	ck_assert_int_eq(store_ident_remove(b, "w1"), 0);
+	ck_assert_int_eq(keyring_lookup(kr, "w1", got, &role), -1);
+	ck_assert_int_eq(keyring_lookup(kr, "c0", got, &role), 0);
+	ck_assert_int_eq(role, ROLE_CLIENT);
+
+	keyring_free(kr);
+	store_close(b);
+	store_close(a);
+}
+END_TEST
+
+static Suite *
+make_suite(void)
+{
+	Suite	*s = suite_create("store");
+	TCase	*tc = tcase_create("store");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_migrate_fresh_and_reopen);
+	tcase_add_test(tc, test_newer_schema_refused);
+	tcase_add_test(tc, test_ident_rows);
+	tcase_add_test(tc, test_ident_oversized_blob);
+	tcase_add_test(tc, test_job_insert_get);
+	tcase_add_test(tc, test_job_transition);
+	tcase_add_test(tc, test_job_transition_joins_tx);
+	tcase_add_test(tc, test_job_list_purge);
+	tcase_add_test(tc, test_master_key);
+	tcase_add_test(tc, test_seal_unseal);
+	tcase_add_test(tc, test_ident_add_lookup);
+	tcase_add_test(tc, test_keyring_second_connection);
+	suite_add_tcase(s, tc);
+	return s;
+}
