@@ -7,11 +7,13 @@
  * socket and want_write(); a socket change always gets fresh events.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <mosquitto.h>
@@ -50,7 +52,8 @@ struct mqtt {
 	bool			 started;
 	bool			 ever_connected;
 	bool			 up;		/* CONNACK accepted */
-	int			 fd;
+	int			 fd;		/* the library's socket */
+	int			 dupfd;		/* ours, watched by the events */
 	struct event		*ev_read;
 	struct event		*ev_write;
 	bool			 write_armed;
@@ -121,6 +124,10 @@ mqtt__unwatch(struct mqtt *m)
 	}
 	m->write_armed = false;
 	m->fd = -1;
+	if (m->dupfd != -1) {
+		close(m->dupfd);
+		m->dupfd = -1;
+	}
 }
 
 /* The connection is unusable: drop the events and try again later. */
@@ -238,11 +245,18 @@ mqtt__sync(struct mqtt *m)
 	}
 	if (fd != m->fd) {
 		mqtt__unwatch(m);
+		/* The events watch a duplicate: the library closes its
+		 * socket on errors before we can remove the events, and
+		 * epoll must not be left with a closed descriptor. */
+		if ((m->dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 0)) == -1) {
+			log_warn("mqtt: dup");
+			return;
+		}
 		m->fd = fd;
-		m->ev_read = event_new(m->base, fd, EV_READ | EV_PERSIST,
+		m->ev_read = event_new(m->base, m->dupfd, EV_READ | EV_PERSIST,
 		    mqtt__on_read, m);
-		m->ev_write = event_new(m->base, fd, EV_WRITE | EV_PERSIST,
-		    mqtt__on_write, m);
+		m->ev_write = event_new(m->base, m->dupfd,
+		    EV_WRITE | EV_PERSIST, mqtt__on_write, m);
 		event_add(m->ev_read, NULL);
 	}
 	want = mosquitto_want_write(m->mosq);
@@ -392,7 +406,7 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 	m->base = base;
 	m->ops = ops;
 	m->arg = arg;
-	m->fd = -1;
+	m->fd = m->dupfd = -1;
 	m->host = xstrdup(conf->host);
 	m->port = conf->host[0] == '/' ? 0 : conf->port;
 	m->keepalive = conf->keepalive;

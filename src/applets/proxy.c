@@ -270,15 +270,18 @@ proxy_start_stdin(struct proxy *p)
 		stdin_finish(p);	/* closed stdin: EOF at once */
 		return;
 	}
-	p->ev_stdin = event_new(p->base, STDIN_FILENO, EV_READ | EV_PERSIST,
-	    stdin_on_event, p);
-	if (!S_ISREG(st.st_mode) && event_add(p->ev_stdin, NULL) == 0) {
-		p->stdin_poll = true;
-		return;
+	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+	    isatty(STDIN_FILENO)) {
+		p->ev_stdin = event_new(p->base, STDIN_FILENO,
+		    EV_READ | EV_PERSIST, stdin_on_event, p);
+		if (event_add(p->ev_stdin, NULL) == 0) {
+			p->stdin_poll = true;
+			return;
+		}
+		event_free(p->ev_stdin);
 	}
 	/* Regular files and devices such as /dev/null cannot be polled:
 	 * they are always readable, so read them chunk by chunk. */
-	event_free(p->ev_stdin);
 	p->ev_stdin = event_new(p->base, -1, 0, stdin_on_event, p);
 	p->stdin_poll = false;
 	event_active(p->ev_stdin, EV_TIMEOUT, 0);
