@@ -69,6 +69,12 @@ void	 secret_free(void *, size_t);
 int	 file_read(const char *, size_t max, char **, size_t *,
 	    char *err, size_t errlen);
 
+/* Is s[0..len) well-formed UTF-8 (no overlongs, surrogates or code
+ * points past U+10FFFF) without NUL bytes? */
+bool	 utf8_valid(const char *, size_t);
+/* Replace every byte that is not part of valid UTF-8 (and NULs) by '?'. */
+void	 utf8_sanitize(char *, size_t);
+
 /* Parse a key given as base64 (surrounding whitespace ignored). */
 int	 key_parse(const char *, uint8_t key[], char *err, size_t errlen);
 

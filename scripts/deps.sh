@@ -37,7 +37,7 @@ if [ "$need" = test ]; then
 	[ -x /usr/sbin/mosquitto ] || check_cmd mosquitto mosquitto
 	check_cmd ffmpeg ffmpeg
 	check_cmd ffprobe ffmpeg
-	check_cmd python3 python3
+	check_cmd sqlite3 sqlite3
 fi
 
 missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ *$//')

@@ -35,6 +35,12 @@ jobspec_build(struct jobspec *js, const struct pathmap *pm,
 	}
 	snprintf(js->binary, sizeof(js->binary), "%s", binary);
 	for (k = 0; k < argc; k++) {
+		if (!utf8_valid(argv[k], strlen(argv[k]))) {
+			snprintf(err, errlen, "argument %d is not valid UTF-8; "
+			    "it cannot be sent to a worker", k + 1);
+			jobspec_free(js);
+			return -1;
+		}
 		s = pathmap_rewrite(pm, argv[k], &js->paths);
 		strv_push(&js->args, s);
 		free(s);

@@ -458,48 +458,6 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* Well-formed UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
-static bool
-utf8_valid(const uint8_t *s, size_t len)
-{
-	size_t	i = 0, n, k;
-	uint8_t	c, lo, hi;
-
-	while (i < len) {
-		c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		lo = 0x80;
-		hi = 0xbf;
-		if (c >= 0xc2 && c <= 0xdf)
-			n = 1;
-		else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			if (c == 0xe0)
-				lo = 0xa0;
-			else if (c == 0xed)
-				hi = 0x9f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			if (c == 0xf0)
-				lo = 0x90;
-			else if (c == 0xf4)
-				hi = 0x8f;
-		} else
-			return false;
-		if (len - i - 1 < n)
-			return false;
-		if (s[i + 1] < lo || s[i + 1] > hi)
-			return false;
-		for (k = 2; k <= n; k++)
-			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
-				return false;
-		i += n + 1;
-	}
-	return true;
-}
 
 /*
  * cJSON turns "\u0000" into a NUL inside a C string, silently truncating
@@ -540,7 +498,7 @@ json_parse(const char *p, size_t len, char *err, size_t errlen)
 	cJSON		*j;
 	char		*copy;
 
-	if (memchr(p, '\0', len) != NULL || !utf8_valid((const uint8_t *)p,
+	if (memchr(p, '\0', len) != NULL || !utf8_valid(p,
 	    len)) {
 		seterr(err, errlen, "not UTF-8 text");
 		return NULL;

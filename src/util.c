@@ -292,3 +292,66 @@ key_parse(const char *s, uint8_t key[], char *err, size_t errlen)
 	sodium_memzero(tmp, sizeof(tmp));
 	return 0;
 }
+
+bool
+utf8_valid(const char *str, size_t len)
+{
+	const uint8_t	*s = (const uint8_t *)str;
+	size_t		 i = 0, n, k;
+	uint8_t		 c, lo, hi;
+
+	while (i < len) {
+		c = s[i];
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else
+			return false;
+		if (len - i - 1 < n)
+			return false;
+		if (s[i + 1] < lo || s[i + 1] > hi)
+			return false;
+		for (k = 2; k <= n; k++)
+			if (s[i + k] < 0x80 || s[i + k] > 0xbf)
+				return false;
+		i += n + 1;
+	}
+	return true;
+}
+
+void
+utf8_sanitize(char *s, size_t len)
+{
+	size_t	i = 0, n;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+
+		n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 :
+		    (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (n == 0 || i + n > len || !utf8_valid(s + i, n)) {
+			s[i++] = '?';
+			continue;
+		}
+		i += n;
+	}
+}

@@ -417,10 +417,14 @@ job_check_done(struct wjob *j)
 	msg_set_int(&m, F_SIGNAL, sig);
 	msg_set_int(&m, F_BYTES_IN, (int64_t)j->bytes_in);
 	msg_set_int(&m, F_BYTES_OUT, (int64_t)j->bytes_out);
-	tail = xstrndup((const char *)buf_head(&j->errtail),
-	    buf_used(&j->errtail));
-	msg_set_str(&m, F_TEXT, tail);
-	free(tail);
+	if (buf_used(&j->errtail) > 0) {
+		tail = xstrndup((const char *)buf_head(&j->errtail),
+		    buf_used(&j->errtail));
+		/* ffmpeg's stderr is not always UTF-8; messages are. */
+		utf8_sanitize(tail, strlen(tail));
+		msg_set_str(&m, F_TEXT, tail);
+		free(tail);
+	}
 	job_report(j, &m);
 	loop_arm(j->ev_linger, 200);
 }

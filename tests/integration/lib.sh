@@ -1,0 +1,166 @@
+# Shared helpers of the integration tests: a private mosquitto on a free
+# port, a coordinator, workers and a client config in a temporary
+# directory, and cleanup of every process started, whatever happens.
+#
+# Usage in a test:  . "$(dirname "$0")/lib.sh"; cluster_up; ...; pass
+set -u
+
+: "${DFFMPEG:?DFFMPEG must name the dffmpeg binary}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/dffmpeg-test.XXXXXX")
+PIDS=""
+TEST_NAME=$(basename "$0" .sh)
+FAILED=0
+
+alive() {
+	for p in $PIDS; do kill -0 "$p" 2>/dev/null && return 0; done
+	return 1
+}
+
+cleanup() {
+	rc=$?
+	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+	# A clean exit lets the sanitizers' leak check run.
+	for i in $(seq 50); do alive || break; sleep 0.1; done
+	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+	# Remote ffmpeg processes of this test (their argv names $T).
+	pkill -KILL -f "$T" 2>/dev/null
+	if grep -l -E "runtime error:|AddressSanitizer|LeakSanitizer" \
+	    "$T"/*.log >/dev/null 2>&1; then
+		[ "$FAILED" = 1 ] || echo "FAIL $TEST_NAME: sanitizer report in" \
+		    $(grep -l -E "runtime error:|AddressSanitizer|LeakSanitizer" "$T"/*.log)
+		FAILED=1
+		rc=1
+	fi
+	if [ "$FAILED" = 1 ] && [ -z "${KEEP:-}" ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "---- $f (last 30 lines)"; tail -n 30 "$f"
+		done
+	fi
+	[ -n "${KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "FAIL $TEST_NAME: $*"
+	FAILED=1
+	exit 1
+}
+
+pass() {
+	echo "ok   $TEST_NAME"
+	exit 0
+}
+
+# spawn NAME CMD...: start CMD in the background, logging to $T/NAME.log.
+spawn() {
+	name=$1; shift
+	"$@" >"$T/$name.log" 2>&1 &
+	PIDS="$PIDS $!"
+	eval "PID_$name=$!"
+}
+
+# wait_for SECONDS CMD...: poll CMD until it succeeds.
+wait_for() {
+	limit=$1; shift
+	end=$(( $(date +%s%N) / 1000000 + limit * 1000 ))
+	while ! "$@" 2>/dev/null; do
+		[ $(( $(date +%s%N) / 1000000 )) -ge $end ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+free_port() {
+	while :; do
+		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
+	done
+}
+
+port_open() { (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
+
+MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
+
+# broker_up [PORT]: start (or restart) the private broker.
+broker_up() {
+	PORT=${1:-${PORT:-$(free_port)}}
+	{
+		echo "listener $PORT 127.0.0.1"
+		echo "allow_anonymous true"
+		echo "set_tcp_nodelay true"
+		echo "persistence false"
+		echo "max_queued_messages 10000"
+		[ "$(id -u)" = 0 ] && echo "user root"
+	} >"$T/mosquitto.conf"
+	spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"
+	wait_for 5 port_open "$PORT" || fail "mosquitto did not start"
+}
+
+# coordinator_up: write the coordinator config and start it.
+coordinator_up() {
+	cat >"$T/coordinator.yaml" <<EOC
+database: $T/coordinator.db
+mqtt: {host: 127.0.0.1, port: $PORT}
+http: {listen: 127.0.0.1, port: $(free_port)}
+EOC
+	spawn coordinator "$DFFMPEG" coordinator -d -c "$T/coordinator.yaml"
+}
+
+user_add() { "$DFFMPEG" admin -c "$T/coordinator.yaml" user add "$1" --role "$2" 2>/dev/null; }
+
+# worker_up NAME [KEY] [EXTRA YAML]: create its identity (unless KEY is
+# given) and start it.
+worker_up() {
+	name=$1; key=${2:-}; extra=${3:-}
+	[ -n "$key" ] || key=$(user_add "$name" worker) || fail "user add $name"
+	mkdir -p "$T/media"
+	cat >"$T/$name.yaml" <<EOC
+client_id: $name
+hmac_key: "$key"
+mqtt: {host: 127.0.0.1, port: $PORT}
+binaries: {ffmpeg: $(command -v ffmpeg), ffprobe: $(command -v ffprobe)}
+paths: {Media: $T/media}
+registration_interval: 1s
+$extra
+EOC
+	spawn "$name" "$DFFMPEG" worker -d -c "$T/$name.yaml"
+}
+
+client_config() {
+	key=$(user_add jellyfin client) || fail "user add jellyfin"
+	cat >"$T/client.yaml" <<EOC
+client_id: jellyfin
+hmac_key: "$key"
+mqtt: {host: 127.0.0.1, port: $PORT}
+paths: {Media: $T/media}
+log_file: $T/client.log
+log_level: debug
+connect_timeout: 10s
+EOC
+	export DFFMPEG_CLIENT_CONFIG=$T/client.yaml
+	mkdir -p "$T/bin"
+	"$DFFMPEG" --install "$T/bin" >/dev/null || fail "--install"
+}
+
+registered() { grep -q "worker $1 registered" "$T/coordinator.log"; }
+
+# cluster_up: broker, coordinator, one worker (worker01), a client config
+# and the ffmpeg/ffprobe links in $T/bin.
+cluster_up() {
+	broker_up
+	coordinator_up
+	wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
+	client_config
+	worker_up worker01
+	wait_for 10 registered worker01 || fail "worker01 did not register"
+}
+
+# A short clip made by ffmpeg itself.
+make_clip() {
+	ffmpeg -v error -f lavfi -i testsrc=duration=${2:-2}:size=320x240:rate=25 \
+	    -f lavfi -i sine=duration=${2:-2} -c:v libx264 -preset ultrafast \
+	    -c:a aac -y "$1" || fail "cannot make a clip"
+}
