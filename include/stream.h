@@ -6,8 +6,11 @@
  * is kept, sealed, until the peer acknowledges it.  The window bounds the
  * unacknowledged bytes and frames; when it is full the owner stops reading
  * its source (stream_full) and resumes on ops->writable.  After a
- * reconnect stream_resend publishes every unacknowledged frame again; a
- * frame that stays unacknowledged is re-sent after a timeout.
+ * reconnect stream_resend publishes every unacknowledged frame again and
+ * asks the peer to do the same (an ack flagged RESEND), since whatever the
+ * peer sent before our subscription was renewed is lost.  Frames that stay
+ * unacknowledged are all re-sent after a timeout that doubles up to 16 s,
+ * except while the peer's last ack was flagged HOLDING.
  *
  * Receiving: frames are opened, duplicates dropped, early frames held
  * (bounded) until the gap fills, and delivered in order.  The ack

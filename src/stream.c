@@ -24,6 +24,10 @@
 #define RTO_MIN_MS		1000
 #define RTO_MAX_MS		16000
 
+/* The one-byte payload of an ack frame. */
+#define ACK_RESEND		0x01	/* re-send everything unacknowledged */
+#define ACK_HOLDING		0x02	/* receiving, but holding acks back */
+
 struct sent {
 	uint64_t	 seq;
 	uint8_t		*buf;	/* sealed frame, ack field patched on resend */
@@ -51,6 +55,7 @@ struct stream {
 	size_t			 nsent, sent_head, sent_cap;
 	size_t			 unacked_bytes;
 	bool			 was_full;
+	bool			 peer_holding;	/* its last ack said so */
 	int64_t			 last_send;
 	int64_t			 last_progress;	/* ack moved or first send */
 	int			 rto;
@@ -132,16 +137,21 @@ stream__publish(struct stream *s, const uint8_t *buf, size_t len)
 }
 
 static void
-stream__send_control(struct stream *s, enum frame_kind kind)
+stream__send_control(struct stream *s, enum frame_kind kind, uint8_t flags)
 {
-	uint8_t		buf[FRAME_OVERHEAD];
-	struct frame	f = { kind, 0, s->delivered, NULL, 0 };
+	uint8_t		buf[FRAME_OVERHEAD + 1];
+	struct frame	f = { kind, 0, s->delivered, &flags, 0 };
 	size_t		len;
 
 	if (!s->hold)
 		s->announced = s->delivered;
 	else
 		f.ack = s->announced;
+	if (kind == FK_ACK) {
+		if (s->hold)
+			flags |= ACK_HOLDING;
+		f.len = 1;
+	}
 	len = frame_seal(s->key, s->job, &f, buf, sizeof(buf));
 	if (len > 0)
 		stream__publish(s, buf, len);
@@ -277,7 +287,7 @@ stream__ack_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (!s->hold && s->announced != s->delivered)
-		stream__send_control(s, FK_ACK);
+		stream__send_control(s, FK_ACK, 0);
 }
 
 void
@@ -286,15 +296,33 @@ stream_flush_ack(struct stream *s)
 	if (event_pending(s->ev_ack, EV_TIMEOUT, NULL))
 		event_del(s->ev_ack);
 	if (!s->hold && s->announced != s->delivered)
-		stream__send_control(s, FK_ACK);
+		stream__send_control(s, FK_ACK, 0);
 }
 
 void
 stream_hold(struct stream *s, bool hold)
 {
+	if (hold == s->hold)
+		return;
 	s->hold = hold;
-	if (!hold)
+	if (hold)	/* so that the peer does not take silence for loss */
+		stream__send_control(s, FK_ACK, 0);
+	else
 		stream__schedule_ack(s);
+}
+
+static void
+stream__resend_all(struct stream *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nsent; i++) {
+		struct sent *e = &s->sent[(s->sent_head + i) % s->sent_cap];
+
+		if (stream__publish(s, e->buf, e->len) == -1)
+			break;
+	}
+	s->last_progress = mono_ms();
 }
 
 /* Open and deliver one frame; returns false if it was bad. */
@@ -315,12 +343,19 @@ stream__accept(struct stream *s, const uint8_t *buf, size_t len,
 	}
 	s->last_heard = mono_ms();
 	stream__acked(s, f.ack);
+	if (f.kind == FK_ACK) {
+		uint8_t flags = f.len == 1 ? f.data[0] : 0;
+
+		s->peer_holding = (flags & ACK_HOLDING) != 0;
+		if (flags & ACK_RESEND)
+			stream__resend_all(s);
+	}
 	if (f.seq == 0)
 		return true;		/* ack or ping */
 	if (f.seq <= s->delivered) {
 		/* A duplicate: the peer may have missed our ack. */
 		if (!s->hold)
-			stream__send_control(s, FK_ACK);
+			stream__send_control(s, FK_ACK, 0);
 		return true;
 	}
 	if (f.seq != s->delivered + 1) {
@@ -372,17 +407,10 @@ stream_input(struct stream *s, const uint8_t *buf, size_t len)
 void
 stream_resend(struct stream *s)
 {
-	size_t	i;
-
-	for (i = 0; i < s->nsent; i++) {
-		struct sent *e = &s->sent[(s->sent_head + i) % s->sent_cap];
-
-		if (stream__publish(s, e->buf, e->len) == -1)
-			break;
-	}
-	s->last_progress = mono_ms();
-	/* And tell the peer where we are. */
-	stream__send_control(s, FK_ACK);
+	stream__resend_all(s);
+	/* Our subscription is new: what the peer sent meanwhile is lost,
+	 * so ask it to send again what we have not acknowledged. */
+	stream__send_control(s, FK_ACK, ACK_RESEND);
 }
 
 static void
@@ -395,17 +423,16 @@ stream__tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (stream_full(s))
 		s->was_full = true;
-	if (s->nsent > 0 && now - s->last_progress >= s->rto) {
-		struct sent *e = &s->sent[s->sent_head];
-
-		log_debug("job %s: re-sending frame %llu", s->job,
-		    (unsigned long long)e->seq);
-		stream__publish(s, e->buf, e->len);
-		s->last_progress = now;
+	if (s->nsent > 0 && !s->peer_holding &&
+	    now - s->last_progress >= s->rto) {
+		log_debug("job %s: no ack for %d ms; re-sending %zu frames "
+		    "from %llu", s->job, s->rto, s->nsent,
+		    (unsigned long long)s->sent[s->sent_head].seq);
+		stream__resend_all(s);
 		s->rto = s->rto * 2 > RTO_MAX_MS ? RTO_MAX_MS : s->rto * 2;
 	}
 	if (s->p.ping_ms > 0 && now - s->last_send >= s->p.ping_ms)
-		stream__send_control(s, FK_PING);
+		stream__send_control(s, FK_PING, 0);
 	if (s->p.lost_ms > 0 && now - s->last_heard >= s->p.lost_ms &&
 	    s->ops->lost != NULL) {
 		s->last_heard = now;

@@ -74,6 +74,7 @@ struct proxy {
 	uint8_t			*early[EARLY_FRAMES_MAX];
 	size_t			 early_len[EARLY_FRAMES_MAX];
 	size_t			 nearly;
+	bool			 early_dropped;
 	bool			 hello;
 
 	struct event		*ev_stdin;
@@ -351,9 +352,11 @@ proxy_lost(void *arg)
 {
 	struct proxy	*p = arg;
 
+	/* The worker stops the job when it stops hearing from us; when we
+	 * stop hearing from it, the job is as good as gone. */
 	if (p->hello && !p->exit_seen)
-		log_warnx("job %s: nothing heard from the worker for a while",
-		    p->job);
+		proxy_fail(p, false, "lost contact with the worker running "
+		    "the job");
 }
 
 static const struct stream_ops proxy_stream_ops = {
@@ -494,6 +497,8 @@ proxy_accepted(struct proxy *p, const struct msg *m)
 		free(p->early[i]);
 	}
 	p->nearly = 0;
+	if (p->early_dropped)
+		stream_resend(p->stream);
 }
 
 static void
@@ -547,7 +552,8 @@ proxy_data(void *arg, const char *topic, const uint8_t *payload, size_t len)
 	if (p->nearly < EARLY_FRAMES_MAX) {
 		p->early[p->nearly] = xmemdup(payload, len);
 		p->early_len[p->nearly++] = len;
-	}
+	} else
+		p->early_dropped = true;
 }
 
 static const struct node_ops proxy_node_ops = {
