@@ -99,6 +99,8 @@ struct proxy {
 
 static void	proxy_try_finish(struct proxy *);
 static void	proxy_read_stdin(struct proxy *);
+static void	proxy_fail(struct proxy *, bool, const char *, ...)
+		    __attribute__((format(printf, 3, 4)));
 
 /* ---- outputs ---- */
 
