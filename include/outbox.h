@@ -19,14 +19,12 @@ struct outbox;
 
 struct outbox	*outbox_new(struct event_base *, struct mqtt *);
 void		 outbox_free(struct outbox *);
-/* Take ownership of payload; tag is an optional caller key (a job id)
- * for outbox_drop_tag. */
+/* Take ownership of payload and publish it until outbox_done(id). */
 void		 outbox_add(struct outbox *, const char *id, const char *topic,
-		    char *payload, size_t len, const char *tag);
+		    char *payload, size_t len);
 /* The answer for id arrived: stop sending it.  Returns true if it was
  * pending. */
 bool		 outbox_done(struct outbox *, const char *id);
-void		 outbox_drop_tag(struct outbox *, const char *tag);
 /* Publish everything pending now (after a reconnect). */
 void		 outbox_flush(struct outbox *);
 size_t		 outbox_pending(const struct outbox *);

@@ -82,9 +82,10 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	[MT_SUBMIT] = { "submit", C, B(JOB) | B(SESSION) | B(BINARY) | B(ARGS),
 	    B(CWD) | B(ENV) | B(PATHS) | B(INTERACTIVE) },
 	/* cancel also goes down to the worker, with a grace period. */
-	[MT_CANCEL] = { "cancel", C | A | K, B(JOB), B(REASON) | B(GRACE) },
-	[MT_QUERY] = { "query", C | A, B(WHAT), B(TARGET) | B(JOB) },
-	[MT_ADMIN] = { "admin", A, B(WHAT), B(TARGET) },
+	[MT_CANCEL] = { "cancel", C | A | K, B(JOB),
+	    B(REASON) | B(GRACE) | B(SESSION) },
+	[MT_QUERY] = { "query", C | A, B(WHAT), B(TARGET) | B(JOB) | B(SESSION) },
+	[MT_ADMIN] = { "admin", A, B(WHAT), B(TARGET) | B(SESSION) },
 
 	/* Downlink. */
 	[MT_REGISTERED] = { "registered", K, 0, B(REF) | B(SESSION) },

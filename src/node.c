@@ -72,6 +72,10 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 			log_warnx("a message on %s failed authentication: the "
 			    "coordinator may hold a different key for %s",
 			    topic, n->name);
+		else if (e == ME_AGE)
+			log_warnx("a message on %s is too old or too new: %s "
+			    "(are the clocks of both hosts right?)", topic,
+			    err);
 		else
 			log_debug("dropped a message on %s: %s", topic, err);
 		return;
@@ -167,7 +171,7 @@ node_free(struct node *n)
 }
 
 int
-node_send(struct node *n, const struct msg *m, bool reliable, const char *tag)
+node_send(struct node *n, const struct msg *m, bool reliable)
 {
 	char	*payload;
 	size_t	 len;
@@ -176,7 +180,7 @@ node_send(struct node *n, const struct msg *m, bool reliable, const char *tag)
 	if (payload == NULL)
 		return -1;
 	if (reliable) {
-		outbox_add(n->outbox, m->id, n->uplink, payload, len, tag);
+		outbox_add(n->outbox, m->id, n->uplink, payload, len);
 		return 0;
 	}
 	if (mqtt_publish(n->mqtt, n->uplink, payload, len) == -1) {
@@ -195,7 +199,7 @@ node_shutdown(struct node *n, bool bye, void (*done)(void *), void *arg)
 	if (bye && mqtt_is_connected(n->mqtt)) {
 		msg_init(&m, MT_BYE, n->name);
 		msg_set_str(&m, F_SESSION, n->session);
-		node_send(n, &m, false, NULL);
+		node_send(n, &m, false);
 		msg_clear(&m);
 	}
 	mqtt_shutdown(n->mqtt, 2000, done, arg);

@@ -18,7 +18,6 @@ struct pending {
 	char		*topic;
 	char		*payload;
 	size_t		 len;
-	char		*tag;
 	int64_t		 next;		/* mono ms */
 	int		 delay;
 };
@@ -73,7 +72,6 @@ pending_free(struct pending *p)
 {
 	free(p->topic);
 	free(p->payload);
-	free(p->tag);
 }
 
 void
@@ -92,7 +90,7 @@ outbox_free(struct outbox *o)
 
 void
 outbox_add(struct outbox *o, const char *id, const char *topic, char *payload,
-    size_t len, const char *tag)
+    size_t len)
 {
 	struct pending	*p;
 
@@ -103,7 +101,6 @@ outbox_add(struct outbox *o, const char *id, const char *topic, char *payload,
 	p->topic = xstrdup(topic);
 	p->payload = payload;
 	p->len = len;
-	p->tag = tag != NULL ? xstrdup(tag) : NULL;
 	p->delay = RETRY_INITIAL_MS;
 	outbox__send(o, p, mono_ms());
 }
@@ -127,19 +124,6 @@ outbox_done(struct outbox *o, const char *id)
 		}
 	}
 	return false;
-}
-
-void
-outbox_drop_tag(struct outbox *o, const char *tag)
-{
-	size_t	i = 0;
-
-	while (i < o->n) {
-		if (o->v[i].tag != NULL && strcmp(o->v[i].tag, tag) == 0)
-			outbox__remove(o, i);
-		else
-			i++;
-	}
 }
 
 void

@@ -1025,12 +1025,16 @@ coord_drop(struct coord *c, enum msg_err e, const char *sender,
 	int64_t	now = mono_ms();
 
 	c->dropped[e]++;
-	if ((e == ME_MAC || e == ME_UNKNOWN) &&
+	/* These point at a configuration problem: say so, now and then. */
+	if ((e == ME_MAC || e == ME_UNKNOWN || e == ME_AGE || e == ME_ROLE) &&
 	    now - c->last_auth_warn >= AUTH_WARN_INTERVAL_MS) {
 		c->last_auth_warn = now;
 		log_warnx("refused a message from '%s': %s%s", sender, why,
 		    e == ME_MAC ? " (is it configured with the key that "
-		    "`dffmpeg admin user add` printed?)" : "");
+		    "`dffmpeg admin user add` printed?)" :
+		    e == ME_AGE ? " (are the clocks of both hosts right?)" :
+		    e == ME_ROLE ? " (does the identity have the right "
+		    "role?)" : "");
 		return;
 	}
 	log_debug("dropped a message from '%s': %s", sender, why);

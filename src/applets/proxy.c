@@ -433,7 +433,7 @@ proxy_submit(struct proxy *p)
 	msg_set_strmap(&m, F_ENV, &p->spec.env);
 	msg_set_strv(&m, F_PATHS, &p->spec.paths);
 	msg_set_bool(&m, F_INTERACTIVE, isatty(STDIN_FILENO));
-	node_send(&p->node, &m, false, NULL);
+	node_send(&p->node, &m, false);
 	msg_clear(&m);
 	p->next_submit = mono_ms() + (p->answered ? STATUS_POLL_MS :
 	    SUBMIT_RESEND_MS);
@@ -610,7 +610,8 @@ proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 	/* Nothing runs yet: withdraw the job and die of the signal. */
 	msg_init(&m, MT_CANCEL, p->node.name);
 	msg_set_str(&m, F_JOB, p->job);
-	node_send(&p->node, &m, false, NULL);
+	msg_set_str(&m, F_SESSION, p->node.session);
+	node_send(&p->node, &m, false);
 	msg_clear(&m);
 	p->exit_seen = true;
 	p->exit_code = -1;

@@ -139,7 +139,7 @@ worker_running(const struct worker *w)
 static void
 job_report(struct wjob *j, struct msg *m)
 {
-	node_send(&j->w->node, m, true, j->id);
+	node_send(&j->w->node, m, true);
 	msg_clear(m);
 }
 
@@ -154,7 +154,7 @@ job_reject(struct worker *w, const char *job, const char *reason,
 	msg_set_str(&m, F_JOB, job);
 	msg_set_str(&m, F_REASON, reason);
 	msg_set_str(&m, F_TEXT, text);
-	node_send(&w->node, &m, true, job);
+	node_send(&w->node, &m, true);
 	msg_clear(&m);
 }
 
@@ -457,7 +457,6 @@ job_spawn(struct wjob *j)
 	spec.cwd = j->cwd;
 	if ((j->pid = proc_spawn(&spec, fds, err, sizeof(err))) == -1) {
 		job_reject(j->w, j->id, "spawn", err);
-		outbox_drop_tag(j->w->node.outbox, "");
 		/* Keep the job until the rejection is acknowledged. */
 		j->reported = true;
 		j->reported_at = mono_ms() - LINGER_MS;
@@ -512,8 +511,8 @@ job_free(struct wjob *j)
 		kill(j->pid, SIGKILL);
 		proc_unwatch(j->pid);
 	}
+	/* Its reports stay in the outbox until the coordinator has them. */
 	mqtt_unsubscribe(j->w->node.mqtt, j->topic_in);
-	outbox_drop_tag(j->w->node.outbox, j->id);
 	job_close_stdin(j);
 	if (j->ev_out != NULL)
 		event_free(j->ev_out);
@@ -708,7 +707,7 @@ worker_send_register(struct worker *w)
 	snprintf(w->register_id, sizeof(w->register_id), "%s", m.id);
 	w->registered = false;
 	w->register_sent = mono_ms();
-	node_send(&w->node, &m, true, NULL);
+	node_send(&w->node, &m, true);
 	msg_clear(&m);
 	strmap_free(&bins);
 	strmap_free(&health);
@@ -740,7 +739,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	msg_init(&m, MT_HEARTBEAT, w->node.name);
 	msg_set_str(&m, F_SESSION, w->node.session);
 	worker_fill_state(w, &m);
-	node_send(&w->node, &m, false, NULL);
+	node_send(&w->node, &m, false);
 	msg_clear(&m);
 }
 
