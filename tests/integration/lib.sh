@@ -99,12 +99,14 @@ broker_up() {
 	wait_for 5 port_open "$PORT" || fail "mosquitto did not start"
 }
 
-# coordinator_up: write the coordinator config and start it.
+# coordinator_up: write the coordinator config (plus $COORD_EXTRA) and
+# start it.
 coordinator_up() {
 	cat >"$T/coordinator.yaml" <<EOC
 database: $T/coordinator.db
 mqtt: {host: 127.0.0.1, port: $PORT}
 http: {listen: 127.0.0.1, port: $(free_port)}
+${COORD_EXTRA:-}
 EOC
 	spawn coordinator "$DFFMPEG" coordinator -d -c "$T/coordinator.yaml"
 }
@@ -142,7 +144,7 @@ connect_timeout: 10s
 EOC
 	export DFFMPEG_CLIENT_CONFIG=$T/client.yaml
 	mkdir -p "$T/bin"
-	"$DFFMPEG" --install "$T/bin" >/dev/null || fail "--install"
+	"$DFFMPEG" --install -f "$T/bin" >/dev/null || fail "--install"
 }
 
 registered() { grep -q "worker $1 registered" "$T/coordinator.log"; }

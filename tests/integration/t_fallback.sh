@@ -1,0 +1,61 @@
+#!/bin/bash
+# When no coordinator answers within connect_timeout, the proxy prints one
+# `dffmpeg:` line and exits 1 -- or, with `fallback` configured, runs the
+# local binary and logs a warning each time.
+. "$(dirname "$0")/lib.sh"
+key=$(head -c 32 /dev/urandom | base64)
+dead=$(free_port)
+mkdir -p "$T/bin"
+"$DFFMPEG" --install "$T/bin" >/dev/null || fail "--install"
+
+cat >"$T/nofb.yaml" <<EOC
+client_id: jellyfin
+hmac_key: "$key"
+mqtt: {host: 127.0.0.1, port: $dead}
+connect_timeout: 1s
+log_file: $T/nofb.log
+EOC
+start=$(date +%s%N)
+DFFMPEG_CLIENT_CONFIG=$T/nofb.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ $rc = 1 ] || fail "no coordinator: exit $rc, expected 1"
+[ -s "$T/out" ] && fail "no coordinator: something on stdout"
+[ "$(wc -l <"$T/err")" = 1 ] && grep -q '^dffmpeg: no coordinator answered' "$T/err" \
+    || fail "no coordinator: stderr was: $(cat "$T/err")"
+[ $ms -lt 5000 ] || fail "no coordinator: took $ms ms with connect_timeout 1s"
+
+cat >"$T/fb.yaml" <<EOC
+client_id: jellyfin
+hmac_key: "$key"
+mqtt: {host: 127.0.0.1, port: $dead}
+connect_timeout: 1s
+fallback: {ffmpeg: $(command -v ffmpeg), ffprobe: $(command -v ffprobe)}
+log_file: $T/fb.log
+EOC
+for i in 1 2; do
+	echo -n x | DFFMPEG_CLIENT_CONFIG=$T/fb.yaml "$T/bin/ffmpeg" -hide_banner -version \
+	    >"$T/out" 2>"$T/err"; rc=$?
+	[ $rc = 0 ] || fail "fallback: exit $rc: $(cat "$T/err")"
+	cmp -s "$T/out" <(ffmpeg -hide_banner -version) || fail "fallback: stdout differs"
+	[ -s "$T/err" ] && fail "fallback: stderr not empty: $(cat "$T/err")"
+done
+[ "$(grep -c 'running the local fallback' "$T/fb.log")" = 2 ] \
+    || fail "fallback: not logged as a warning each time"
+# the fallback runs the original arguments and exit status
+DFFMPEG_CLIENT_CONFIG=$T/fb.yaml "$T/bin/ffprobe" -v error "$T/missing.mkv" 2>"$T/err"; rc=$?
+ffprobe -v error "$T/missing.mkv" 2>"$T/err2"; rc2=$?
+[ $rc = $rc2 ] || fail "fallback: exit $rc, local $rc2"
+cmp -s "$T/err" "$T/err2" || fail "fallback: stderr differs"
+
+# a refused job: the coordinator allows only ffmpeg
+COORD_EXTRA="allowed_binaries: [ffmpeg]"
+cluster_up
+"$T/bin/ffprobe" -version >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 1 ] && grep -q "^dffmpeg: binary 'ffprobe' is not allowed" "$T/err" \
+    || fail "refused: exit $rc, stderr: $(cat "$T/err")"
+echo "fallback: {ffprobe: $(command -v ffprobe)}" >>"$T/client.yaml"
+"$T/bin/ffprobe" -version >"$T/out" 2>"$T/err" || fail "refused+fallback failed"
+cmp -s "$T/out" <(ffprobe -version) || fail "refused+fallback: stdout differs"
+grep -q "running the local fallback.*not allowed" "$T/client.log" \
+    || fail "refused+fallback: no warning in the log"
+pass
