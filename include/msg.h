@@ -90,6 +90,12 @@ enum msg_field {
 	F_TARGET,	/* str: query/admin argument */
 	F_DATA,		/* json: reply payload, kept as compact JSON text */
 	F_STATE,	/* str: job state */
+	F_INTERVAL,	/* int: a worker's heartbeat period, ms */
+	F_ENCODERS,	/* strv: capabilities of a worker's ffmpeg */
+	F_DECODERS,	/* strv */
+	F_HWACCELS,	/* strv */
+	F_FILTERS,	/* strv */
+	F_DEVICES,	/* strv: device nodes */
 	F__COUNT
 };
 
@@ -133,6 +139,12 @@ struct msg {
 	char		*target;
 	char		*data;
 	char		*state;
+	int64_t		 interval;
+	struct strv	 encoders;
+	struct strv	 decoders;
+	struct strv	 hwaccels;
+	struct strv	 filters;
+	struct strv	 devices;
 };
 
 /* One row per type. */

@@ -42,4 +42,15 @@ char	*pathmap_expand(const struct pathmap *, const struct strv *allowed,
 
 bool	 pathmap_var_valid(const char *);
 
+/*
+ * Health of a worker's path variable.  spec lists checks, comma-separated:
+ * "mountpoint" (root must be a mount point: on another device than its
+ * parent) and "file:NAME" (NAME, relative to root, must exist: a sentinel
+ * kept on the mounted file system).  Every root must be a directory.
+ * paths_health returns 0, or -1 with why filled.
+ */
+int	 paths_check_spec(const char *spec, char *err, size_t errlen);
+int	 paths_health(const char *root, const char *spec, char *why,
+	    size_t whylen);
+
 #endif

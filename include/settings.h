@@ -54,6 +54,14 @@ struct coord_conf {
 	char		*log_level;
 };
 
+/* Capabilities an operator turns off on a worker (a broken GPU, say). */
+struct disable_conf {
+	struct strv	 encoders;
+	struct strv	 decoders;
+	struct strv	 hwaccels;
+	struct strv	 filters;
+};
+
 struct worker_conf {
 	char		*client_id;
 	char		*hmac_key;		/* secret */
@@ -61,6 +69,8 @@ struct worker_conf {
 	struct mqtt_conf mqtt;
 	struct strmap	 binaries;		/* name -> executable path */
 	struct strmap	 paths;			/* variable -> local root */
+	struct strmap	 mounts;		/* variable -> health checks */
+	struct disable_conf disable;
 	int		 max_jobs;		/* 0: unlimited */
 	int		 weight;
 	int64_t		 registration_interval;	/* heartbeat period, ms */

@@ -68,7 +68,8 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	/* Uplink. */
 	[MT_REGISTER] = { "register", W, B(SESSION),
 	    B(VERSION) | B(BINARIES) | B(PATH_HEALTH) | B(MAX_JOBS) |
-	    B(WEIGHT) | B(STATUS) | B(RUNNING) },
+	    B(WEIGHT) | B(STATUS) | B(RUNNING) | B(INTERVAL) | B(ENCODERS) |
+	    B(DECODERS) | B(HWACCELS) | B(FILTERS) | B(DEVICES) },
 	[MT_HEARTBEAT] = { "heartbeat", W, B(SESSION),
 	    B(RUNNING) | B(PATH_HEALTH) | B(STATUS) },
 	/* started and finished also go down to the client. */
@@ -93,7 +94,7 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	[MT_REREGISTER] = { "reregister", K, 0, B(SESSION) },
 	[MT_ASSIGN] = { "assign", K, B(JOB) | B(BINARY) | B(ARGS) | B(KEY),
 	    B(CWD) | B(ENV) | B(PATHS) | B(GRACE) },
-	[MT_DRAIN] = { "drain", K, 0, B(REASON) },
+	[MT_DRAIN] = { "drain", K, 0, B(REASON) | B(STATUS) },
 	[MT_ACCEPTED] = { "accepted", K, B(JOB) | B(KEY) | B(WORKER), 0 },
 	[MT_QUEUED] = { "queued", K, B(JOB), B(POSITION) },
 	[MT_FAILED] = { "failed", K, B(JOB) | B(REASON), B(TEXT) | B(CODE) },
@@ -163,6 +164,17 @@ static const struct field_info fields[F__COUNT] = {
 	[F_TARGET] = { "target", FK_STR, S(target), SHORT_STR_MAX, 0, 0 },
 	[F_DATA] = { "data", FK_JSON, S(data), MSG_MAX_BYTES, 0, 0 },
 	[F_STATE] = { "state", FK_STR, S(state), NAME_MAX_LEN, 0, FF_NAME },
+	[F_INTERVAL] = { "interval", FK_INT, S(interval), 0, 0, 0 },
+	[F_ENCODERS] = { "encoders", FK_STRV, S(encoders), NAME_MAX_LEN,
+	    MSG_MAX_ARGS, FF_NAME },
+	[F_DECODERS] = { "decoders", FK_STRV, S(decoders), NAME_MAX_LEN,
+	    MSG_MAX_ARGS, FF_NAME },
+	[F_HWACCELS] = { "hwaccels", FK_STRV, S(hwaccels), NAME_MAX_LEN,
+	    MSG_MAX_ARGS, FF_NAME },
+	[F_FILTERS] = { "filters", FK_STRV, S(filters), NAME_MAX_LEN,
+	    MSG_MAX_ARGS, FF_NAME },
+	[F_DEVICES] = { "devices", FK_STRV, S(devices), SHORT_STR_MAX,
+	    MSG_MAX_ARGS, 0 },
 };
 
 #undef S

@@ -3,10 +3,14 @@
  * Nothing here touches the file system: symlinks are not resolved and
  * nothing needs to exist.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "bounds.h"
 #include "paths.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -180,4 +184,112 @@ pathmap_expand(const struct pathmap *pm, const struct strv *allowed,
 	}
 	buf_add(&out, &nul, 1);
 	return (char *)out.data;
+}
+
+/* Call fn for each comma-separated check of spec; stops at the first
+ * failure. */
+static int
+spec_walk(const char *spec, int (*fn)(const char *, size_t, void *),
+    void *arg)
+{
+	const char	*p = spec, *end;
+	size_t		 n;
+
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		n = end != NULL ? (size_t)(end - p) : strlen(p);
+		while (n > 0 && *p == ' ') {
+			p++;
+			n--;
+		}
+		while (n > 0 && p[n - 1] == ' ')
+			n--;
+		if (fn(p, n, arg) == -1)
+			return -1;
+		if (end == NULL)
+			break;
+		p = end + 1;
+	}
+	return 0;
+}
+
+struct spec_ctx {
+	const char	*root;
+	char		*msg;
+	size_t		 msglen;
+};
+
+static int
+spec_syntax(const char *c, size_t n, void *arg)
+{
+	struct spec_ctx	*x = arg;
+
+	if (n == 10 && strncmp(c, "mountpoint", 10) == 0)
+		return 0;
+	if (n > 5 && strncmp(c, "file:", 5) == 0 && c[5] != '/' &&
+	    memchr(c + 5, '\0', n - 5) == NULL)
+		return 0;
+	snprintf(x->msg, x->msglen, "check '%.*s' is neither 'mountpoint' "
+	    "nor 'file:NAME' (NAME relative to the root)", (int)n, c);
+	return -1;
+}
+
+int
+paths_check_spec(const char *spec, char *err, size_t errlen)
+{
+	struct spec_ctx	x = { NULL, err, errlen };
+
+	if (*spec == '\0') {
+		snprintf(err, errlen, "no checks given");
+		return -1;
+	}
+	return spec_walk(spec, spec_syntax, &x);
+}
+
+static int
+spec_run(const char *c, size_t n, void *arg)
+{
+	struct spec_ctx	*x = arg;
+	struct stat	 st, up;
+	char		 path[PATH_BUF];
+
+	if (n == 10 && strncmp(c, "mountpoint", 10) == 0) {
+		snprintf(path, sizeof(path), "%s/..", x->root);
+		if (stat(x->root, &st) == -1 || stat(path, &up) == -1) {
+			snprintf(x->msg, x->msglen, "%s: %s", x->root,
+			    strerror(errno));
+			return -1;
+		}
+		if (st.st_dev == up.st_dev && st.st_ino != up.st_ino) {
+			snprintf(x->msg, x->msglen, "%s is not a mount point",
+			    x->root);
+			return -1;
+		}
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%.*s", x->root, (int)n - 5, c + 5);
+	if (access(path, F_OK) == -1) {
+		snprintf(x->msg, x->msglen, "sentinel %s is missing", path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+paths_health(const char *root, const char *spec, char *why, size_t whylen)
+{
+	struct spec_ctx	x = { root, why, whylen };
+	struct stat	st;
+
+	if (stat(root, &st) == -1) {
+		snprintf(why, whylen, "%s: %s", root, strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(why, whylen, "%s is not a directory", root);
+		return -1;
+	}
+	if (spec == NULL)
+		return 0;
+	return spec_walk(spec, spec_run, &x);
 }

@@ -19,6 +19,7 @@
 #include "bounds.h"
 #include "config.h"
 #include "log.h"
+#include "paths.h"
 #include "settings.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -206,6 +207,35 @@ check_path_map(const void *field, char *err, size_t errlen)
 	return -1;
 }
 
+/* mounts: variable -> "mountpoint", "file:NAME" or both, comma-separated. */
+static int
+check_mounts(const void *field, char *err, size_t errlen)
+{
+	const char	*k, *v;
+
+	map_last(field, &k, &v);
+	if (!ident_valid(k)) {
+		snprintf(err, errlen, "variable '%s' must be 1 to %d "
+		    "characters of A-Z, a-z, 0-9, '_'", k, NAME_MAX_LEN);
+		return -1;
+	}
+	return paths_check_spec(v, err, errlen);
+}
+
+#define DIS(f)		offsetof(struct disable_conf, f)
+static const struct cfg_key disable_keys[] = {
+	{ "encoders", CFG_LIST, DIS(encoders), 0, 0, NULL, NULL, 0,
+	    check_binary_names },
+	{ "decoders", CFG_LIST, DIS(decoders), 0, 0, NULL, NULL, 0,
+	    check_binary_names },
+	{ "hwaccels", CFG_LIST, DIS(hwaccels), 0, 0, NULL, NULL, 0,
+	    check_binary_names },
+	{ "filters", CFG_LIST, DIS(filters), 0, 0, NULL, NULL, 0,
+	    check_binary_names },
+	{ NULL }
+};
+#undef DIS
+
 #define TLS(f)		offsetof(struct tls_conf, f)
 static const struct cfg_key tls_keys[] = {
 	{ "ca_file", CFG_STRING, TLS(ca_file), 0, PATH_BUF },
@@ -281,6 +311,8 @@ const struct cfg_key worker_conf_keys[] = {
 	    "{ffmpeg: /usr/bin/ffmpeg, ffprobe: /usr/bin/ffprobe}", NULL, 0,
 	    check_binary_map },
 	{ "paths", CFG_MAP, WO(paths), 0, 0, NULL, NULL, 0, check_path_map },
+	{ "mounts", CFG_MAP, WO(mounts), 0, 0, NULL, NULL, 0, check_mounts },
+	{ "disable", CFG_SECTION, WO(disable), 0, 0, NULL, disable_keys },
 	{ "max_jobs", CFG_INT, WO(max_jobs), 0, 1000, "0" },
 	{ "weight", CFG_INT, WO(weight), 1, 1000, "1" },
 	{ "registration_interval", CFG_DURATION, WO(registration_interval),
@@ -440,6 +472,14 @@ settings_load_worker(const char *explicit, struct worker_conf *w, char *err,
 	if (identity_finish(settings_file, w->hmac_key, w->hmac_key_file,
 	    w->key, err, errlen) != 0)
 		goto fail;
+	for (size_t i = 0; i < w->mounts.n; i++) {
+		if (strmap_get(&w->paths, w->mounts.keys[i]) == NULL) {
+			snprintf(err, errlen, "%s: mounts: '%s' is not a "
+			    "variable of paths", settings_file,
+			    w->mounts.keys[i]);
+			goto fail;
+		}
+	}
 	return 0;
 fail:
 	settings_free_worker(w);

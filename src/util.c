@@ -183,9 +183,12 @@ id_new(char out[])
 {
 	uint8_t	raw[16];
 
-	randombytes_buf(raw, sizeof(raw));
-	sodium_bin2base64(out, ID_BUF, raw, sizeof(raw),
-	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	/* Ids appear on command lines: never let one look like an option. */
+	do {
+		randombytes_buf(raw, sizeof(raw));
+		sodium_bin2base64(out, ID_BUF, raw, sizeof(raw),
+		    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	} while (out[0] == '-');
 }
 
 bool

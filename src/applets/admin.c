@@ -19,19 +19,24 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "applet.h"
 #include "bounds.h"
 #include "ident.h"
 #include "log.h"
+#include "loop.h"
 #include "msg.h"
+#include "node.h"
 #include "settings.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
 
 #define EXIT_USAGE	2
+#define ADMIN_IDENTITY	"admin"		/* identity of operations over MQTT */
+#define ASK_TIMEOUT_MS	10000
 
 struct admin_ctx {
 	const char		*config;	/* -c FILE, or NULL to search */
@@ -57,6 +62,8 @@ static int	cmd_user_remove(struct admin_ctx *, const struct admin_cmd *,
 		    int, char **);
 static int	cmd_mqtt_acl(struct admin_ctx *, const struct admin_cmd *,
 		    int, char **);
+static int	cmd_ask(struct admin_ctx *, const struct admin_cmd *,
+		    int, char **);
 
 static const struct admin_cmd admin_cmds[] = {
 	{ "user", "add", cmd_user_add, "NAME --role client|worker|admin",
@@ -65,6 +72,14 @@ static const struct admin_cmd admin_cmds[] = {
 	  "list identities: NAME ROLE CREATED (UTC)" },
 	{ "user", "remove", cmd_user_remove, "NAME",
 	  "delete an identity; the coordinator forgets it at once" },
+	{ "worker", "list", cmd_ask, "",
+	    "list the workers the coordinator knows" },
+	{ "worker", "drain", cmd_ask, "NAME",
+	    "stop placing jobs on a worker; its running jobs finish" },
+	{ "worker", "resume", cmd_ask, "NAME",
+	    "let a drained worker take jobs again" },
+	{ "job", "cancel", cmd_ask, "JOB",
+	    "cancel a job (its remote process gets SIGTERM, then SIGKILL)" },
 	{ "mqtt-acl", NULL, cmd_mqtt_acl, "[-p PREFIX]",
 	  "print the mosquitto ACL file for the topic prefix" },
 };
@@ -389,16 +404,175 @@ cmd_mqtt_acl(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
 	    "# The coordinator's broker user.  It must be named `coordinator`\n"
 	    "# (a name no identity may take): it receives every uplink and\n"
 	    "# sends every downlink.\n"
+	    "# `dffmpeg admin worker|job ...` connects with the coordinator's\n"
+	    "# credentials as the `admin` identity, hence readwrite.\n"
 	    "user coordinator\n"
-	    "topic read %s/coord/+\n"
-	    "topic write %s/worker/+\n"
-	    "topic write %s/client/#\n",
+	    "topic readwrite %s/coord/#\n"
+	    "topic readwrite %s/worker/#\n"
+	    "topic readwrite %s/client/#\n",
 	    p, p, p, p, p, p, p, p);
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		admin_err("stdout: %s", strerror(errno));
 		return 1;
 	}
 	return 0;
+}
+
+/*
+ * Operations on the running cluster go to the coordinator as signed
+ * `admin` messages.  They use the identity `admin` (role admin), created
+ * in the coordinator's database on first use, and the coordinator's
+ * broker credentials: whoever can run this can read that config anyway.
+ */
+struct ask {
+	struct event_base	*base;
+	struct node		 node;
+	struct msg		 req;
+	struct event		*ev_timeout;
+	int			 rc;
+	bool			 answered;
+};
+
+static void
+ask_ready(void *arg)
+{
+	struct ask	*a = arg;
+
+	/* Re-sent until the reply (ref == id) arrives. */
+	msg_set_str(&a->req, F_SESSION, a->node.session);
+	node_send(&a->node, &a->req, true);
+}
+
+static void
+ask_closed(void *arg)
+{
+	struct ask	*a = arg;
+
+	event_base_loopexit(a->base, NULL);
+}
+
+static void
+ask_control(void *arg, const struct msg *m)
+{
+	struct ask	*a = arg;
+	size_t		 len;
+
+	if (m->type != MT_REPLY || strcmp(m->ref, a->req.id) != 0 ||
+	    a->answered)
+		return;
+	a->answered = true;
+	a->rc = m->present & FBIT(F_CODE) ? (int)m->code : 0;
+	if (m->present & FBIT(F_TEXT)) {
+		len = strlen(m->text);
+		fprintf(a->rc == 0 ? stdout : stderr, "%s%s%s",
+		    a->rc == 0 ? "" : "dffmpeg admin: ", m->text,
+		    len > 0 && m->text[len - 1] == '\n' ? "" : "\n");
+	}
+	node_shutdown(&a->node, false, ask_closed, a);
+}
+
+static void
+ask_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct ask	*a = arg;
+
+	(void)fd;
+	(void)what;
+	admin_err("no answer from the coordinator within %d s (is it "
+	    "running, and the broker at %s reachable?)", ASK_TIMEOUT_MS / 1000,
+	    a->node.mqtt != NULL ? "the configured address" : "?");
+	a->rc = 1;
+	event_base_loopexit(a->base, NULL);
+}
+
+static const struct node_ops ask_ops = {
+	ask_ready,
+	NULL,
+	ask_control,
+	NULL,
+};
+
+/* The key of the admin identity, created if it does not exist yet. */
+static int
+admin_key(struct admin_ctx *ctx, uint8_t key[KEY_LEN])
+{
+	struct ident_row	 row;
+	uint8_t			 mk[KEY_LEN];
+	char			 err[1024];
+	int			 rc;
+
+	if (ctx_store(ctx) != 0)
+		return -1;
+	if (ident_master_load(ctx->conf.master_key_file, true, mk, err,
+	    sizeof(err)) != 0) {
+		admin_err("%s", err);
+		return -1;
+	}
+	rc = store_ident_get(ctx->store, ADMIN_IDENTITY, &row);
+	if (rc == 1) {
+		rc = ident_add(ctx->store, mk, ADMIN_IDENTITY, ROLE_ADMIN, key,
+		    err, sizeof(err));
+		if (rc != 0)
+			admin_err("%s", err);
+	} else if (rc == 0 && row.role != ROLE_ADMIN) {
+		admin_err("identity '%s' exists but is not an admin",
+		    ADMIN_IDENTITY);
+		rc = -1;
+	} else if (rc == 0 && ident_unseal(mk, row.sealed, row.sealed_len,
+	    key) != 0) {
+		admin_err("the key of '%s' does not open with %s",
+		    ADMIN_IDENTITY, ctx->conf.master_key_file);
+		rc = -1;
+	}
+	sodium_memzero(mk, sizeof(mk));
+	return rc == 0 ? 0 : -1;
+}
+
+static int
+cmd_ask(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
+    char **argv)
+{
+	struct ask	 a;
+	uint8_t		 key[KEY_LEN];
+	char		 err[1024];
+	const char	*what;
+	int		 rc;
+
+	if (cmd_getopt(argc, argv, c, NULL, 0, NULL, &rc) != 0)
+		return rc;
+	if (argc - optind != (strcmp(c->sub, "list") == 0 ? 0 : 1)) {
+		cmd_usage(stderr, c);
+		return EXIT_USAGE;
+	}
+	what = strcmp(c->name, "job") == 0 ? "cancel" :
+	    strcmp(c->sub, "list") == 0 ? "workers" : c->sub;
+	if (admin_key(ctx, key) != 0)
+		return 1;
+	memset(&a, 0, sizeof(a));
+	a.base = loop_new();
+	a.rc = 1;
+	msg_init(&a.req, MT_ADMIN, ADMIN_IDENTITY);
+	msg_set_str(&a.req, F_WHAT, what);
+	if (argc - optind == 1)
+		msg_set_str(&a.req, F_TARGET, argv[optind]);
+	if (node_init(&a.node, a.base, &ctx->conf.mqtt, ADMIN_IDENTITY, key,
+	    true, &ask_ops, &a, err, sizeof(err)) != 0) {
+		admin_err("%s", err);
+		sodium_memzero(key, sizeof(key));
+		msg_clear(&a.req);
+		event_base_free(a.base);
+		return 1;
+	}
+	sodium_memzero(key, sizeof(key));
+	a.ev_timeout = loop_timer(a.base, false, ask_timeout, &a);
+	loop_arm(a.ev_timeout, ASK_TIMEOUT_MS);
+	node_start(&a.node);
+	event_base_dispatch(a.base);
+	event_free(a.ev_timeout);
+	node_free(&a.node);
+	msg_clear(&a.req);
+	event_base_free(a.base);
+	return a.rc;
 }
 
 static const struct admin_cmd *

@@ -13,6 +13,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,8 @@
 
 #define TICK_MS			250
 #define ASSIGN_RESEND_MS	1000
-#define WORKER_TIMEOUT_FACTOR	3
-#define WORKER_HEARTBEAT_MS	(HEARTBEAT_DEFAULT * 1000)
+#define WORKER_TIMEOUT_FACTOR	3	/* heartbeats missed: gone */
+#define WORKER_TIMEOUT_SLACK_MS	2000
 #define PURGE_INTERVAL_MS	(3600 * 1000)
 #define AUTH_WARN_INTERVAL_MS	10000
 
@@ -46,6 +47,7 @@ struct cworker {
 	char		 name[NAME_MAX_LEN + 1];
 	char		 session[SESSION_BUF];
 	bool		 online;
+	bool		 registered;	/* has registered with this process */
 	bool		 draining;
 	struct strmap	 binaries;	/* name -> "ok" | "missing" */
 	struct strmap	 health;	/* variable -> "ok" | reason */
@@ -54,6 +56,7 @@ struct cworker {
 	int		 active;
 	int64_t		 last_assign;	/* mono ms */
 	int64_t		 last_seen;	/* mono ms */
+	int64_t		 interval;	/* its heartbeat period, ms */
 };
 
 struct cjob {
@@ -358,7 +361,7 @@ pick_worker(struct coord *c, const struct cjob *j)
 
 	for (i = 0; i < c->nworkers; i++) {
 		w = c->workers[i];
-		if (!w->online || w->draining)
+		if (!w->online || !w->registered || w->draining)
 			continue;
 		if (w->max_jobs > 0 && w->active >= w->max_jobs)
 			continue;
@@ -389,7 +392,7 @@ could_ever_run(struct coord *c, const struct cjob *j, char *why,
 
 	snprintf(why, whylen, "no worker");
 	for (i = 0; i < c->nworkers; i++) {
-		if (!c->workers[i]->online)
+		if (!c->workers[i]->online || !c->workers[i]->registered)
 			continue;
 		any = true;
 		if (worker_can_run(c->workers[i], j, why, whylen))
@@ -801,6 +804,9 @@ worker_update(struct cworker *w, const struct msg *m)
 		    (int)m->weight;
 	if (m->present & FBIT(F_STATUS))
 		w->draining = strcmp(m->status, "draining") == 0;
+	if (m->present & FBIT(F_INTERVAL) && m->interval >= 100 &&
+	    m->interval <= 3600 * 1000)
+		w->interval = m->interval;
 	w->last_seen = mono_ms();
 }
 
@@ -846,25 +852,35 @@ worker_reconcile(struct coord *c, struct cworker *w, const struct strv *running)
 	}
 }
 
+static struct cworker *
+worker_add(struct coord *c, const char *name)
+{
+	struct cworker	*w = xcalloc(1, sizeof(*w));
+
+	snprintf(w->name, sizeof(w->name), "%s", name);
+	w->weight = 1;
+	w->interval = HEARTBEAT_DEFAULT * 1000;
+	w->last_seen = mono_ms();
+	c->workers = xreallocarray(c->workers, c->nworkers + 1,
+	    sizeof(*c->workers));
+	c->workers[c->nworkers++] = w;
+	return w;
+}
+
 static void
 handle_register(struct coord *c, const struct sender *s, const struct msg *req)
 {
 	struct cworker	*w = worker_find(c, s->name);
 	struct msg	 m;
 
-	if (w == NULL) {
-		w = xcalloc(1, sizeof(*w));
-		snprintf(w->name, sizeof(w->name), "%s", s->name);
-		w->weight = 1;
-		c->workers = xreallocarray(c->workers, c->nworkers + 1,
-		    sizeof(*c->workers));
-		c->workers[c->nworkers++] = w;
-	}
+	if (w == NULL)
+		w = worker_add(c, s->name);
 	if (strcmp(w->session, req->session) != 0)
 		log_info("worker %s registered (session %s)", w->name,
 		    req->session);
 	snprintf(w->session, sizeof(w->session), "%s", req->session);
 	w->online = true;
+	w->registered = true;
 	worker_update(w, req);
 	worker_reconcile(c, w, &req->running);
 	store_worker_seen(c->store, w->name, w->session,
@@ -935,7 +951,14 @@ handle_rejected(struct coord *c, const struct sender *s,
 	struct cjob	*j = worker_job(c, s, req->job);
 	char		 text[512];
 
-	if (j != NULL && j->state == JS_ASSIGNED) {
+	if (j != NULL && j->state == JS_ASSIGNED &&
+	    strcmp(req->reason, "draining") == 0) {
+		struct cworker *w = worker_find(c, s->name);
+
+		if (w != NULL)
+			w->draining = true;
+		job_transition(c, j, JS_PENDING, "the worker is draining");
+	} else if (j != NULL && j->state == JS_ASSIGNED) {
 		snprintf(text, sizeof(text), "worker %s cannot run the job: "
 		    "%s", s->name, req->present & FBIT(F_TEXT) ? req->text :
 		    req->reason);
@@ -1001,6 +1024,109 @@ handle_bye(struct coord *c, const struct sender *s, const struct msg *req)
 	client_gone(c, s, req->session);
 }
 
+/* ---- handlers: administrators ---- */
+
+static void
+admin_reply(struct coord *c, const struct sender *s, const struct msg *req,
+    int code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+admin_reply(struct coord *c, const struct sender *s, const struct msg *req,
+    int code, const char *fmt, ...)
+{
+	struct msg	m;
+	char		text[1024];
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	msg_init(&m, MT_REPLY, COORDINATOR_NAME);
+	msg_set_int(&m, F_CODE, code);
+	msg_set_str(&m, F_TEXT, text);
+	coord_answer(c, s, req, &m);
+}
+
+static void
+admin_drain(struct coord *c, const struct sender *s, const struct msg *req,
+    bool drain)
+{
+	struct cworker	*w;
+	struct msg	 m;
+
+	if (!(req->present & FBIT(F_TARGET)) ||
+	    (w = worker_find(c, req->target)) == NULL || !w->registered) {
+		admin_reply(c, s, req, 1, "no worker named '%s' is registered",
+		    req->present & FBIT(F_TARGET) ? req->target : "");
+		return;
+	}
+	w->draining = drain;
+	msg_init(&m, MT_DRAIN, COORDINATOR_NAME);
+	msg_set_str(&m, F_STATUS, drain ? "draining" : "online");
+	msg_set_str(&m, F_REASON, drain ? "drained by an administrator" :
+	    "resumed by an administrator");
+	coord_to_worker(c, w->name, &m);
+	log_info("worker %s: %s by %s", w->name, drain ? "drained" :
+	    "resumed", s->name);
+	if (!drain)
+		coord_schedule(c);
+	admin_reply(c, s, req, 0, "worker %s %s (%d job%s running)", w->name,
+	    drain ? "is draining" : "takes jobs again", w->active,
+	    w->active == 1 ? "" : "s");
+}
+
+static void
+admin_workers(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct buf	 b = { 0 };
+	char		 line[256], nul = '\0';
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < c->nworkers; i++) {
+		struct cworker	*w = c->workers[i];
+		char		 slots[16] = "-";
+
+		if (w->max_jobs > 0)
+			snprintf(slots, sizeof(slots), "%d", w->max_jobs);
+		n = snprintf(line, sizeof(line), "%-20s %-9s jobs %d/%s "
+		    "weight %d\n", w->name, !w->online ? "offline" :
+		    w->draining ? "draining" : "online", w->active, slots,
+		    w->weight);
+		buf_add(&b, line, (size_t)n);
+	}
+	buf_add(&b, &nul, 1);
+	admin_reply(c, s, req, 0, "%s", (char *)b.data);
+	buf_free(&b);
+}
+
+static void
+handle_admin(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cjob	*j;
+
+	if (strcmp(req->what, "drain") == 0)
+		admin_drain(c, s, req, true);
+	else if (strcmp(req->what, "resume") == 0)
+		admin_drain(c, s, req, false);
+	else if (strcmp(req->what, "workers") == 0)
+		admin_workers(c, s, req);
+	else if (strcmp(req->what, "cancel") == 0) {
+		if (!(req->present & FBIT(F_TARGET)) ||
+		    (j = job_find(c, req->target)) == NULL) {
+			admin_reply(c, s, req, 1, "no unfinished job '%s'",
+			    req->present & FBIT(F_TARGET) ? req->target : "");
+			return;
+		}
+		job_cancel(c, j, "canceled by an administrator");
+		/* job_cancel may have finished (and freed) the job. */
+		j = job_find(c, req->target);
+		admin_reply(c, s, req, 0, "job %s: %s", req->target,
+		    jobstate_name(j != NULL ? j->state : JS_CANCELED));
+	} else
+		admin_reply(c, s, req, 2, "unknown operation '%s'", req->what);
+}
+
 static const struct {
 	enum msg_type	 type;
 	handler_fn	 fn;
@@ -1014,6 +1140,7 @@ static const struct {
 	{ MT_GONE, handle_bye },
 	{ MT_SUBMIT, handle_submit },
 	{ MT_CANCEL, handle_cancel },
+	{ MT_ADMIN, handle_admin },
 };
 
 /* ---- the uplink ---- */
@@ -1126,7 +1253,8 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 		struct cworker *w = c->workers[i];
 
 		if (w->online && now - w->last_seen >
-		    WORKER_TIMEOUT_FACTOR * WORKER_HEARTBEAT_MS * 2)
+		    WORKER_TIMEOUT_FACTOR * w->interval +
+		    WORKER_TIMEOUT_SLACK_MS)
 			worker_lost(c, w, "no heartbeat");
 	}
 	i = 0;
@@ -1292,6 +1420,20 @@ coordinator_main(int argc, char **argv)
 	if (c.njobs > 0)
 		log_info("%zu unfinished jobs restored from %s", c.njobs,
 		    c.conf.database);
+	/* The workers of restored jobs are expected to report back (their
+	 * heartbeats get `reregister`); one that does not times out like
+	 * any other, and its jobs are re-queued or failed then. */
+	for (i = 0; i < c.njobs; i++) {
+		struct cworker *w;
+
+		if (c.jobs[i]->worker[0] == '\0')
+			continue;
+		if ((w = worker_find(&c, c.jobs[i]->worker)) == NULL) {
+			w = worker_add(&c, c.jobs[i]->worker);
+			w->online = true;
+		}
+		w->active++;
+	}
 
 	c.base = loop_new();
 	snprintf(cid, sizeof(cid), "%s-coord", c.prefix);

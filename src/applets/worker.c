@@ -57,9 +57,11 @@ struct worker {
 	int64_t			 register_warned;
 	char			 register_id[ID_BUF];
 	int			 draining;	/* SIGTERMs received */
+	struct strmap		 health;	/* variable -> "ok" | why */
 	struct event		*ev_heartbeat;
 	struct event		*ev_sig[3];
 	bool			 exiting;
+	bool			 remote_drain;	/* drained by the coordinator */
 };
 
 struct wjob {
@@ -96,6 +98,8 @@ static void	worker_send_register(struct worker *);
 static void	job_check_done(struct wjob *);
 static void	job_free(struct wjob *);
 static void	worker_maybe_exit(struct worker *);
+static void	worker_check_health(struct worker *);
+static void	worker_on_heartbeat(evutil_socket_t, short, void *);
 
 static struct wjob *
 job_find(struct worker *w, const char *id)
@@ -585,11 +589,21 @@ worker_on_assign(struct worker *w, const struct msg *m)
 		job_reject(w, m->job, "binary", err);
 		return;
 	}
+	worker_check_health(w);
 	for (i = 0; i < m->paths.n; i++) {
-		if (strmap_get(&w->pm.roots, m->paths.v[i]) == NULL) {
+		const char *h = strmap_get(&w->health, m->paths.v[i]);
+
+		if (h == NULL) {
 			snprintf(err, sizeof(err), "path variable '%s' is not "
 			    "configured on worker %s", m->paths.v[i],
 			    w->node.name);
+			job_reject(w, m->job, "path", err);
+			return;
+		}
+		if (strcmp(h, "ok") != 0) {
+			snprintf(err, sizeof(err), "path variable '%s' is "
+			    "unhealthy on worker %s: %s", m->paths.v[i],
+			    w->node.name, h);
 			job_reject(w, m->job, "path", err);
 			return;
 		}
@@ -666,6 +680,33 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 
 /* ---- the control plane ---- */
 
+/* Check every path variable; log the ones whose health changed. */
+static void
+worker_check_health(struct worker *w)
+{
+	const char	*root, *old;
+	char		 why[PATH_BUF + 64];
+	size_t		 i;
+
+	for (i = 0; i < w->pm.roots.n; i++) {
+		root = w->pm.roots.vals[i];
+		if (paths_health(root, strmap_get(&w->conf.mounts,
+		    w->pm.roots.keys[i]), why, sizeof(why)) == 0)
+			snprintf(why, sizeof(why), "ok");
+		old = strmap_get(&w->health, w->pm.roots.keys[i]);
+		if (old != NULL && strcmp(old, why) == 0)
+			continue;
+		if (strcmp(why, "ok") == 0) {
+			if (old != NULL)
+				log_info("path variable %s is healthy again",
+				    w->pm.roots.keys[i]);
+		} else
+			log_warnx("path variable %s is unhealthy: %s",
+			    w->pm.roots.keys[i], why);
+		strmap_set(&w->health, w->pm.roots.keys[i], why);
+	}
+}
+
 static void
 worker_fill_state(struct worker *w, struct msg *m)
 {
@@ -684,7 +725,7 @@ static void
 worker_send_register(struct worker *w)
 {
 	struct msg	m;
-	struct strmap	bins = { 0 }, health = { 0 };
+	struct strmap	bins = { 0 };
 	size_t		i;
 
 	if (w->register_id[0] != '\0')
@@ -696,13 +737,12 @@ worker_send_register(struct worker *w)
 		strmap_set(&bins, w->conf.binaries.keys[i],
 		    access(w->conf.binaries.vals[i], X_OK) == 0 ? "ok" :
 		    "missing");
-	for (i = 0; i < w->pm.roots.n; i++)
-		strmap_set(&health, w->pm.roots.keys[i],
-		    access(w->pm.roots.vals[i], F_OK) == 0 ? "ok" : "missing");
+	worker_check_health(w);
 	msg_set_strmap(&m, F_BINARIES, &bins);
-	msg_set_strmap(&m, F_PATH_HEALTH, &health);
+	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
 	msg_set_int(&m, F_MAX_JOBS, w->conf.max_jobs);
 	msg_set_int(&m, F_WEIGHT, w->conf.weight);
+	msg_set_int(&m, F_INTERVAL, w->conf.registration_interval);
 	worker_fill_state(w, &m);
 	snprintf(w->register_id, sizeof(w->register_id), "%s", m.id);
 	w->registered = false;
@@ -710,7 +750,6 @@ worker_send_register(struct worker *w)
 	node_send(&w->node, &m, true);
 	msg_clear(&m);
 	strmap_free(&bins);
-	strmap_free(&health);
 }
 
 static void
@@ -736,8 +775,10 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	worker_check_health(w);
 	msg_init(&m, MT_HEARTBEAT, w->node.name);
 	msg_set_str(&m, F_SESSION, w->node.session);
+	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
 	worker_fill_state(w, &m);
 	node_send(&w->node, &m, false);
 	msg_clear(&m);
@@ -776,8 +817,21 @@ worker_control(void *arg, const struct msg *m)
 		worker_on_cancel(w, m);
 		break;
 	case MT_DRAIN:
-		w->draining = w->draining ? w->draining : 1;
-		worker_maybe_exit(w);
+		/* From `dffmpeg admin worker drain|resume`: stop (or start
+		 * again) taking jobs, without exiting. */
+		if (m->present & FBIT(F_STATUS) &&
+		    strcmp(m->status, "online") == 0) {
+			if (w->draining)
+				log_info("resumed by the coordinator");
+			w->draining = 0;
+		} else {
+			if (!w->draining)
+				log_info("draining on request of the "
+				    "coordinator");
+			w->draining = 1;
+			w->remote_drain = true;
+		}
+		worker_on_heartbeat(-1, 0, w);
 		break;
 	case MT_ACK:
 		break;
@@ -819,7 +873,7 @@ worker_closed(void *arg)
 static void
 worker_maybe_exit(struct worker *w)
 {
-	if (!w->draining || w->exiting || w->njobs > 0)
+	if (!w->draining || w->remote_drain || w->exiting || w->njobs > 0)
 		return;
 	w->exiting = true;
 	log_info("no jobs left; exiting");
@@ -833,6 +887,7 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 	size_t		 i;
 
 	(void)what;
+	w->remote_drain = false;
 	w->draining++;
 	if (w->draining == 1 && worker_running(w) > 0) {
 		log_info("signal %d: draining (%zu jobs running); send it "
@@ -935,6 +990,7 @@ worker_main(int argc, char **argv)
 		event_free(w.ev_sig[i]);
 	event_free(w.ev_heartbeat);
 	node_free(&w.node);
+	strmap_free(&w.health);
 	pathmap_free(&w.pm);
 	settings_free_worker(&w.conf);
 	event_base_free(w.base);

@@ -1,0 +1,81 @@
+/*
+ * What a worker's ffmpeg can do: its version, the encoders, decoders,
+ * hwaccels (hardware device types) and filters it lists, and the GPU
+ * device nodes present (design §8).  A worker probes each configured
+ * binary at start-up; the coordinator matches a job's requirements
+ * (ffargs.h) against them.
+ *
+ * Every list is sorted (strcmp) and free of duplicates, so lookups are a
+ * bsearch.  Encoder and decoder lists also hold the codec names that
+ * ffmpeg accepts in their place ("-c:v h264" selects libx264): the
+ * "(codec h264)" of each listing line.
+ */
+#ifndef DFFMPEG_CAPS_H
+#define DFFMPEG_CAPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ffargs.h"
+#include "util.h"
+
+enum caps_kind {
+	CAPS_ENCODERS,
+	CAPS_DECODERS,
+	CAPS_HWACCELS,
+	CAPS_FILTERS,
+	CAPS__COUNT
+};
+
+#define CAPS_VERSION_LEN	128
+#define CAPS_OUTPUT_MAX		(4 * 1024 * 1024)	/* one listing */
+#define CAPS_TIMEOUT_MS		10000			/* one listing */
+
+struct caps {
+	char		version[CAPS_VERSION_LEN];	/* "5.1.9-0+deb12u1" */
+	struct strv	lists[CAPS__COUNT];
+	struct strv	devices;	/* /dev/dri/renderD*, card*, /dev/nvidia* */
+};
+
+/* "encoders", "decoders", "hwaccels", "filters"; NULL if out of range. */
+const char *caps_kind_name(enum caps_kind);
+
+/*
+ * Parse the output of `ffmpeg -hide_banner -<kind>` into out (which must
+ * be empty).  -1, with out left empty, if text is not such a listing.
+ */
+int	 caps_parse(enum caps_kind, const char *text, struct strv *out);
+
+/* The X of "ffmpeg version X ..." in -version output; -1 if absent. */
+int	 caps_parse_version(const char *text, char *out, size_t outlen);
+
+/* The device nodes under devdir ("/dev" normally) a job may need:
+ * dri/renderD*, dri/card*, nvidia*.  Sorted; a missing directory is not
+ * an error. */
+void	 caps_scan_devices(const char *devdir, struct strv *out);
+
+/*
+ * Run binary (a path, or a name looked up in PATH) with -hide_banner and
+ * -version, -encoders, -decoders, -hwaccels, -filters, each bounded by
+ * CAPS_OUTPUT_MAX and CAPS_TIMEOUT_MS, and scan /dev.  Blocks: meant for
+ * start-up.  Returns 0, or -1 with err filled and c emptied.
+ */
+int	 caps_probe(const char *binary, struct caps *c, char *err,
+	    size_t errlen);
+
+bool	 caps_has(const struct caps *, enum caps_kind, const char *name);
+/* Drop names from a list (an operator disabled them). */
+void	 caps_remove(struct caps *, enum caps_kind, const struct strv *names);
+void	 caps_free(struct caps *);
+
+/*
+ * The first requirement of req that c does not meet, written to buf as
+ * "encoder 'h264_nvenc'", "decoder 'x'", "hwaccel 'cuda'", "hardware
+ * device 'qsv'" or "filter 'scale_npp'", and buf returned; NULL if c meets
+ * them all.  Device types are checked against the hwaccels list, which is
+ * ffmpeg's list of device types.
+ */
+const char *caps_missing(const struct caps *c, const struct ffreq *req,
+	    char *buf, size_t buflen);
+
+#endif
