@@ -754,7 +754,10 @@ worker_lost(struct coord *c, struct cworker *w, const char *why)
 
 	if (!w->online)
 		return;
-	log_warnx("worker %s is gone: %s", w->name, why);
+	if (strcmp(why, "it said goodbye") == 0)
+		log_info("worker %s is gone: %s", w->name, why);
+	else
+		log_warnx("worker %s is gone: %s", w->name, why);
 	w->online = false;
 	snprintf(text, sizeof(text), "worker %s went away while running the "
 	    "job", w->name);

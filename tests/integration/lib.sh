@@ -57,9 +57,10 @@ pass() {
 # spawn NAME CMD...: start CMD in the background, logging to $T/NAME.log.
 spawn() {
 	name=$1; shift
-	"$@" >"$T/$name.log" 2>&1 &
+	"$@" >>"$T/$name.log" 2>&1 &
 	PIDS="$PIDS $!"
 	eval "PID_$name=$!"
+	disown $!	# no job-control chatter when a test kills it
 }
 
 # wait_for SECONDS CMD...: poll CMD until it succeeds.
@@ -114,10 +115,14 @@ EOC
 user_add() { "$DFFMPEG" admin -c "$T/coordinator.yaml" user add "$1" --role "$2" 2>/dev/null; }
 
 # worker_up NAME [KEY] [EXTRA YAML]: create its identity (unless KEY is
-# given) and start it.
+# given or it was created before) and start it.
 worker_up() {
 	name=$1; key=${2:-}; extra=${3:-}
-	[ -n "$key" ] || key=$(user_add "$name" worker) || fail "user add $name"
+	[ -n "$key" ] || [ ! -f "$T/$name.key" ] || key=$(cat "$T/$name.key")
+	if [ -z "$key" ]; then
+		key=$(user_add "$name" worker) || fail "user add $name"
+		echo "$key" >"$T/$name.key"
+	fi
 	mkdir -p "$T/media"
 	cat >"$T/$name.yaml" <<EOC
 client_id: $name

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Faults with two workers: a worker SIGKILLed before it started a job (the
+# job is re-queued on the other) and during a job (the client gets one
+# `dffmpeg:` line and exit 1 within a second, no ffmpeg is left behind).
+. "$(dirname "$0")/lib.sh"
+broker_up
+coordinator_up
+wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
+client_config
+worker_up worker01
+worker_up worker02
+wait_for 10 registered worker01 || fail "worker01 did not register"
+wait_for 10 registered worker02 || fail "worker02 did not register"
+q() { sqlite3 "$T/coordinator.db" "$1"; }
+
+# 1. Killed before it started the job: stop worker01 so it cannot start
+# anything, submit until a job lands on it, then kill it.
+kill -STOP "$PID_worker01"
+"$T/bin/ffmpeg" -hide_banner -version >"$T/v.out" 2>"$T/v.err" &
+P=$!
+wait_for 5 grep -q "runs on worker01" "$T/client.log" || {
+	# the job went to worker02: fine, submit another one
+	wait $P
+	"$T/bin/ffmpeg" -hide_banner -version >"$T/v.out" 2>"$T/v.err" &
+	P=$!
+	wait_for 5 grep -q "runs on worker01" "$T/client.log" \
+	    || fail "no job was assigned to worker01"
+}
+kill -KILL "$PID_worker01"
+kill -CONT "$PID_worker01" 2>/dev/null
+wait $P; rc=$?
+[ $rc = 0 ] || fail "re-queued job exited $rc: $(cat "$T/v.err")"
+cmp -s "$T/v.out" <(ffmpeg -hide_banner -version) || fail "re-queued job output differs"
+grep -q "assigned -> pending" "$T/coordinator.log" || fail "job was not re-queued"
+
+# 2. Killed during a job: the client learns it within a second.
+worker_up worker01
+wait_for 10 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log") -ge 2 ]' \
+    || fail "worker01 did not come back"
+# make worker01 the only candidate
+"$DFFMPEG" admin -c "$T/coordinator.yaml" worker drain worker02 >/dev/null \
+    || fail "admin worker drain"
+"$T/bin/ffmpeg" -hide_banner -nostats -re -f lavfi -i testsrc=size=64x64:rate=10 \
+    -t 30 -f null -y "$T/media/running-$$.null" >"$T/r.out" 2>"$T/r.err" &
+P=$!
+wait_for 10 pgrep -f "running-$$" >/dev/null || fail "the job did not start"
+killed=$(date +%s%N)
+kill -KILL "$PID_worker01"
+wait $P; rc=$?
+ms=$(( ($(date +%s%N) - killed) / 1000000 ))
+[ $rc = 1 ] || fail "client exit $rc after its worker died"
+tail -n 1 "$T/r.err" | grep -q '^dffmpeg: .*worker01' || fail "no dffmpeg: line: $(tail -n 2 "$T/r.err")"
+[ $ms -lt 1500 ] || fail "the client took $ms ms to learn its worker died"
+wait_for 2 eval '! pgrep -f "running-$$" >/dev/null' || fail "ffmpeg outlived its worker"
+[ "$(q "select state from jobs where args like '%running-$$%'")" = failed ] \
+    || fail "job state: $(q "select state, reason from jobs where args like '%running-$$%'")"
+echo "  worker SIGKILL -> client exit: $ms ms"
+pass
