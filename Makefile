@@ -92,8 +92,12 @@ valgrind: $(UNIT_BIN) | $(TEST_STAMP)
 demo: $(BIN) | $(TEST_STAMP)
 	@DFFMPEG=$(abspath $(BIN)) scripts/demo.sh
 
-bench: $(BIN) | $(TEST_STAMP)
-	@DFFMPEG=$(abspath $(BIN)) bench/run.sh
+bench: $(BIN) $(BUILD)/bench/rss | $(TEST_STAMP)
+	@DFFMPEG=$(abspath $(BIN)) RSS=$(abspath $(BUILD)/bench/rss) bench/run.sh
+
+$(BUILD)/bench/rss: bench/rss.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $<
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

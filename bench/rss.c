@@ -6,9 +6,13 @@
  * Forks and execs the command, waits for it with wait4() and prints one
  * line of "key=value" pairs to file (default stderr):
  *
- *	status=0 wall_ms=12.345 rss_kib=5120 bytes=0 ttfb_ms=-1 hash=-
+ *	status=0 wall_ms=1.234 cpu_ms=0.987 rss_kib=1600 bytes=0 ttfb_ms=-1
+ *	    hash=-
  *
- * rss_kib is the child's ru_maxrss (its own peak, not ours).  With -c the
+ * (one line).
+ *
+ * rss_kib is the child's ru_maxrss (its own peak, not ours); cpu_ms is its
+ * user plus system time.  With -c the
  * child's stdout is a pipe that rss reads itself: it counts the bytes,
  * hashes them (a fast non-cryptographic 64-bit hash, independent of how
  * reads chunk the stream, so equal hashes mean equal bytes for a bench's
@@ -89,6 +93,12 @@ hash_final(struct hash *hs, uint64_t len)
 	}
 	hash_word(hs, len);
 	return hs->h;
+}
+
+static double
+tv_ms(const struct timeval *tv)
+{
+	return tv->tv_sec * 1e3 + tv->tv_usec / 1e3;
 }
 
 static void
@@ -185,9 +195,11 @@ main(int argc, char **argv)
 		perror(outpath);
 		return 1;
 	}
-	fprintf(out, "status=%d wall_ms=%.3f rss_kib=%ld bytes=%" PRIu64
-	    " ttfb_ms=%.3f hash=", WIFEXITED(status) ? WEXITSTATUS(status) :
-	    128 + WTERMSIG(status), t1 - t0, ru.ru_maxrss, bytes, ttfb);
+	fprintf(out, "status=%d wall_ms=%.3f cpu_ms=%.3f rss_kib=%ld bytes=%"
+	    PRIu64 " ttfb_ms=%.3f hash=", WIFEXITED(status) ?
+	    WEXITSTATUS(status) : 128 + WTERMSIG(status), t1 - t0,
+	    tv_ms(&ru.ru_utime) + tv_ms(&ru.ru_stime), ru.ru_maxrss, bytes,
+	    ttfb);
 	if (consume)
 		fprintf(out, "%016" PRIx64 "\n", hash_final(&hs, bytes));
 	else

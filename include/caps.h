@@ -71,8 +71,8 @@ void	 caps_free(struct caps *);
 /*
  * The first requirement of req that c does not meet, written to buf as
  * "encoder 'h264_nvenc'", "decoder 'x'", "hwaccel 'cuda'", "hardware
- * device 'qsv'" or "filter 'scale_npp'", and buf returned; NULL if c meets
- * them all.  Device types are checked against the hwaccels list, which is
+ * device 'qsv'" or "filter 'scale_npp'" (truncated to buflen, which must
+ * not be 0), and buf returned; NULL if c meets them all.  Device types are checked against the hwaccels list, which is
  * ffmpeg's list of device types.
  */
 const char *caps_missing(const struct caps *c, const struct ffreq *req,

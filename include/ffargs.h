@@ -18,8 +18,10 @@
 struct ffreq {
 	struct strv	encoders;	/* codecs selected for outputs, not "copy" */
 	struct strv	decoders;	/* codecs forced for inputs */
-	struct strv	hwaccels;	/* -hwaccel values but none/auto */
-	struct strv	hwdevices;	/* types of -init_hw_device (vaapi, qsv...) */
+	struct strv	hwaccels;	/* -hwaccel values but none/auto; nvdec
+					   and cuvid read as cuda, as ffmpeg does */
+	struct strv	hwdevices;	/* types of -init_hw_device (vaapi, qsv...),
+					   -vaapi_device, -qsv_device */
 	struct strv	filters;	/* filter names of every filtergraph */
 };
 

@@ -2,8 +2,8 @@
  * libmosquitto driven by the process's libevent loop (design §3.2).
  *
  * A persistent read event on the socket, a write event armed only while
- * mosquitto_want_write(), a 1 s timer for mosquitto_loop_misc (keepalive)
- * and for reconnects with exponential back-off.  Events are re-synced after
+ * mosquitto_want_write(), a 100 ms timer for mosquitto_loop_misc
+ * (keepalive) and for reconnects with exponential back-off.  Events are re-synced after
  * every library call and every (re)connect is treated as a new socket.  A
  * socket that reports an error or hang-up before CONNACK is dropped and
  * retried with back-off, which guards against the TLS reconnect busy-loop

@@ -62,8 +62,9 @@ int	 node_init(struct node *, struct event_base *, const struct mqtt_conf *,
 void	 node_start(struct node *);
 void	 node_free(struct node *);
 /* Sign m (from = our name) and publish it on the uplink.  With reliable
- * it is re-sent until a downlink message with ref == m->id arrives. */
-int	 node_send(struct node *, const struct msg *, bool reliable);
+ * it is re-sent until a downlink message with ref == m->id arrives, and
+ * the outbox takes over m's fields (m is left empty). */
+int	 node_send(struct node *, struct msg *, bool reliable);
 /* Clean shutdown: optional bye, then disconnect; done when closed. */
 void	 node_shutdown(struct node *, bool bye, void (*done)(void *),
 	    void *arg);

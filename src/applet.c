@@ -8,9 +8,9 @@
 
 const struct applet applets[] = {
 	{ "coordinator", coordinator_main,
-	    "run the coordinator: queue, scheduler, state, dashboard" },
+	    "run the coordinator: worker registry, job queue, scheduler, state" },
 	{ "worker", worker_main, "run a worker: run jobs on this node" },
-	{ "client", client_main, "submit and inspect jobs, translate paths" },
+	{ "client", client_main, "run a job, or show how one would be sent" },
 	{ "admin", admin_main, "manage identities and operate the cluster" },
 	{ NULL, NULL, NULL }
 };

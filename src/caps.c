@@ -37,7 +37,6 @@ struct tok {
 
 typedef int (*parse_fn)(const char *, struct strv *);
 
-static int	parse_codecs(const char *, const char *, struct strv *);
 static int	parse_encoders(const char *, struct strv *);
 static int	parse_decoders(const char *, struct strv *);
 static int	parse_hwaccels(const char *, struct strv *);

@@ -135,7 +135,7 @@ node_init(struct node *n, struct event_base *base,
 	n->mqtt = mqtt_new(base, conf, cid, &node_mqtt_ops, n, err, errlen);
 	if (n->mqtt == NULL)
 		return -1;
-	n->outbox = outbox_new(base, n->mqtt);
+	n->outbox = outbox_new(base, n->mqtt, n->key);
 	n->replay = replay_new(REPLAY_WINDOW_MS);
 
 	msg_init(&gone, MT_GONE, n->name);
@@ -171,18 +171,18 @@ node_free(struct node *n)
 }
 
 int
-node_send(struct node *n, const struct msg *m, bool reliable)
+node_send(struct node *n, struct msg *m, bool reliable)
 {
 	char	*payload;
 	size_t	 len;
 
+	if (reliable) {
+		outbox_add(n->outbox, n->uplink, m);
+		return 0;
+	}
 	payload = msg_encode(m, n->uplink, n->key, &len);
 	if (payload == NULL)
 		return -1;
-	if (reliable) {
-		outbox_add(n->outbox, m->id, n->uplink, payload, len);
-		return 0;
-	}
 	if (mqtt_publish(n->mqtt, n->uplink, payload, len) == -1) {
 		free(payload);
 		return -1;

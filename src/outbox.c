@@ -7,23 +7,25 @@
 #include <string.h>
 
 #include <event2/event.h>
+#include <sodium.h>
 
+#include "log.h"
 #include "mqtt.h"
+#include "msg.h"
 #include "outbox.h"
 #include "util.h"
 #include "xmalloc.h"
 
 struct pending {
-	char		 id[ID_BUF];
+	struct msg	 m;
 	char		*topic;
-	char		*payload;
-	size_t		 len;
 	int64_t		 next;		/* mono ms */
 	int		 delay;
 };
 
 struct outbox {
 	struct mqtt	*mqtt;
+	uint8_t		 key[KEY_LEN];
 	struct pending	*v;
 	size_t		 n;
 	struct event	*ev;
@@ -32,7 +34,14 @@ struct outbox {
 static void
 outbox__send(struct outbox *o, struct pending *p, int64_t now)
 {
-	mqtt_publish(o->mqtt, p->topic, p->payload, p->len);
+	char	*payload;
+	size_t	 len;
+
+	p->m.ts = now_ms();
+	if ((payload = msg_encode(&p->m, p->topic, o->key, &len)) != NULL) {
+		mqtt_publish(o->mqtt, p->topic, payload, len);
+		free(payload);
+	}
 	p->next = now + p->delay;
 	p->delay *= 2;
 	if (p->delay > RETRY_MAX_MS)
@@ -56,12 +65,14 @@ outbox__tick(evutil_socket_t fd, short what, void *arg)
 }
 
 struct outbox *
-outbox_new(struct event_base *base, struct mqtt *mqtt)
+outbox_new(struct event_base *base, struct mqtt *mqtt,
+    const uint8_t key[KEY_LEN])
 {
 	struct outbox	*o = xcalloc(1, sizeof(*o));
 	struct timeval	 tv = { 0, 100 * 1000 };
 
 	o->mqtt = mqtt;
+	memcpy(o->key, key, KEY_LEN);
 	o->ev = event_new(base, -1, EV_PERSIST, outbox__tick, o);
 	event_add(o->ev, &tv);
 	return o;
@@ -71,7 +82,7 @@ static void
 pending_free(struct pending *p)
 {
 	free(p->topic);
-	free(p->payload);
+	msg_clear(&p->m);
 }
 
 void
@@ -85,22 +96,21 @@ outbox_free(struct outbox *o)
 		pending_free(&o->v[i]);
 	free(o->v);
 	event_free(o->ev);
+	sodium_memzero(o->key, sizeof(o->key));
 	free(o);
 }
 
 void
-outbox_add(struct outbox *o, const char *id, const char *topic, char *payload,
-    size_t len)
+outbox_add(struct outbox *o, const char *topic, struct msg *m)
 {
 	struct pending	*p;
 
 	o->v = xreallocarray(o->v, o->n + 1, sizeof(*o->v));
 	p = &o->v[o->n++];
 	memset(p, 0, sizeof(*p));
-	snprintf(p->id, sizeof(p->id), "%s", id);
+	p->m = *m;
+	memset(m, 0, sizeof(*m));
 	p->topic = xstrdup(topic);
-	p->payload = payload;
-	p->len = len;
 	p->delay = RETRY_INITIAL_MS;
 	outbox__send(o, p, mono_ms());
 }
@@ -118,7 +128,7 @@ outbox_done(struct outbox *o, const char *id)
 	size_t	i;
 
 	for (i = 0; i < o->n; i++) {
-		if (strcmp(o->v[i].id, id) == 0) {
+		if (strcmp(o->v[i].m.id, id) == 0) {
 			outbox__remove(o, i);
 			return true;
 		}

@@ -199,9 +199,9 @@ check_path_map(const void *field, char *err, size_t errlen)
 	if (!ident_valid(k))
 		snprintf(err, errlen, "variable '%s' must be 1 to %d "
 		    "characters of A-Z, a-z, 0-9, '_'", k, NAME_MAX_LEN);
-	else if (v[0] != '/')
+	else if (v[0] != '/' || strspn(v, "/") == strlen(v))
 		snprintf(err, errlen,
-		    "entry '%s' must be an absolute directory", k);
+		    "entry '%s' must be an absolute directory other than /", k);
 	else
 		return 0;
 	return -1;
@@ -362,11 +362,19 @@ secret_read(const char *path, char **out, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * Read password_file; with a password but no username, the broker user
+ * is the identity (the shipped ACL names users after identities).
+ */
 static int
-mqtt_finish(const char *file, struct mqtt_conf *mq, char *err, size_t errlen)
+mqtt_finish(const char *file, struct mqtt_conf *mq, const char *identity,
+    char *err, size_t errlen)
 {
 	char	ferr[PATH_BUF + 64];
 
+	if ((mq->password != NULL || mq->password_file != NULL) &&
+	    mq->username == NULL)
+		mq->username = xstrdup(identity);
 	if (mq->password_file == NULL)
 		return 0;
 	if (mq->password != NULL) {
@@ -444,7 +452,8 @@ settings_load_coord(const char *explicit, struct coord_conf *c, char *err,
 	if (settings_read("coordinator", explicit, coord_conf_keys, c, err,
 	    errlen) != 0)
 		goto fail;
-	if (mqtt_finish(settings_file, &c->mqtt, err, errlen) != 0)
+	if (mqtt_finish(settings_file, &c->mqtt, COORDINATOR_NAME, err,
+	    errlen) != 0)
 		goto fail;
 	if (c->master_key_file == NULL) {
 		if ((slash = strrchr(c->database, '/')) == NULL)
@@ -467,7 +476,8 @@ settings_load_worker(const char *explicit, struct worker_conf *w, char *err,
 	if (settings_read("worker", explicit, worker_conf_keys, w, err,
 	    errlen) != 0)
 		goto fail;
-	if (mqtt_finish(settings_file, &w->mqtt, err, errlen) != 0)
+	if (mqtt_finish(settings_file, &w->mqtt, w->client_id, err,
+	    errlen) != 0)
 		goto fail;
 	if (identity_finish(settings_file, w->hmac_key, w->hmac_key_file,
 	    w->key, err, errlen) != 0)
@@ -494,7 +504,8 @@ settings_load_client(const char *explicit, struct client_conf *c, char *err,
 	if (settings_read("client", explicit, client_conf_keys, c, err,
 	    errlen) != 0)
 		goto fail;
-	if (mqtt_finish(settings_file, &c->mqtt, err, errlen) != 0)
+	if (mqtt_finish(settings_file, &c->mqtt, c->client_id, err,
+	    errlen) != 0)
 		goto fail;
 	if (identity_finish(settings_file, c->hmac_key, c->hmac_key_file,
 	    c->key, err, errlen) != 0)

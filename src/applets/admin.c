@@ -427,9 +427,11 @@ cmd_mqtt_acl(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
 struct ask {
 	struct event_base	*base;
 	struct node		 node;
-	struct msg		 req;
+	struct msg		 req;		/* until sent */
+	char			 id[ID_BUF];
 	struct event		*ev_timeout;
 	int			 rc;
+	bool			 sent;
 	bool			 answered;
 };
 
@@ -438,7 +440,12 @@ ask_ready(void *arg)
 {
 	struct ask	*a = arg;
 
-	/* Re-sent until the reply (ref == id) arrives. */
+	/* Re-sent by the outbox (after reconnects too) until the reply
+	 * (ref == id) arrives. */
+	if (a->sent)
+		return;
+	a->sent = true;
+	snprintf(a->id, sizeof(a->id), "%s", a->req.id);
 	msg_set_str(&a->req, F_SESSION, a->node.session);
 	node_send(&a->node, &a->req, true);
 }
@@ -457,7 +464,7 @@ ask_control(void *arg, const struct msg *m)
 	struct ask	*a = arg;
 	size_t		 len;
 
-	if (m->type != MT_REPLY || strcmp(m->ref, a->req.id) != 0 ||
+	if (m->type != MT_REPLY || strcmp(m->ref, a->id) != 0 ||
 	    a->answered)
 		return;
 	a->answered = true;
@@ -612,6 +619,7 @@ admin_main(int argc, char **argv)
 		admin_err("cannot initialise libsodium");
 		return 1;
 	}
+	umask(077);	/* the database and the master key it may create */
 	log_init("dffmpeg admin", LOG_SINK_STDERR, NULL);
 	log_set_level(LL_WARN);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -42,6 +43,9 @@
 #define WORKER_TIMEOUT_SLACK_MS	2000
 #define PURGE_INTERVAL_MS	(3600 * 1000)
 #define AUTH_WARN_INTERVAL_MS	10000
+/* After a restart, workers get this long to register before a job that
+ * no registered worker can run is refused rather than queued. */
+#define STARTUP_GRACE_MS	(3 * HEARTBEAT_DEFAULT * 1000)
 
 struct cworker {
 	char		 name[NAME_MAX_LEN + 1];
@@ -74,8 +78,8 @@ struct cjob {
 	int64_t		 queued_at;	/* mono ms */
 	int64_t		 assigned_at;
 	int64_t		 assign_sent;
-	char		*assign;	/* signed assign, re-sent until started */
-	size_t		 assign_len;
+	struct msg	 assign;	/* re-sent until started/rejected */
+	bool		 assigning;
 };
 
 struct coord;
@@ -105,7 +109,8 @@ struct coord {
 	size_t			 njobs;
 
 	struct event		*ev_tick;
-	struct event		*ev_sig[2];
+	struct event		*ev_sig[3];
+	int64_t			 started;	/* mono ms */
 	int64_t			 last_purge;
 	int64_t			 last_auth_warn;
 	uint64_t		 dropped[ME__COUNT];
@@ -145,7 +150,7 @@ job_free(struct cjob *j)
 	strv_free(&j->paths);
 	strmap_free(&j->env);
 	free(j->cwd);
-	free(j->assign);
+	msg_clear(&j->assign);
 	sodium_memzero(j->key, sizeof(j->key));
 	free(j);
 }
@@ -244,8 +249,9 @@ coord_to_client(struct coord *c, const struct cjob *j, struct msg *m)
 	msg_clear(m);
 }
 
+/* Sign m for worker, stamped now, and publish it (m is kept). */
 static void
-coord_to_worker(struct coord *c, const char *worker, struct msg *m)
+coord_send_worker(struct coord *c, const char *worker, struct msg *m)
 {
 	uint8_t	 key[KEY_LEN];
 	char	 topic[256], *payload;
@@ -254,13 +260,18 @@ coord_to_worker(struct coord *c, const char *worker, struct msg *m)
 
 	if (keyring_lookup(c->keyring, worker, key, &role) == -1 ||
 	    downlink_topic(c, topic, sizeof(topic), ROLE_WORKER, worker,
-	    NULL) == -1) {
-		msg_clear(m);
+	    NULL) == -1)
 		return;
-	}
+	m->ts = now_ms();
 	payload = coord_publish(c, topic, key, m, &len);
 	free(payload);
 	sodium_memzero(key, sizeof(key));
+}
+
+static void
+coord_to_worker(struct coord *c, const char *worker, struct msg *m)
+{
+	coord_send_worker(c, worker, m);
 	msg_clear(m);
 }
 
@@ -302,8 +313,8 @@ job_transition(struct coord *c, struct cjob *j, enum job_state to,
 	if (to == JS_PENDING) {
 		j->worker[0] = '\0';
 		j->queued_at = mono_ms();
-		free(j->assign);
-		j->assign = NULL;
+		msg_clear(&j->assign);
+		j->assigning = false;
 	}
 	return 0;
 }
@@ -379,9 +390,10 @@ pick_worker(struct coord *c, const struct cjob *j)
 }
 
 /*
- * Could any registered worker ever run j?  With no worker registered at
- * all the answer is yes (one may register); otherwise why names what the
- * registered workers lack.
+ * Could any registered worker ever run j?  If none is registered at all,
+ * the answer is yes just after a start-up (workers are coming back) and
+ * no afterwards; otherwise why names what the registered workers lack.
+ * Draining workers count: they may be resumed.
  */
 static bool
 could_ever_run(struct coord *c, const struct cjob *j, char *why,
@@ -398,21 +410,17 @@ could_ever_run(struct coord *c, const struct cjob *j, char *why,
 		if (worker_can_run(c->workers[i], j, why, whylen))
 			return true;
 	}
-	return !any;
+	return !any && mono_ms() - c->started < STARTUP_GRACE_MS;
 }
 
+/* (Re-)send the assignment: same id, signed afresh (see outbox.h). */
 static void
 job_send_assign(struct coord *c, struct cjob *j)
 {
-	if (j->assign == NULL)
-		return;
-	char	topic[256];
-
-	if (topic_fmt(topic, sizeof(topic), c->prefix, "worker/%s",
-	    j->worker) == -1)
+	if (!j->assigning)
 		return;
 	j->assign_sent = mono_ms();
-	mqtt_publish(c->mqtt, topic, j->assign, j->assign_len);
+	coord_send_worker(c, j->worker, &j->assign);
 }
 
 static void
@@ -440,13 +448,11 @@ static void
 job_place(struct coord *c, struct cjob *j, struct cworker *w)
 {
 	uint8_t		 wkey[KEY_LEN];
-	struct msg	 m;
-	char		 topic[256], *sealed;
+	struct msg	*m = &j->assign;
+	char		*sealed;
 	int		 role;
 
-	if (keyring_lookup(c->keyring, w->name, wkey, &role) == -1 ||
-	    topic_fmt(topic, sizeof(topic), c->prefix, "worker/%s",
-	    w->name) == -1)
+	if (keyring_lookup(c->keyring, w->name, wkey, &role) == -1)
 		return;
 	snprintf(j->worker, sizeof(j->worker), "%s", w->name);
 	if (job_transition(c, j, JS_ASSIGNED, NULL) == -1) {
@@ -458,20 +464,19 @@ job_place(struct coord *c, struct cjob *j, struct cworker *w)
 	j->assigned_at = mono_ms();
 
 	sealed = msg_seal_key(wkey, j->key);
-	msg_init(&m, MT_ASSIGN, COORDINATOR_NAME);
-	msg_set_str(&m, F_JOB, j->id);
-	msg_set_str(&m, F_BINARY, j->binary);
-	msg_set_strv(&m, F_ARGS, &j->args);
-	if (j->cwd != NULL)
-		msg_set_str(&m, F_CWD, j->cwd);
-	msg_set_strmap(&m, F_ENV, &j->env);
-	msg_set_strv(&m, F_PATHS, &j->paths);
-	msg_set_str(&m, F_KEY, sealed);
-	free(sealed);
-	free(j->assign);
-	j->assign = msg_encode(&m, topic, wkey, &j->assign_len);
-	msg_clear(&m);
 	sodium_memzero(wkey, sizeof(wkey));
+	msg_clear(m);
+	msg_init(m, MT_ASSIGN, COORDINATOR_NAME);
+	msg_set_str(m, F_JOB, j->id);
+	msg_set_str(m, F_BINARY, j->binary);
+	msg_set_strv(m, F_ARGS, &j->args);
+	if (j->cwd != NULL)
+		msg_set_str(m, F_CWD, j->cwd);
+	msg_set_strmap(m, F_ENV, &j->env);
+	msg_set_strv(m, F_PATHS, &j->paths);
+	msg_set_str(m, F_KEY, sealed);
+	free(sealed);
+	j->assigning = true;
 	job_send_assign(c, j);
 	job_send_accepted(c, j);
 }
@@ -700,7 +705,6 @@ job_cancel(struct coord *c, struct cjob *j, const char *why)
 			break;
 		msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
 		msg_set_str(&m, F_JOB, j->id);
-		msg_set_int(&m, F_GRACE, KILL_GRACE_MS);
 		coord_to_worker(c, j->worker, &m);
 		break;
 	default:
@@ -828,7 +832,6 @@ worker_reconcile(struct coord *c, struct cworker *w, const struct strv *running)
 			    "own; canceling it", w->name, running->v[i]);
 			msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
 			msg_set_str(&m, F_JOB, running->v[i]);
-			msg_set_int(&m, F_GRACE, KILL_GRACE_MS);
 			coord_to_worker(c, w->name, &m);
 		}
 	}
@@ -941,8 +944,8 @@ handle_started(struct coord *c, const struct sender *s, const struct msg *req)
 
 	if (j != NULL && j->state == JS_ASSIGNED) {
 		job_transition(c, j, JS_RUNNING, NULL);
-		free(j->assign);
-		j->assign = NULL;
+		msg_clear(&j->assign);
+		j->assigning = false;
 	}
 	ack(c, s, req);
 }
@@ -1298,6 +1301,10 @@ coord_on_signal(evutil_socket_t sig, short what, void *arg)
 	struct coord	*c = arg;
 
 	(void)what;
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: nothing to reload; ignored");
+		return;
+	}
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopexit(c->base, NULL);
 }
@@ -1354,9 +1361,9 @@ load_job(const struct job_row *row, void *arg)
 }
 
 static void
-coord_usage(void)
+coord_usage(FILE *f)
 {
-	fprintf(stderr, "usage: dffmpeg coordinator [-n] [-d] [-c FILE]\n");
+	fprintf(f, "usage: dffmpeg coordinator [-n] [-d] [-c FILE]\n");
 }
 
 int
@@ -1381,17 +1388,22 @@ coordinator_main(int argc, char **argv)
 		case 'n':
 			check_only = true;
 			break;
+		case 'h':
+			coord_usage(stdout);
+			return 0;
 		default:
-			coord_usage();
-			return ch == 'h' ? 0 : 2;
+			coord_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
-		coord_usage();
+		coord_usage(stderr);
 		return 2;
 	}
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
+	/* The database holds job arguments and environments. */
+	umask(077);
 	log_init("dffmpeg-coordinator", LOG_SINK_STDERR, NULL);
 	memset(&c, 0, sizeof(c));
 	if (settings_load_coord(cfg, &c.conf, err, sizeof(err)) == -1) {
@@ -1450,6 +1462,8 @@ coordinator_main(int argc, char **argv)
 	loop_arm(c.ev_tick, TICK_MS);
 	c.ev_sig[0] = loop_signal(c.base, SIGTERM, coord_on_signal, &c);
 	c.ev_sig[1] = loop_signal(c.base, SIGINT, coord_on_signal, &c);
+	c.ev_sig[2] = loop_signal(c.base, SIGHUP, coord_on_signal, &c);
+	c.started = mono_ms();
 	c.last_purge = mono_ms() - PURGE_INTERVAL_MS + 60000;
 	log_info("coordinator starting (broker %s:%d, database %s)",
 	    c.conf.mqtt.host, c.conf.mqtt.port, c.conf.database);
@@ -1466,8 +1480,8 @@ coordinator_main(int argc, char **argv)
 	}
 	free(c.workers);
 	event_free(c.ev_tick);
-	event_free(c.ev_sig[0]);
-	event_free(c.ev_sig[1]);
+	for (i = 0; i < nitems(c.ev_sig); i++)
+		event_free(c.ev_sig[i]);
 	mqtt_free(c.mqtt);
 	replay_free(c.replay);
 	keyring_free(c.keyring);

@@ -50,6 +50,7 @@ struct output {
 	bool		 nonblock;	/* we set O_NONBLOCK (restore it) */
 	int		 flags;
 	bool		 broken;	/* EPIPE: discard */
+	uint8_t		 last;		/* last byte written */
 };
 
 struct proxy {
@@ -167,6 +168,7 @@ output_flush(struct proxy *p, struct output *o)
 			}
 			break;
 		}
+		o->last = buf_head(&o->b)[n - 1];
 		buf_drain(&o->b, (size_t)n);
 	}
 }
@@ -603,7 +605,9 @@ proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("job %s: signal %d", p->job, (int)sig);
-	if (p->stream != NULL && p->hello && !p->exit_seen) {
+	if (p->exit_seen)
+		return;		/* the remote process is gone already */
+	if (p->stream != NULL && p->hello) {
 		stream_send(p->stream, FK_SIGNAL, &s, 1);
 		return;
 	}
@@ -778,7 +782,9 @@ proxy_main(int argc, char **argv)
 				output_restore(&p.out[k]);
 			proxy_exec_fallback(&p);
 		}
-		fprintf(stderr, "dffmpeg: %s\n", p.failure);
+		/* On a line of its own, even after remote progress output. */
+		fprintf(stderr, "%sdffmpeg: %s\n", p.out[1].last != '\0' &&
+		    p.out[1].last != '\n' ? "\n" : "", p.failure);
 		code = 1;
 		sig = 0;
 	}

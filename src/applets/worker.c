@@ -56,12 +56,15 @@ struct worker {
 	int64_t			 register_sent;
 	int64_t			 register_warned;
 	char			 register_id[ID_BUF];
-	int			 draining;	/* SIGTERMs received */
+	bool			 draining;	/* takes no new jobs */
 	struct strmap		 health;	/* variable -> "ok" | why */
 	struct event		*ev_heartbeat;
 	struct event		*ev_sig[3];
 	bool			 exiting;
-	bool			 remote_drain;	/* drained by the coordinator */
+	bool			 stopping;	/* exit when idle */
+	int			 stops;		/* SIGTERM/SIGINT received */
+	int64_t			 stop_deadline;	/* mono ms */
+	struct event		*ev_stop;
 };
 
 struct wjob {
@@ -819,17 +822,18 @@ worker_control(void *arg, const struct msg *m)
 	case MT_DRAIN:
 		/* From `dffmpeg admin worker drain|resume`: stop (or start
 		 * again) taking jobs, without exiting. */
+		if (w->stopping)
+			break;
 		if (m->present & FBIT(F_STATUS) &&
 		    strcmp(m->status, "online") == 0) {
 			if (w->draining)
 				log_info("resumed by the coordinator");
-			w->draining = 0;
+			w->draining = false;
 		} else {
 			if (!w->draining)
 				log_info("draining on request of the "
 				    "coordinator");
-			w->draining = 1;
-			w->remote_drain = true;
+			w->draining = true;
 		}
 		worker_on_heartbeat(-1, 0, w);
 		break;
@@ -870,46 +874,86 @@ worker_closed(void *arg)
 	event_base_loopexit(w->base, NULL);
 }
 
+/*
+ * Exit once draining and idle: no job left and every report (`finished`)
+ * acknowledged by the coordinator, or the stop deadline passed.
+ */
 static void
 worker_maybe_exit(struct worker *w)
 {
-	if (!w->draining || w->remote_drain || w->exiting || w->njobs > 0)
+	if (!w->stopping || w->exiting)
 		return;
+	if (w->njobs > 0 && mono_ms() < w->stop_deadline)
+		return;
+	if (outbox_pending(w->node.outbox) > 0 && w->node.ready &&
+	    mono_ms() < w->stop_deadline)
+		return;
+	while (w->njobs > 0)
+		job_remove(w->jobs[0]);
 	w->exiting = true;
 	log_info("no jobs left; exiting");
 	node_shutdown(&w->node, true, worker_closed, w);
 }
 
 static void
+worker_on_stop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_maybe_exit(arg);
+}
+
+/*
+ * SIGTERM or SIGINT: the first drains (no new jobs, running ones finish,
+ * then exit); the second cancels the running jobs (SIGTERM, SIGKILL after
+ * kill_grace), reports them and exits.  SIGHUP is ignored.
+ */
+static void
 worker_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct worker	*w = arg;
+	struct wjob	*j;
 	size_t		 i;
 
 	(void)what;
-	w->remote_drain = false;
-	w->draining++;
-	if (w->draining == 1 && worker_running(w) > 0) {
-		log_info("signal %d: draining (%zu jobs running); send it "
-		    "again to cancel them", (int)sig, worker_running(w));
-		worker_on_heartbeat(-1, 0, w);
+	if (sig == SIGHUP) {
+		log_info("SIGHUP: nothing to reload; ignored");
 		return;
 	}
-	if (w->draining > 1)
-		log_info("signal %d: canceling %zu jobs", (int)sig, w->njobs);
-	for (i = 0; i < w->njobs; i++)
-		if (w->jobs[i]->spawned && !w->jobs[i]->exited)
-			kill(w->jobs[i]->pid, SIGKILL);
-	while (w->njobs > 0)
-		job_remove(w->jobs[0]);
-	w->draining = 1;
+	w->stops++;
+	w->draining = true;
+	if (w->stops == 1) {
+		log_info("signal %d: draining (%zu jobs running); send it "
+		    "again to cancel them", (int)sig, worker_running(w));
+		w->stopping = true;
+		/* No deadline while jobs run: they may take hours. */
+		w->stop_deadline = INT64_MAX;
+		worker_on_heartbeat(-1, 0, w);
+	} else {
+		log_info("signal %d: canceling %zu jobs", (int)sig,
+		    worker_running(w));
+		for (i = 0; i < w->njobs; i++) {
+			j = w->jobs[i];
+			if (j->spawned && !j->exited) {
+				kill(j->pid, SIGTERM);
+				loop_arm(j->ev_kill, (int)j->grace);
+			}
+		}
+		w->stop_deadline = mono_ms() + w->conf.kill_grace + 3000;
+	}
+	if (w->njobs == 0)
+		w->stop_deadline = mono_ms() + 2000;	/* reports only */
+	if (w->ev_stop == NULL) {
+		w->ev_stop = loop_timer(w->base, true, worker_on_stop_tick, w);
+		loop_arm(w->ev_stop, 100);
+	}
 	worker_maybe_exit(w);
 }
 
 static void
-worker_usage(void)
+worker_usage(FILE *f)
 {
-	fprintf(stderr, "usage: dffmpeg worker [-n] [-d] [-c FILE]\n");
+	fprintf(f, "usage: dffmpeg worker [-n] [-d] [-c FILE]\n");
 }
 
 int
@@ -933,13 +977,16 @@ worker_main(int argc, char **argv)
 		case 'n':
 			check_only = true;
 			break;
+		case 'h':
+			worker_usage(stdout);
+			return 0;
 		default:
-			worker_usage();
-			return ch == 'h' ? 0 : 2;
+			worker_usage(stderr);
+			return 2;
 		}
 	}
 	if (optind != argc) {
-		worker_usage();
+		worker_usage(stderr);
 		return 2;
 	}
 	if (sodium_init() < 0)
@@ -988,6 +1035,8 @@ worker_main(int argc, char **argv)
 	free(w.jobs);
 	for (i = 0; i < 3; i++)
 		event_free(w.ev_sig[i]);
+	if (w.ev_stop != NULL)
+		event_free(w.ev_stop);
 	event_free(w.ev_heartbeat);
 	node_free(&w.node);
 	strmap_free(&w.health);

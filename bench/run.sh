@@ -1,0 +1,182 @@
+#!/bin/bash
+# make bench: the proxy's cost against a local ffmpeg, measured as ratios in
+# one run on one machine (design.md §12).  A private cluster (mosquitto,
+# coordinator, worker01 from tests/integration/lib.sh) runs the jobs; the
+# same ffmpeg binary runs them locally for the baseline.
+#
+#   1. `ffmpeg -version`: median wall time, proxy vs local, N interleaved
+#      runs after warm-ups; outputs must be identical.
+#   2. raw-video stdout relay: 20 s of 1280x720 yuv420p (691 MB) to pipe:1,
+#      counted and hashed by the consumer (bench/rss.c); MB/s proxy vs
+#      local, for testsrc and for the cheaper color source (the one with the
+#      higher local rate is what measures the relay); bytes must be equal.
+#   3. the proxy process's peak RSS (ru_maxrss) for both, against 8 MiB.
+#   4. time from fork to the first stdout byte seen by the consumer for
+#      -version (end to end; the ≤ 5 ms target is on the wire, not visible
+#      here, so it is reported without a verdict).
+#
+# Prints a table; exits 0 on a MISS (a measurement, not a test) and 1 when
+# something is broken (a failed run, different bytes).
+# Environment: RSS (the bench/rss helper; built here if unset), N (runs of
+# -version, default 30), REPS (runs of each raw-video case, default 3).
+. "$(dirname "$0")/../tests/integration/lib.sh"
+
+N=${N:-30}
+REPS=${REPS:-3}
+WARM=3
+FF=$(command -v ffmpeg) || fail "no ffmpeg in PATH"
+
+if [ -z "${RSS:-}" ]; then
+	RSS=$T/rss
+	${CC:-cc} -std=c11 -O2 -D_GNU_SOURCE -o "$RSS" "$(dirname "$0")/rss.c" \
+	    || fail "cannot build bench/rss.c"
+fi
+
+# cpu_ms PID: user + system time of a running process so far.
+HZ=$(getconf CLK_TCK)
+cpu_ms() { awk -v hz="$HZ" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' \
+    "/proc/$1/stat" 2>/dev/null || echo 0; }
+# dead: which cluster processes are gone (something else may kill them).
+dead() {
+	for n in mosquitto coordinator worker01; do
+		eval "kill -0 \$PID_$n" 2>/dev/null || printf ' [%s is gone]' $n
+	done
+}
+
+# measure TAG CMD...: one run of CMD under rss -c, its line (plus the CPU
+# the worker and the broker spent meanwhile) appended to $T/TAG.runs;
+# fails the bench if CMD did not exit 0.
+measure() {
+	tag=$1; shift
+	w0=$(cpu_ms "$PID_worker01"); b0=$(cpu_ms "$PID_mosquitto")
+	"$RSS" -c -o "$T/last" "$@" 2>>"$T/$tag.stderr" || fail "rss failed"
+	grep -q '^status=0 ' "$T/last" || fail "$tag: $* -> $(cat "$T/last");" \
+	    "stderr: $(tail -n 5 "$T/$tag.stderr")$(dead)"
+	w1=$(cpu_ms "$PID_worker01"); b1=$(cpu_ms "$PID_mosquitto")
+	echo "$(cat "$T/last") worker_cpu_ms=$((w1 - w0))" \
+	    "broker_cpu_ms=$((b1 - b0))" >>"$T/$tag.runs"
+}
+
+# field TAG KEY: the values of KEY in TAG's runs, one a line.
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p; s/^$2=\([^ ]*\).*/\1/p" "$T/$1.runs"; }
+median() { field "$1" "$2" | sort -g | awk '{ v[NR] = $1 } END {
+	print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+maxof() { field "$1" "$2" | sort -g | tail -n 1; }
+first() { field "$1" "$2" | head -n 1; }
+same() { [ "$(field "$1" "$2" | sort -u | wc -l)" = 1 ]; }
+# best TAG: the line of TAG's fastest run; kv LINE KEY: one value of it.
+best() { awk '{ w = $2; sub(/^wall_ms=/, "", w) }
+	NR == 1 || w + 0 < bw { bw = w + 0; b = $0 } END { print b }' "$T/$1.runs"; }
+kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+ROWS=""
+MISS=0
+# row WHAT PROXY LOCAL RATIO TARGET VERDICT
+row() { ROWS="$ROWS$(printf '%-36s %11s %11s %7s %11s  %s' "$@")
+"; [ "$6" = MISS ] && MISS=$((MISS + 1)); return 0; }
+# verdict VALUE OP LIMIT: ok or MISS (OP is <= or >=).
+verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
+	ok = (op == "<=") ? v <= l : v >= l; print ok ? "ok" : "MISS" }'; }
+fmt() { awk -v v="$1" -v f="$2" 'BEGIN { printf f, v }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo "bench: starting a private cluster in $T"
+cluster_up
+# The proxy's own log at info: debug lines per frame would be bench noise.
+sed -i 's/^log_level: debug$/log_level: info/' "$T/client.yaml"
+PROXY=$T/bin/ffmpeg
+
+# 1 and 4: -version, interleaved, the order swapped every run.
+echo "bench: ffmpeg -version, $WARM warm-ups + $N runs each"
+for i in $(seq $WARM); do
+	measure warm "$PROXY" -version
+	measure warm "$FF" -version
+done
+for i in $(seq $N); do
+	if [ $((i % 2)) = 1 ]; then
+		measure ver_proxy "$PROXY" -version
+		measure ver_local "$FF" -version
+	else
+		measure ver_local "$FF" -version
+		measure ver_proxy "$PROXY" -version
+	fi
+done
+same ver_proxy hash || fail "-version: proxy output changes between runs"
+[ "$(first ver_proxy hash)" = "$(first ver_local hash)" ] || {
+	"$PROXY" -version >"$T/v.proxy" 2>/dev/null
+	"$FF" -version >"$T/v.local" 2>/dev/null
+	diff "$T/v.local" "$T/v.proxy" | head -n 10
+	fail "-version: proxy output differs from local"
+}
+
+# 2 and 3: raw video to stdout, best of REPS runs each.
+RAW="-t 20 -pix_fmt yuv420p -f rawvideo pipe:1"
+for src in testsrc color; do
+	case $src in
+	testsrc) lavfi=testsrc=size=1280x720:rate=25 ;;
+	color) lavfi=color=c=black:size=1280x720:rate=25 ;;
+	esac
+	echo "bench: raw video from $src, $REPS runs each"
+	for i in $(seq $REPS); do
+		measure raw_${src}_local "$FF" -v error -f lavfi -i $lavfi $RAW
+		measure raw_${src}_proxy "$PROXY" -v error -f lavfi -i $lavfi $RAW
+	done
+	same raw_${src}_local hash && same raw_${src}_proxy hash &&
+	    [ "$(first raw_${src}_local hash)" = \
+	    "$(first raw_${src}_proxy hash)" ] ||
+	    fail "raw video from $src: proxy bytes differ from local" \
+	    "($(field raw_${src}_proxy bytes | tr '\n' ' ')vs" \
+	    "$(first raw_${src}_local bytes))"
+done
+
+# The table.
+vp=$(median ver_proxy wall_ms); vl=$(median ver_local wall_ms)
+r=$(ratio "$vp" "$vl")
+row "-version wall, median of $N" "$(fmt "$vp" '%.1f ms')" \
+    "$(fmt "$vl" '%.1f ms')" "${r}x" "<= 1.05x" "$(verdict "$r" '<=' 1.05)"
+for src in testsrc color; do
+	eval "BP_$src=\$(best raw_${src}_proxy); BL_$src=\$(best raw_${src}_local)"
+	eval "bp=\$BP_$src; bl=\$BL_$src"
+	bytes=$(kv "$bl" bytes)
+	mp=$(awk -v b="$bytes" -v t="$(kv "$bp" wall_ms)" 'BEGIN { print b / 1e3 / t }')
+	ml=$(awk -v b="$bytes" -v t="$(kv "$bl" wall_ms)" 'BEGIN { print b / 1e3 / t }')
+	eval "ML_$src=\$ml"
+	r=$(ratio "$mp" "$ml")
+	row "raw video ($src), best of $REPS" "$(fmt "$mp" '%.0f MB/s')" \
+	    "$(fmt "$ml" '%.0f MB/s')" "${r}x" ">= 0.50x" \
+	    "$(verdict "$r" '>=' 0.5)"
+done
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+for c in ver:-version raw_testsrc:"raw video (testsrc)" \
+    raw_color:"raw video (color)"; do
+	rp=$(maxof ${c%%:*}_proxy rss_kib); rl=$(maxof ${c%%:*}_local rss_kib)
+	row "proxy peak RSS, ${c#*:}" "$(mib "$rp")" "$(mib "$rl")" \
+	    "$(ratio "$rp" "$rl")x" "<= 8 MiB" "$(verdict "$rp" '<=' 8192)"
+done
+tp=$(median ver_proxy ttfb_ms); tl=$(median ver_local ttfb_ms)
+row "-version first byte, median" "$(fmt "$tp" '%.1f ms')" \
+    "$(fmt "$tl" '%.1f ms')" "$(ratio "$tp" "$tl")x" "(5 ms wire)" "-"
+
+echo
+printf '%-36s %11s %11s %7s %11s\n' what proxy local ratio target
+printf '%s' "$ROWS"
+echo
+faster=testsrc
+awk -v a="$ML_color" -v b="$ML_testsrc" 'BEGIN { exit !(a > b) }' && faster=color
+echo "The $faster source has the higher local rate: its row measures the relay."
+echo
+echo "CPU seconds of the fastest run of each raw-video case (the worker's"
+echo "figure excludes its ffmpeg child; ns/byte is proxy + worker + broker):"
+printf '  %-10s %13s %8s %8s %8s %14s\n' source "local ffmpeg" proxy worker \
+    broker "relay ns/byte"
+for src in testsrc color; do
+	eval "bp=\$BP_$src; bl=\$BL_$src"
+	awk -v s="$src" -v l="$(kv "$bl" cpu_ms)" -v p="$(kv "$bp" cpu_ms)" \
+	    -v w="$(kv "$bp" worker_cpu_ms)" -v b="$(kv "$bp" broker_cpu_ms)" \
+	    -v n="$(kv "$bp" bytes)" 'BEGIN {
+		printf "  %-10s %13.2f %8.2f %8.2f %8.2f %14.2f\n", s, l / 1e3,
+		    p / 1e3, w / 1e3, b / 1e3, (p + w + b) * 1e6 / n }'
+done
+echo
+echo "$MISS target(s) missed (a measurement: exit 0 all the same)."
+exit 0
