@@ -67,6 +67,9 @@ bool	 caps_has(const struct caps *, enum caps_kind, const char *name);
 /* Drop names from a list (an operator disabled them). */
 void	 caps_remove(struct caps *, enum caps_kind, const struct strv *names);
 void	 caps_free(struct caps *);
+/* Replace one list with a sorted, de-duplicated copy of names (as
+ * reported by a worker: not trusted to be sorted). */
+void	 caps_set(struct caps *, enum caps_kind, const struct strv *names);
 
 /*
  * The first requirement of req that c does not meet, written to buf as

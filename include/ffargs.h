@@ -13,6 +13,8 @@
 #ifndef DFFMPEG_FFARGS_H
 #define DFFMPEG_FFARGS_H
 
+#include <stdbool.h>
+
 #include "util.h"
 
 struct ffreq {
@@ -32,6 +34,8 @@ struct ffreq {
  */
 void	 ffargs_requirements(int argc, char *const argv[], struct ffreq *out);
 void	 ffreq_free(struct ffreq *);
+/* Does the command line need nothing in particular? */
+bool	 ffreq_empty(const struct ffreq *);
 
 /* Append the filter names of one filtergraph description to out (unique). */
 void	 ffargs_graph_filters(const char *graph, struct strv *out);

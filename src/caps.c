@@ -662,3 +662,14 @@ fail:
 	caps_free(c);
 	return -1;
 }
+
+void
+caps_set(struct caps *c, enum caps_kind kind, const struct strv *names)
+{
+	size_t	i;
+
+	strv_free(&c->lists[kind]);
+	for (i = 0; i < names->n; i++)
+		strv_push(&c->lists[kind], names->v[i]);
+	sort_unique(&c->lists[kind]);
+}

@@ -301,6 +301,13 @@ ffreq_free(struct ffreq *r)
 	strv_free(&r->filters);
 }
 
+bool
+ffreq_empty(const struct ffreq *r)
+{
+	return r->encoders.n == 0 && r->decoders.n == 0 &&
+	    r->hwaccels.n == 0 && r->hwdevices.n == 0 && r->filters.n == 0;
+}
+
 /*
  * One token as libavutil's av_get_token reads it: leading whitespace
  * skipped, up to the first character of term that is neither escaped by a

@@ -118,10 +118,11 @@ pathmap_rewrite(const struct pathmap *pm, const char *arg, struct strv *used)
 				size_t	     i = pm->order[k];
 				const char  *root = pm->roots.vals[i];
 				size_t	     len = strlen(root);
-				char	     after = p[len];
+				char	     after;
 
 				if (strncmp(p, root, len) != 0)
 					continue;
+				after = p[len];	/* p holds at least len bytes */
 				if (after != '\0' && after != '/' &&
 				    !is_delim(after))
 					continue;

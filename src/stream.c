@@ -305,10 +305,10 @@ stream_hold(struct stream *s, bool hold)
 	if (hold == s->hold)
 		return;
 	s->hold = hold;
-	if (hold)	/* so that the peer does not take silence for loss */
-		stream__send_control(s, FK_ACK, 0);
-	else
-		stream__schedule_ack(s);
+	/* Either way the peer must hear it at once: a hold so that it does
+	 * not take silence for loss, a release so that it stops waiting
+	 * (its retransmission timer is off while we hold). */
+	stream__send_control(s, FK_ACK, 0);
 }
 
 static void

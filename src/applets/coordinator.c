@@ -26,6 +26,8 @@
 
 #include "applet.h"
 #include "bounds.h"
+#include "caps.h"
+#include "ffargs.h"
 #include "ident.h"
 #include "jobstate.h"
 #include "log.h"
@@ -61,6 +63,8 @@ struct cworker {
 	int64_t		 last_assign;	/* mono ms */
 	int64_t		 last_seen;	/* mono ms */
 	int64_t		 interval;	/* its heartbeat period, ms */
+	struct caps	 caps;		/* of its ffmpeg, as reported */
+	bool		 caps_known;
 };
 
 struct cjob {
@@ -72,6 +76,7 @@ struct cjob {
 	char		*cwd;
 	struct strmap	 env;
 	struct strv	 paths;
+	struct ffreq	 req;		/* what it needs of a worker's ffmpeg */
 	enum job_state	 state;
 	char		 worker[NAME_MAX_LEN + 1];
 	uint8_t		 key[KEY_LEN];
@@ -149,6 +154,7 @@ job_free(struct cjob *j)
 	strv_free(&j->args);
 	strv_free(&j->paths);
 	strmap_free(&j->env);
+	ffreq_free(&j->req);
 	free(j->cwd);
 	msg_clear(&j->assign);
 	sodium_memzero(j->key, sizeof(j->key));
@@ -358,6 +364,16 @@ worker_can_run(const struct cworker *w, const struct cjob *j, char *why,
 			    j->paths.v[i]);
 			return false;
 		}
+	}
+	if (strcmp(j->binary, "ffmpeg") == 0) {
+		if (!w->caps_known) {
+			if (ffreq_empty(&j->req))
+				return true;
+			snprintf(why, whylen, "known ffmpeg capabilities");
+			return false;
+		}
+		if (caps_missing(&w->caps, &j->req, why, whylen) != NULL)
+			return false;
 	}
 	return true;
 }
@@ -637,6 +653,8 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 		strmap_set(&j->env, req->env.keys[i], req->env.vals[i]);
 	if (req->cwd != NULL)
 		j->cwd = xstrdup(req->cwd);
+	if (strcmp(j->binary, "ffmpeg") == 0)
+		ffargs_requirements((int)j->args.n, j->args.v, &j->req);
 	j->state = JS_PENDING;
 	j->queued_at = mono_ms();
 	randombytes_buf(j->key, sizeof(j->key));
@@ -811,6 +829,17 @@ worker_update(struct cworker *w, const struct msg *m)
 		    (int)m->weight;
 	if (m->present & FBIT(F_STATUS))
 		w->draining = strcmp(m->status, "draining") == 0;
+	if (m->present & FBIT(F_ENCODERS)) {
+		caps_free(&w->caps);
+		caps_set(&w->caps, CAPS_ENCODERS, &m->encoders);
+		caps_set(&w->caps, CAPS_DECODERS, &m->decoders);
+		caps_set(&w->caps, CAPS_HWACCELS, &m->hwaccels);
+		caps_set(&w->caps, CAPS_FILTERS, &m->filters);
+		w->caps_known = true;
+	} else if (m->type == MT_REGISTER) {
+		caps_free(&w->caps);
+		w->caps_known = false;
+	}
 	if (m->present & FBIT(F_INTERVAL) && m->interval >= 100 &&
 	    m->interval <= 3600 * 1000)
 		w->interval = m->interval;
@@ -1354,6 +1383,8 @@ load_job(const struct job_row *row, void *arg)
 				    it->valuestring);
 		cJSON_Delete(a);
 	}
+	if (strcmp(j->binary, "ffmpeg") == 0)
+		ffargs_requirements((int)j->args.n, j->args.v, &j->req);
 	j->queued_at = j->assigned_at = mono_ms();
 	c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
 	c->jobs[c->njobs++] = j;
@@ -1474,6 +1505,7 @@ coordinator_main(int argc, char **argv)
 		job_free(c.jobs[i]);
 	free(c.jobs);
 	for (i = 0; i < c.nworkers; i++) {
+		caps_free(&c.workers[i]->caps);
 		strmap_free(&c.workers[i]->binaries);
 		strmap_free(&c.workers[i]->health);
 		free(c.workers[i]);

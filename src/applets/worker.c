@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +24,7 @@
 
 #include "applet.h"
 #include "bounds.h"
+#include "caps.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
@@ -57,6 +59,9 @@ struct worker {
 	int64_t			 register_warned;
 	char			 register_id[ID_BUF];
 	bool			 draining;	/* takes no new jobs */
+	struct caps		 caps;		/* of the ffmpeg binary */
+	bool			 caps_known;
+	struct stat		 caps_stat;	/* the binary when probed */
 	struct strmap		 health;	/* variable -> "ok" | why */
 	struct event		*ev_heartbeat;
 	struct event		*ev_sig[3];
@@ -683,6 +688,52 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 
 /* ---- the control plane ---- */
 
+/*
+ * Probe what the configured ffmpeg can do (encoders, decoders, hwaccels,
+ * filters, device nodes) and drop what the operator disabled.  This blocks
+ * for the few hundred milliseconds the probes take: it runs at start-up
+ * and when the binary changes.  Returns true if anything was probed.
+ */
+static bool
+worker_probe(struct worker *w)
+{
+	static const size_t kinds[] = { CAPS_ENCODERS, CAPS_DECODERS,
+	    CAPS_HWACCELS, CAPS_FILTERS };
+	const struct strv *disabled[] = { &w->conf.disable.encoders,
+	    &w->conf.disable.decoders, &w->conf.disable.hwaccels,
+	    &w->conf.disable.filters };
+	const char	*bin = strmap_get(&w->conf.binaries, "ffmpeg");
+	struct stat	 st;
+	char		 err[512];
+	size_t		 i;
+
+	if (bin == NULL)
+		return false;
+	if (stat(bin, &st) == -1)
+		memset(&st, 0, sizeof(st));
+	if (w->caps_known && st.st_ino == w->caps_stat.st_ino &&
+	    st.st_mtime == w->caps_stat.st_mtime &&
+	    st.st_size == w->caps_stat.st_size)
+		return false;
+	w->caps_stat = st;
+	caps_free(&w->caps);
+	w->caps_known = false;
+	if (caps_probe(bin, &w->caps, err, sizeof(err)) == -1) {
+		log_warnx("cannot probe %s: %s; jobs that need particular "
+		    "codecs or filters will not be placed here", bin, err);
+		return true;
+	}
+	for (i = 0; i < nitems(kinds); i++)
+		caps_remove(&w->caps, kinds[i], disabled[i]);
+	w->caps_known = true;
+	log_info("%s: ffmpeg %s, %zu encoders, %zu decoders, %zu hwaccels, "
+	    "%zu filters, %zu devices", bin, w->caps.version,
+	    w->caps.lists[CAPS_ENCODERS].n, w->caps.lists[CAPS_DECODERS].n,
+	    w->caps.lists[CAPS_HWACCELS].n, w->caps.lists[CAPS_FILTERS].n,
+	    w->caps.devices.n);
+	return true;
+}
+
 /* Check every path variable; log the ones whose health changed. */
 static void
 worker_check_health(struct worker *w)
@@ -746,6 +797,13 @@ worker_send_register(struct worker *w)
 	msg_set_int(&m, F_MAX_JOBS, w->conf.max_jobs);
 	msg_set_int(&m, F_WEIGHT, w->conf.weight);
 	msg_set_int(&m, F_INTERVAL, w->conf.registration_interval);
+	if (w->caps_known) {
+		msg_set_strv(&m, F_ENCODERS, &w->caps.lists[CAPS_ENCODERS]);
+		msg_set_strv(&m, F_DECODERS, &w->caps.lists[CAPS_DECODERS]);
+		msg_set_strv(&m, F_HWACCELS, &w->caps.lists[CAPS_HWACCELS]);
+		msg_set_strv(&m, F_FILTERS, &w->caps.lists[CAPS_FILTERS]);
+		msg_set_strv(&m, F_DEVICES, &w->caps.devices);
+	}
 	worker_fill_state(w, &m);
 	snprintf(w->register_id, sizeof(w->register_id), "%s", m.id);
 	w->registered = false;
@@ -766,6 +824,11 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!w->node.ready)
 		return;
+	if (worker_probe(w)) {
+		log_info("the ffmpeg binary changed; registering again");
+		worker_send_register(w);
+		return;
+	}
 	if (!w->registered) {
 		if (now - w->register_sent >= REGISTER_WARN_MS &&
 		    now - w->register_warned >= 3 * REGISTER_WARN_MS) {
@@ -1016,6 +1079,7 @@ worker_main(int argc, char **argv)
 	if (debug)
 		log_set_level(LL_DEBUG);
 
+	worker_probe(&w);
 	w.base = loop_new();
 	if (node_init(&w.node, w.base, &w.conf.mqtt, w.conf.client_id,
 	    w.conf.key, false, &worker_node_ops, &w, err, sizeof(err)) == -1)
@@ -1040,6 +1104,7 @@ worker_main(int argc, char **argv)
 	event_free(w.ev_heartbeat);
 	node_free(&w.node);
 	strmap_free(&w.health);
+	caps_free(&w.caps);
 	pathmap_free(&w.pm);
 	settings_free_worker(&w.conf);
 	event_base_free(w.base);

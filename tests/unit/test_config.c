@@ -290,7 +290,11 @@ START_TEST(bad_values)
 	    "t.yaml:4:3: 'paths' variable 'Me-dia' must be 1 to 64 "
 	    "characters of A-Z, a-z, 0-9, '_'");
 	worker_fails("client_id: w\npaths: {Media: mnt/media}\n",
-	    "t.yaml:2:9: 'paths' entry 'Media' must be an absolute directory");
+	    "t.yaml:2:9: 'paths' entry 'Media' must be an absolute directory "
+	    "other than /");
+	worker_fails("client_id: w\npaths: {Media: /}\n",
+	    "t.yaml:2:9: 'paths' entry 'Media' must be an absolute directory "
+	    "other than /");
 	worker_fails("client_id: w\nbinaries: {ffmpeg: ffmpeg}\n",
 	    "t.yaml:2:12: 'binaries' entry 'ffmpeg' must be an absolute path");
 	worker_fails("client_id: w\npaths: {Media: }\n",
