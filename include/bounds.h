@@ -21,7 +21,8 @@
 #define MSG_MAX_STR		(256 * 1024)	/* one string field */
 #define STDERR_TAIL_MAX		(64 * 1024)
 
-#define FRAME_MAX_PAYLOAD	(64 * 1024)	/* plain bytes in one frame */
+#define FRAME_MAX_PAYLOAD	(256 * 1024)	/* plain bytes in one frame */
+#define PIPE_SIZE		(1024 * 1024)	/* a job's stdout/stderr pipes */
 #define STREAM_WINDOW_DEFAULT	(4 * 1024 * 1024)
 
 #define REPLAY_WINDOW_MS	30000

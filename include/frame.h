@@ -28,6 +28,10 @@ enum frame_kind {
 	FK_EXIT,	/* payload: i32 code, u8 signal (0: exited) */
 	FK_ACK,
 	FK_PING,
+	FK_CLOSED,	/* client -> worker: the reader of the proxy's stdout
+			   (payload u8 1) or stderr (2) is gone: close that
+			   pipe so the remote process gets EPIPE, as a local
+			   one would */
 	FK__MAX
 };
 

@@ -20,6 +20,10 @@ struct event		*loop_timer(struct event_base *, bool persist,
 			    void (*cb)(int, short, void *), void *arg);
 /* Arm a timer for ms milliseconds. */
 void			 loop_arm(struct event *, int ms);
+/* Tune malloc for a process that moves frames of FRAME_MAX_PAYLOAD bytes:
+ * keep freed memory instead of returning it (and asking for it again) on
+ * every frame. */
+void			 loop_tune_malloc(void);
 /* Make fd non-blocking (and optionally close-on-exec). */
 int			 fd_nonblock(int fd, bool cloexec);
 

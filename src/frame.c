@@ -24,6 +24,7 @@ static const char *const kind_names[FK__MAX] = {
 	[FK_EXIT] = "exit",
 	[FK_ACK] = "ack",
 	[FK_PING] = "ping",
+	[FK_CLOSED] = "closed",
 };
 
 /* Longest job id bound into the associated data. */

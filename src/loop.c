@@ -2,11 +2,13 @@
  * The event loop shared by every applet.  See loop.h.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 
 #include <event2/event.h>
 
+#include "frame.h"
 #include "log.h"
 #include "loop.h"
 
@@ -61,6 +63,13 @@ loop_arm(struct event *ev, int ms)
 	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	event_add(ev, &tv);
+}
+
+void
+loop_tune_malloc(void)
+{
+	mallopt(M_MMAP_THRESHOLD, 2 * FRAME_MAX_SEALED);
+	mallopt(M_TRIM_THRESHOLD, 8 * FRAME_MAX_SEALED);
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "proc.h"
 #include "xmalloc.h"
@@ -126,6 +127,9 @@ proc_spawn(const struct proc_spec *spec, int fds[3], char *err, size_t errlen)
 	set_nonblock_cloexec(fds[0]);
 	set_nonblock_cloexec(fds[1]);
 	set_nonblock_cloexec(fds[2]);
+	/* Bigger pipes: fewer, larger reads of a fast producer.  Best
+	 * effort (the system limit may be lower). */
+	fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE);
 	return pid;
 fail:
 	for (int i = 0; i < 2; i++) {

@@ -36,8 +36,8 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define EARLY_FRAMES_MAX	256	/* frames before the job key */
-#define OUT_HIGH_WATER		(1024 * 1024)
+#define EARLY_FRAMES_MAX	64	/* frames before the job key */
+#define OUT_HIGH_WATER		(256 * 1024)
 #define SUBMIT_RESEND_MS	1000
 #define STATUS_POLL_MS		3000
 #define FINISHED_GRACE_MS	5000
@@ -153,19 +153,16 @@ output_flush(struct proxy *p, struct output *o)
 		if (n == -1 && errno == EAGAIN)
 			break;
 		if (n == -1) {
+			uint8_t	which = o == &p->out[0] ? 1 : 2;
+
 			log_warnx("%s: %s; discarding the rest",
-			    o == &p->out[0] ? "stdout" : "stderr",
-			    strerror(errno));
+			    which == 1 ? "stdout" : "stderr", strerror(errno));
 			o->broken = true;
 			buf_drain(&o->b, buf_used(&o->b));
-			/* Like a local ffmpeg writing to a closed pipe:
-			 * it stops with an error. */
-			if (o == &p->out[0] && p->stream != NULL &&
-			    !p->exit_seen) {
-				uint8_t sig = SIGTERM;
-
-				stream_send(p->stream, FK_SIGNAL, &sig, 1);
-			}
+			/* The remote process must meet the same closed
+			 * pipe a local one would. */
+			if (p->stream != NULL && !p->exit_seen)
+				stream_send(p->stream, FK_CLOSED, &which, 1);
 			break;
 		}
 		o->last = buf_head(&o->b)[n - 1];
@@ -206,11 +203,23 @@ static void
 output_write(struct proxy *p, int idx, const uint8_t *data, size_t len)
 {
 	struct output	*o = &p->out[idx];
+	ssize_t		 n;
 
 	if (o->broken)
 		return;
+	/* Nothing queued: write straight from the frame, queue the rest. */
+	while (buf_used(&o->b) == 0 && len > 0) {
+		n = write(o->fd, data, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* EAGAIN or an error: see flush */
+		o->last = data[n - 1];
+		data += n;
+		len -= (size_t)n;
+	}
 	buf_add(&o->b, data, len);
-	if (buf_used(&o->b) == len)
+	if (len > 0)
 		output_flush(p, o);
 	output_arm(p, o);
 }
@@ -749,6 +758,7 @@ proxy_main(int argc, char **argv)
 		return 1;
 	}
 	id_new(p.job);
+	loop_tune_malloc();
 	p.base = loop_new();
 	if (node_init(&p.node, p.base, &p.conf.mqtt, p.conf.client_id,
 	    p.conf.key, true, &proxy_node_ops, &p, err, sizeof(err)) == -1) {

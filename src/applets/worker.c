@@ -256,6 +256,23 @@ job_on_stdin_writable(evutil_socket_t fd, short what, void *arg)
 	job_flush_stdin(arg);
 }
 
+/* Stop reading the child's stdout (or stderr) and close our end. */
+static void
+job_close_output(struct wjob *j, bool is_err)
+{
+	struct event	**ev = is_err ? &j->ev_err : &j->ev_out;
+	int		 *fd = is_err ? &j->fd_err : &j->fd_out;
+
+	if (*ev != NULL) {
+		event_free(*ev);
+		*ev = NULL;
+	}
+	if (*fd != -1) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
 static const int forwardable[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGKILL,
     SIGUSR1, SIGUSR2, SIGCONT, SIGSTOP, SIGTSTP };
 
@@ -288,6 +305,17 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 			}
 		}
 		log_debug("job %s: ignored signal %d", j->id, data[0]);
+		break;
+	case FK_CLOSED:
+		/* Nobody reads that output on the client any more: close
+		 * our end, and the child's next write fails with EPIPE. */
+		if (len != 1 || (data[0] != 1 && data[0] != 2) ||
+		    (data[0] == 1 ? j->fd_out : j->fd_err) == -1)
+			break;
+		job_close_output(j, data[0] == 2);
+		log_info("job %s: the client's %s is closed", j->id,
+		    data[0] == 1 ? "stdout" : "stderr");
+		job_check_done(j);
 		break;
 	default:
 		log_debug("job %s: unexpected %s frame", j->id,
@@ -345,17 +373,7 @@ job_on_output(evutil_socket_t fd, short what, void *arg)
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		if (is_err) {
-			event_free(j->ev_err);
-			j->ev_err = NULL;
-			close(j->fd_err);
-			j->fd_err = -1;
-		} else {
-			event_free(j->ev_out);
-			j->ev_out = NULL;
-			close(j->fd_out);
-			j->fd_out = -1;
-		}
+		job_close_output(j, is_err);
 		job_check_done(j);
 		return;
 	}
@@ -526,14 +544,8 @@ job_free(struct wjob *j)
 	/* Its reports stay in the outbox until the coordinator has them. */
 	mqtt_unsubscribe(j->w->node.mqtt, j->topic_in);
 	job_close_stdin(j);
-	if (j->ev_out != NULL)
-		event_free(j->ev_out);
-	if (j->ev_err != NULL)
-		event_free(j->ev_err);
-	if (j->fd_out != -1)
-		close(j->fd_out);
-	if (j->fd_err != -1)
-		close(j->fd_err);
+	job_close_output(j, false);
+	job_close_output(j, true);
 	event_free(j->ev_kill);
 	event_free(j->ev_linger);
 	stream_free(j->stream);
@@ -1080,6 +1092,7 @@ worker_main(int argc, char **argv)
 		log_set_level(LL_DEBUG);
 
 	worker_probe(&w);
+	loop_tune_malloc();
 	w.base = loop_new();
 	if (node_init(&w.node, w.base, &w.conf.mqtt, w.conf.client_id,
 	    w.conf.key, false, &worker_node_ops, &w, err, sizeof(err)) == -1)
