@@ -27,6 +27,7 @@
 #include "applet.h"
 #include "bounds.h"
 #include "caps.h"
+#include "daemon.h"
 #include "ffargs.h"
 #include "ident.h"
 #include "jobstate.h"
@@ -1391,68 +1392,35 @@ load_job(const struct job_row *row, void *arg)
 	return 0;
 }
 
-static void
-coord_usage(FILE *f)
-{
-	fprintf(f, "usage: dffmpeg coordinator [-n] [-d] [-c FILE]\n");
-}
-
 int
 coordinator_main(int argc, char **argv)
 {
 	struct coord	 c;
 	char		 err[1024], cid[256];
-	const char	*cfg = NULL;
-	bool		 check_only = false, debug = false;
-	enum log_level	 level;
+	struct daemon_opts opts;
 	size_t		 i;
-	int		 ch;
+	int		 rc;
 
-	while ((ch = getopt(argc, argv, "c:dhn")) != -1) {
-		switch (ch) {
-		case 'c':
-			cfg = optarg;
-			break;
-		case 'd':
-			debug = true;
-			break;
-		case 'n':
-			check_only = true;
-			break;
-		case 'h':
-			coord_usage(stdout);
-			return 0;
-		default:
-			coord_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		coord_usage(stderr);
-		return 2;
-	}
+	if ((rc = daemon_getopt(argc, argv, "dffmpeg coordinator [-n] [-d] "
+	    "[-c FILE]", &opts)) != -1)
+		return rc;
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
 	/* The database holds job arguments and environments. */
 	umask(077);
 	log_init("dffmpeg-coordinator", LOG_SINK_STDERR, NULL);
 	memset(&c, 0, sizeof(c));
-	if (settings_load_coord(cfg, &c.conf, err, sizeof(err)) == -1) {
+	if (settings_load_coord(opts.config, &c.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "dffmpeg coordinator: %s\n", err);
 		return 1;
 	}
-	if (check_only) {
+	if (opts.check_only) {
 		printf("configuration OK\n");
 		settings_free_coord(&c.conf);
 		return 0;
 	}
-	if (c.conf.log_file != NULL)
-		log_init("dffmpeg-coordinator", LOG_SINK_FILE, c.conf.log_file);
-	if (c.conf.log_level != NULL && log_level_parse(c.conf.log_level,
-	    &level) == 0)
-		log_set_level(level);
-	if (debug)
-		log_set_level(LL_DEBUG);
+	daemon_logging("dffmpeg-coordinator", c.conf.log_file,
+	    c.conf.log_level, opts.debug);
 
 	if (ident_master_load(c.conf.master_key_file, true, c.master, err,
 	    sizeof(err)) == -1)

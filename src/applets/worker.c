@@ -25,6 +25,7 @@
 #include "applet.h"
 #include "bounds.h"
 #include "caps.h"
+#include "daemon.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
@@ -1025,50 +1026,22 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 	worker_maybe_exit(w);
 }
 
-static void
-worker_usage(FILE *f)
-{
-	fprintf(f, "usage: dffmpeg worker [-n] [-d] [-c FILE]\n");
-}
-
 int
 worker_main(int argc, char **argv)
 {
 	struct worker	 w;
 	char		 err[1024];
-	const char	*cfg = NULL;
-	bool		 check_only = false, debug = false;
-	enum log_level	 level;
-	int		 ch, i;
+	struct daemon_opts opts;
+	int		 rc, i;
 
-	while ((ch = getopt(argc, argv, "c:dhn")) != -1) {
-		switch (ch) {
-		case 'c':
-			cfg = optarg;
-			break;
-		case 'd':
-			debug = true;
-			break;
-		case 'n':
-			check_only = true;
-			break;
-		case 'h':
-			worker_usage(stdout);
-			return 0;
-		default:
-			worker_usage(stderr);
-			return 2;
-		}
-	}
-	if (optind != argc) {
-		worker_usage(stderr);
-		return 2;
-	}
+	if ((rc = daemon_getopt(argc, argv, "dffmpeg worker [-n] [-d] "
+	    "[-c FILE]", &opts)) != -1)
+		return rc;
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
 	log_init("dffmpeg-worker", LOG_SINK_STDERR, NULL);
 	memset(&w, 0, sizeof(w));
-	if (settings_load_worker(cfg, &w.conf, err, sizeof(err)) == -1) {
+	if (settings_load_worker(opts.config, &w.conf, err, sizeof(err)) == -1) {
 		fprintf(stderr, "dffmpeg worker: %s\n", err);
 		return 1;
 	}
@@ -1077,19 +1050,14 @@ worker_main(int argc, char **argv)
 		settings_free_worker(&w.conf);
 		return 1;
 	}
-	if (check_only) {
+	if (opts.check_only) {
 		printf("configuration OK\n");
 		pathmap_free(&w.pm);
 		settings_free_worker(&w.conf);
 		return 0;
 	}
-	if (w.conf.log_file != NULL)
-		log_init("dffmpeg-worker", LOG_SINK_FILE, w.conf.log_file);
-	if (w.conf.log_level != NULL && log_level_parse(w.conf.log_level,
-	    &level) == 0)
-		log_set_level(level);
-	if (debug)
-		log_set_level(LL_DEBUG);
+	daemon_logging("dffmpeg-worker", w.conf.log_file, w.conf.log_level,
+	    opts.debug);
 
 	worker_probe(&w);
 	loop_tune_malloc();
