@@ -171,3 +171,38 @@ make_clip() {
 	    -f lavfi -i sine=duration=${2:-2} -c:v libx264 -preset ultrafast \
 	    -c:a aac -y "$1" || fail "cannot make a clip"
 }
+
+# ---- helpers of the conformance and cluster tests ----
+
+# q SQL: a query on the coordinator's database.
+q() { sqlite3 "$T/coordinator.db" "$1"; }
+
+# bad MSG: record a failed case and go on with the next one.
+bad() {
+	echo "FAIL $TEST_NAME: $*"
+	FAILED=1
+}
+
+# ms: the time now in milliseconds.
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+# slow_reader: copy stdin to stdout 1 MiB at a time with a pause between
+# reads (about 50 MB/s here, half what ffmpeg produces), so the proxy has
+# to hold the stream back instead of reading ahead.
+slow_reader() {
+	while :; do
+		dd bs=64k count=16 iflag=fullblock 2>"$T/dd.status" || return 1
+		grep -q '^0+0 records in' "$T/dd.status" && return 0
+		sleep 0.01
+	done
+}
+
+# differ WHAT A B: describe where two files differ.
+differ() {
+	echo "$1 differs ($(wc -c <"$2") bytes, local $(wc -c <"$3")):" \
+	    "$(cmp "$2" "$3" 2>&1 | head -n 1)"
+}
+
+# norm FILE: stderr split on '\r' and '\n' without the progress segments
+# (frame=...), whose speed= and fps= values differ between runs.
+norm() { tr '\r' '\n' <"$1" | grep -v 'frame='; }

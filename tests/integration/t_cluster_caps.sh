@@ -13,7 +13,6 @@ worker_up worker02 "" "disable: {encoders: [libx264]}"
 wait_for 10 registered worker01 || fail "worker01 did not register"
 wait_for 10 registered worker02 || fail "worker02 did not register"
 grep -q "encoders" "$T/worker02.log" || fail "worker02 did not probe its ffmpeg"
-q() { sqlite3 "$T/coordinator.db" "$1"; }
 
 # libx264 jobs all go to worker01, the only one with the encoder
 for i in 1 2 3 4; do

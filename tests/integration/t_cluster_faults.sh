@@ -11,7 +11,6 @@ worker_up worker01
 worker_up worker02
 wait_for 10 registered worker01 || fail "worker01 did not register"
 wait_for 10 registered worker02 || fail "worker02 did not register"
-q() { sqlite3 "$T/coordinator.db" "$1"; }
 
 # 1. Killed before it started the job: with worker02 drained and worker01
 # stopped, a job is assigned to worker01 but cannot start; worker01 is

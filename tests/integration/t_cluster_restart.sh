@@ -4,7 +4,6 @@
 # nothing runs twice; a submit made while it is down runs once.
 . "$(dirname "$0")/lib.sh"
 cluster_up
-q() { sqlite3 "$T/coordinator.db" "$1"; }
 
 "$T/bin/ffmpeg" -hide_banner -nostats -re -f lavfi -i testsrc=size=320x240:rate=25 \
     -t 4 -c:v libx264 -preset ultrafast -y "$T/media/restart.mp4" 2>"$T/t.err" &

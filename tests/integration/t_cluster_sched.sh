@@ -22,7 +22,6 @@ done
 wait $P1; r1=$?; wait $P2; r2=$?; wait $P3; r3=$?
 [ "$r1$r2$r3" = 000 ] || fail "exit codes $r1 $r2 $r3"
 
-q() { sqlite3 "$T/coordinator.db" "$1"; }
 [ "$(q "select count(*) from jobs where state='completed'")" = 3 ] \
     || fail "not 3 completed jobs: $(q 'select id,state,worker from jobs')"
 # the first two went to different workers (least loaded first)

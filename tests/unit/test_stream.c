@@ -18,6 +18,9 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+/* More than two frames' worth, so that a chunk spans three frames. */
+#define BIG_CHUNK	(2 * FRAME_MAX_PAYLOAD + 1000)
+
 #include "unit.h"
 
 #include "bounds.h"
@@ -295,13 +298,13 @@ send_chunks(struct end *e, struct buf *want, size_t *want_frames, int n,
 	static const size_t	 sizes[] = { 0, 1, 1, 2, 17, 100, 1000, 4096,
 				    9000, FRAME_MAX_PAYLOAD - 1,
 				    FRAME_MAX_PAYLOAD, FRAME_MAX_PAYLOAD + 1,
-				    150000 };
+				    BIG_CHUNK };
 	uint8_t			*data;
 	size_t			 total = 0, len, off, c;
 	enum frame_kind		 kind;
 	int			 i;
 
-	data = xmalloc(150000);
+	data = xmalloc(BIG_CHUNK);
 	for (i = 0; i < n; i++) {
 		len = sizes[rnd(nitems(sizes))];
 		/* Big chunks are rare so that the test stays quick. */

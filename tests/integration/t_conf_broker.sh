@@ -1,0 +1,73 @@
+#!/bin/bash
+# Drop-in conformance, broker restart (design §6.3): the broker SIGKILLed
+# and restarted on the same port in the middle of a large stream; the
+# job resumes and the bytes and exit status are those of a run without
+# the restart.  Every case runs; the failures are listed at the end.
+. "$(dirname "$0")/lib.sh"
+
+# restart_broker: SIGKILL the broker, and start it again on the same port
+# with the same configuration half a second later.
+restart_broker() {
+	kill -KILL "$PID_mosquitto"
+	wait "$PID_mosquitto" 2>/dev/null
+	sleep 0.5
+	spawn mosquitto2 "$MOSQUITTO" -c "$T/mosquitto.conf"
+	PID_mosquitto=$PID_mosquitto2
+	wait_for 5 port_open "$PORT" || bad "the broker did not restart"
+}
+
+cluster_up
+
+# 9. 6 s of 1280x720 raw video (207 MB) to stdout, broker restarted 1.5 s
+# into the stream.
+raw="-v error -f lavfi -i testsrc=size=1280x720:rate=25 -t 6 -pix_fmt yuv420p -f rawvideo pipe:1"
+ffmpeg $raw </dev/null | sha256sum >"$T/out.l.sum"
+mkfifo "$T/out.fifo"
+slow_reader <"$T/out.fifo" | sha256sum >"$T/out.p.sum" &
+rpid=$!
+t0=$(ms)
+"$T/bin/ffmpeg" $raw </dev/null >"$T/out.fifo" 2>"$T/out.p.err" &
+pp=$!
+sleep 1.5
+kill -0 $pp 2>/dev/null || bad "stdout: the job ended before the broker restart"
+restart_broker
+kill -0 $pp 2>/dev/null || bad "stdout: the proxy ended during the broker restart"
+while kill -0 $pp 2>/dev/null && [ $(( $(ms) - t0 )) -lt 60000 ]; do
+	sleep 0.1
+done
+kill -0 $pp 2>/dev/null && { bad "stdout: still running after 60 s"; kill -KILL $pp; }
+wait $pp
+prc=$?
+wait $rpid
+echo "     stdout: $(( $(ms) - t0 )) ms with the broker restart"
+[ $prc = 0 ] || bad "stdout: exit status $prc: $(head -c 300 "$T/out.p.err")"
+[ -s "$T/out.p.err" ] && bad "stdout: unexpected stderr: $(head -c 300 "$T/out.p.err")"
+cmp -s "$T/out.p.sum" "$T/out.l.sum" ||
+    bad "stdout: sha256 $(cut -c1-16 "$T/out.p.sum"), local $(cut -c1-16 "$T/out.l.sum")"
+
+# The other direction: 150 MB of raw video through stdin and back on
+# stdout (-c copy), broker restarted 1.5 s in.
+ffmpeg -v error -f lavfi -i testsrc=size=1280x720:rate=25 -t 4.4 \
+    -pix_fmt yuv420p -f rawvideo -y "$T/in.yuv" </dev/null ||
+    fail "cannot make the raw input"
+copy="-v error -f rawvideo -pix_fmt yuv420p -s 1280x720 -r 25 -i pipe:0 -c copy -f rawvideo pipe:1"
+ffmpeg $copy <"$T/in.yuv" 2>/dev/null | sha256sum >"$T/inout.l.sum"
+sha256sum <"$T/in.yuv" | cmp -s - "$T/inout.l.sum" ||
+    bad "stdin: even the local copy changed the bytes (a useless case)"
+t0=$(ms)
+slow_reader <"$T/in.yuv" |
+    { "$T/bin/ffmpeg" $copy 2>"$T/inout.p.err"; echo $? >"$T/inout.p.rc"; } |
+    sha256sum >"$T/inout.p.sum" &
+jpid=$!
+sleep 1.5
+restart_broker
+wait $jpid
+echo "     stdin: $(( $(ms) - t0 )) ms with the broker restart"
+[ "$(cat "$T/inout.p.rc")" = 0 ] ||
+    bad "stdin: exit status $(cat "$T/inout.p.rc"): $(head -c 300 "$T/inout.p.err")"
+cmp -s "$T/inout.p.sum" "$T/inout.l.sum" ||
+    bad "stdin: sha256 $(cut -c1-16 "$T/inout.p.sum"), local $(cut -c1-16 "$T/inout.l.sum"): $(head -c 300 "$T/inout.p.err")"
+[ -s "$T/inout.p.err" ] && bad "stdin: unexpected stderr: $(head -c 300 "$T/inout.p.err")"
+
+[ "$FAILED" = 0 ] && pass
+exit 1

@@ -1,0 +1,146 @@
+#!/bin/bash
+# Drop-in conformance, signals (design §6.1 step 5, §6.2, §6.3): a signal
+# to the proxy mid-transcode ends it as it ends a local ffmpeg; a SIGKILLed
+# proxy leaves no remote ffmpeg behind (within 1 s, job `canceled`); a
+# remote ffmpeg dying of a signal makes the proxy die of the same signal.
+# Every case runs; the failures are listed at the end.
+. "$(dirname "$0")/lib.sh"
+
+# No core files from the processes we kill with SIGSEGV (the worker and
+# its ffmpeg children inherit this).
+ulimit -c 0
+
+# remote_pid NAME: the pid of the worker's ffmpeg whose arguments name NAME.
+remote_pid() { pgrep -P "$PID_worker01" -f "$1"; }
+remote_runs() { remote_pid "$1" >/dev/null; }
+
+# gone PID: the process no longer runs (absent, or a zombie).
+gone() {
+	[ -r "/proc/$1/status" ] || return 0
+	grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# wait_gone PID MS: wait up to MS ms for PID to end; 0 if it did.
+wait_gone() {
+	end=$(( $(ms) + $2 ))
+	while ! gone "$1"; do
+		[ $(ms) -ge $end ] && return 1
+		sleep 0.05
+	done
+}
+
+# endless NAME: an endless transcode into $T/media/NAME.
+endless() {
+	echo -hide_banner -f lavfi -i testsrc=rate=25 -c:v libx264 -preset \
+	    ultrafast -y "$T/media/$1"
+}
+
+valid_mp4() {
+	d=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$1" 2>/dev/null)
+	awk -v d="${d:-0}" 'BEGIN { exit !(d > 0) }'
+}
+
+job_state() {
+	sqlite3 "$T/coordinator.db" \
+	    "select state from jobs where args like '%$1%'" 2>/dev/null
+}
+
+job_is() { [ "$(job_state "$1")" = "$2" ]; }
+
+# local_sig SIG NAME: the exit status of a local ffmpeg given SIG after 1 s.
+local_sig() {
+	ffmpeg $(endless "$2") </dev/null >/dev/null 2>"$T/$2.err" &
+	lp=$!
+	sleep 1
+	kill -"$1" $lp
+	{ wait $lp; } 2>/dev/null
+}
+
+cluster_up
+# Bash reports each background job that dies of a signal on its stderr
+# ("Killed", "Hangup"); the statuses are checked below, so keep that noise
+# (and any other shell message) in a log.
+exec 2>>"$T/shell.log"
+
+# 6. SIGTERM (and SIGINT, SIGHUP) to the proxy mid-transcode: the same exit
+# status as a local ffmpeg given the signal, and a complete mp4.
+for sig in TERM INT HUP; do
+	local_sig $sig "sig$sig.l.mp4"
+	lrc=$?
+	"$T/bin/ffmpeg" $(endless "sig$sig.p.mp4") </dev/null >/dev/null \
+	    2>"$T/sig$sig.p.err" &
+	pp=$!
+	wait_for 10 remote_runs "sig$sig.p.mp4" ||
+	    { bad "SIG$sig: the remote ffmpeg did not start"; kill -KILL $pp; continue; }
+	sleep 1
+	kill -$sig $pp
+	wait_gone $pp 10000 || { bad "SIG$sig: the proxy still runs 10 s later"; kill -KILL $pp; }
+	{ wait $pp; } 2>/dev/null
+	prc=$?
+	echo "     SIG$sig: proxy exit status $prc, local $lrc"
+	[ $prc = $lrc ] || bad "SIG$sig: exit status $prc, local $lrc: $(tail -c 200 "$T/sig$sig.p.err")"
+	# ffmpeg 5.1 handles SIGINT and SIGTERM (finishing the file) but
+	# not SIGHUP (it dies, 129): the mp4 is valid exactly when the
+	# local one is.
+	valid_mp4 "$T/media/sig$sig.l.mp4"
+	lv=$?
+	valid_mp4 "$T/media/sig$sig.p.mp4"
+	pv=$?
+	[ $pv = $lv ] || bad "SIG$sig: the proxy's mp4 is$([ $pv = 0 ] || echo ' not') valid, the local one is$([ $lv = 0 ] || echo ' not')"
+	# The same signal reached the remote ffmpeg ("Exiting normally,
+	# received signal 2." for SIGINT).
+	lm=$(grep -ao 'received signal [0-9]*' "$T/sig$sig.l.mp4.err")
+	pm=$(grep -ao 'received signal [0-9]*' "$T/sig$sig.p.err")
+	[ "$pm" = "$lm" ] || bad "SIG$sig: the remote ffmpeg says '$pm', a local one '$lm'"
+	grep -q '^dffmpeg:' "$T/sig$sig.p.err" && bad "SIG$sig: $(grep '^dffmpeg:' "$T/sig$sig.p.err")"
+done
+
+# 7. SIGKILL to the proxy: the remote ffmpeg is gone within 1 s and the
+# job ends `canceled`.
+"$T/bin/ffmpeg" $(endless kill7.mp4) </dev/null >/dev/null 2>"$T/kill7.err" &
+pp=$!
+if wait_for 10 remote_runs kill7.mp4; then
+	rp=$(remote_pid kill7.mp4)
+	sleep 0.5
+	kill -KILL $pp
+	t0=$(ms)
+	wait_gone "$rp" 10000
+	gms=$(( $(ms) - t0 ))
+	echo "     SIGKILL: the remote ffmpeg was gone $gms ms after the proxy's SIGKILL"
+	gone "$rp" || bad "SIGKILL: the remote ffmpeg (pid $rp) still runs 10 s later"
+	[ $gms -le 1000 ] || bad "SIGKILL: the remote ffmpeg ran $gms ms after the proxy died (limit 1000)"
+	if wait_for 5 job_is kill7.mp4 canceled; then
+		echo "     SIGKILL: the job was canceled $(( $(ms) - t0 )) ms after the proxy's SIGKILL"
+	else
+		bad "SIGKILL: job state '$(job_state kill7.mp4)', expected canceled"
+	fi
+else
+	bad "SIGKILL: the remote ffmpeg did not start"
+fi
+{ wait $pp; } 2>/dev/null
+
+# 8. The remote ffmpeg dies of a signal: the proxy dies of the same one
+# (status 128 + signal, as a local ffmpeg killed so).
+for sig in KILL SEGV; do
+	local_sig $sig "die$sig.l.mp4"
+	lrc=$?
+	"$T/bin/ffmpeg" $(endless "die$sig.p.mp4") </dev/null >/dev/null \
+	    2>"$T/die$sig.p.err" &
+	pp=$!
+	if wait_for 10 remote_runs "die$sig.p.mp4"; then
+		sleep 0.5
+		kill -$sig "$(remote_pid "die$sig.p.mp4")"
+		wait_gone $pp 10000 || { bad "remote SIG$sig: the proxy still runs 10 s later"; kill -KILL $pp; }
+	else
+		bad "remote SIG$sig: the remote ffmpeg did not start"
+		kill -KILL $pp
+	fi
+	{ wait $pp; } 2>/dev/null
+	prc=$?
+	echo "     remote SIG$sig: proxy exit status $prc, local $lrc"
+	[ $lrc = $(( 128 + $(kill -l $sig) )) ] || bad "remote SIG$sig: even the local status is $lrc"
+	[ $prc = $lrc ] || bad "remote SIG$sig: exit status $prc, local $lrc: $(tail -c 200 "$T/die$sig.p.err")"
+done
+
+[ "$FAILED" = 0 ] && pass
+exit 1
