@@ -55,6 +55,7 @@ struct cworker {
 	char		 session[SESSION_BUF];
 	bool		 online;
 	bool		 registered;	/* has registered with this process */
+	bool		 stale;		/* missed its heartbeats */
 	bool		 draining;
 	struct strmap	 binaries;	/* name -> "ok" | "missing" */
 	struct strmap	 health;	/* variable -> "ok" | reason */
@@ -389,7 +390,7 @@ pick_worker(struct coord *c, const struct cjob *j)
 
 	for (i = 0; i < c->nworkers; i++) {
 		w = c->workers[i];
-		if (!w->online || !w->registered || w->draining)
+		if (!w->online || !w->registered || w->stale || w->draining)
 			continue;
 		if (w->max_jobs > 0 && w->active >= w->max_jobs)
 			continue;
@@ -805,6 +806,31 @@ worker_lost(struct coord *c, struct cworker *w, const char *why)
 	coord_schedule(c);
 }
 
+/*
+ * A registered worker stopped heartbeating but its connection is alive
+ * (its will has not fired): place nothing more there and re-queue what it
+ * has not started, but leave its running jobs alone.  If it is really
+ * gone, its will follows (the broker's keepalive); its next heartbeat
+ * makes it a candidate again.
+ */
+static void
+worker_stale(struct coord *c, struct cworker *w)
+{
+	size_t	i;
+
+	log_warnx("worker %s stopped heartbeating; placing nothing there "
+	    "until it does again", w->name);
+	w->stale = true;
+	for (i = 0; i < c->njobs; i++) {
+		struct cjob *j = c->jobs[i];
+
+		if (strcmp(j->worker, w->name) == 0 && j->state == JS_ASSIGNED)
+			job_transition(c, j, JS_PENDING, "the worker stopped "
+			    "heartbeating");
+	}
+	coord_schedule(c);
+}
+
 static void
 worker_update(struct cworker *w, const struct msg *m)
 {
@@ -917,6 +943,7 @@ handle_register(struct coord *c, const struct sender *s, const struct msg *req)
 	snprintf(w->session, sizeof(w->session), "%s", req->session);
 	w->online = true;
 	w->registered = true;
+	w->stale = false;
 	worker_update(w, req);
 	worker_reconcile(c, w, &req->running);
 	store_worker_seen(c->store, w->name, w->session,
@@ -940,6 +967,9 @@ handle_heartbeat(struct coord *c, const struct sender *s,
 		coord_answer(c, s, req, &m);
 		return;
 	}
+	if (w->stale)
+		log_info("worker %s is heartbeating again", w->name);
+	w->stale = false;
 	worker_update(w, req);
 	msg_init(&m, MT_ACK, COORDINATOR_NAME);
 	coord_answer(c, s, req, &m);
@@ -1288,10 +1318,15 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 	for (i = 0; i < c->nworkers; i++) {
 		struct cworker *w = c->workers[i];
 
-		if (w->online && now - w->last_seen >
+		if (!w->online || w->stale || now - w->last_seen <=
 		    WORKER_TIMEOUT_FACTOR * w->interval +
 		    WORKER_TIMEOUT_SLACK_MS)
-			worker_lost(c, w, "no heartbeat");
+			continue;
+		if (w->registered)
+			worker_stale(c, w);
+		else
+			worker_lost(c, w, "it did not report back after the "
+			    "coordinator restarted");
 	}
 	i = 0;
 	while (i < c->njobs) {

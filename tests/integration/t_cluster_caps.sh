@@ -38,7 +38,7 @@ grep -q "^dffmpeg: no registered worker has filter 'nosuchfilter'" "$T/err" \
 [ $ms -lt 2000 ] || fail "the refusal took $ms ms"
 # nor this encoder, once worker01 disables it too
 kill -TERM "$PID_worker01"
-wait_for 5 eval '! kill -0 $PID_worker01 2>/dev/null' || fail "worker01 did not stop"
+wait_for 15 eval '! kill -0 $PID_worker01 2>/dev/null' || fail "worker01 did not stop"
 worker_up worker01 "" "disable: {encoders: [libx264]}"
 wait_for 10 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log") -ge 2 ]' \
     || fail "worker01 did not come back"
