@@ -92,12 +92,18 @@ valgrind: $(UNIT_BIN) | $(TEST_STAMP)
 demo: $(BIN) | $(TEST_STAMP)
 	@DFFMPEG=$(abspath $(BIN)) scripts/demo.sh
 
-bench: $(BIN) $(BUILD)/bench/rss | $(TEST_STAMP)
-	@DFFMPEG=$(abspath $(BIN)) RSS=$(abspath $(BUILD)/bench/rss) bench/run.sh
+bench: $(BIN) $(BUILD)/bench/rss $(BUILD)/bench/loadgen | $(TEST_STAMP)
+	@DFFMPEG=$(abspath $(BIN)) RSS=$(abspath $(BUILD)/bench/rss) \
+	    LOADGEN=$(abspath $(BUILD)/bench/loadgen) bench/run.sh
 
 $(BUILD)/bench/rss: bench/rss.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $<
+
+# Simulated workers and clients for the coordinator's part of the bench.
+$(BUILD)/bench/loadgen: bench/loadgen.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDFLAGS)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

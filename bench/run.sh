@@ -16,9 +16,11 @@
 #      here, so it is reported without a verdict).
 #
 # Prints a table; exits 0 on a MISS (a measurement, not a test) and 1 when
-# something is broken (a failed run, different bytes).
+# something is broken (a failed run, different bytes).  Then bench/coord.sh
+# measures the coordinator under load and prints its own table.
 # Environment: RSS (the bench/rss helper; built here if unset), N (runs of
-# -version, default 30), REPS (runs of each raw-video case, default 3).
+# -version, default 30), REPS (runs of each raw-video case, default 3),
+# and those of bench/coord.sh (LOADGEN, ...).
 . "$(dirname "$0")/../tests/integration/lib.sh"
 
 N=${N:-30}
@@ -179,4 +181,11 @@ for src in testsrc color; do
 done
 echo
 echo "$MISS target(s) missed (a measurement: exit 0 all the same)."
+
+# The coordinator under load (bench/coord.sh) brings its own broker and
+# coordinator; this cluster stops first so that it does not compete.
+for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+wait_for 10 eval '! alive'
+echo
+"$(dirname "$0")/coord.sh" || exit 1
 exit 0

@@ -130,6 +130,7 @@ proc_spawn(const struct proc_spec *spec, int fds[3], char *err, size_t errlen)
 	/* Bigger pipes: fewer, larger reads of a fast producer.  Best
 	 * effort (the system limit may be lower). */
 	fcntl(fds[1], F_SETPIPE_SZ, PIPE_SIZE);
+	fcntl(fds[2], F_SETPIPE_SZ, PIPE_SIZE);
 	return pid;
 fail:
 	for (int i = 0; i < 2; i++) {

@@ -56,6 +56,7 @@ struct cworker {
 	bool		 online;
 	bool		 registered;	/* has registered with this process */
 	bool		 stale;		/* missed its heartbeats */
+	bool		 drain_wanted;	/* an admin drained it */
 	bool		 draining;
 	struct strmap	 binaries;	/* name -> "ok" | "missing" */
 	struct strmap	 health;	/* variable -> "ok" | reason */
@@ -87,6 +88,7 @@ struct cjob {
 	int64_t		 assign_sent;
 	struct msg	 assign;	/* re-sent until started/rejected */
 	bool		 assigning;
+	int64_t		 cancel_sent;	/* mono ms; re-sent while canceling */
 };
 
 struct coord;
@@ -417,16 +419,18 @@ static bool
 could_ever_run(struct coord *c, const struct cjob *j, char *why,
     size_t whylen)
 {
+	char	need[128];
 	size_t	i;
 	bool	any = false;
 
-	snprintf(why, whylen, "no worker");
+	snprintf(why, whylen, "no worker is registered");
 	for (i = 0; i < c->nworkers; i++) {
 		if (!c->workers[i]->online || !c->workers[i]->registered)
 			continue;
 		any = true;
-		if (worker_can_run(c->workers[i], j, why, whylen))
+		if (worker_can_run(c->workers[i], j, need, sizeof(need)))
 			return true;
+		snprintf(why, whylen, "no registered worker has %s", need);
 	}
 	return !any && mono_ms() - c->started < STARTUP_GRACE_MS;
 }
@@ -692,10 +696,8 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 		return;
 	}
 	if (!could_ever_run(c, j, why, sizeof(why))) {
-		snprintf(text, sizeof(text), "no registered worker has %s",
-		    why);
-		refuse(c, s, req, "unavailable", text);
-		job_transition(c, j, JS_FAILED, text);
+		refuse(c, s, req, "unavailable", why);
+		job_transition(c, j, JS_FAILED, why);
 		job_forget(c, j);
 		return;
 	}
@@ -708,12 +710,23 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 	coord_answer(c, s, req, &m);
 }
 
+/* Tell the worker of j to stop it; re-sent by the janitor while the job
+ * is canceling (the worker acts on the first copy it gets). */
+static void
+job_send_cancel(struct coord *c, struct cjob *j)
+{
+	struct msg	m;
+
+	j->cancel_sent = mono_ms();
+	msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, j->id);
+	coord_to_worker(c, j->worker, &m);
+}
+
 /* Cancel a job on behalf of its client or an admin. */
 static void
 job_cancel(struct coord *c, struct cjob *j, const char *why)
 {
-	struct msg	m;
-
 	switch (j->state) {
 	case JS_PENDING:
 		job_transition(c, j, JS_CANCELED, why);
@@ -723,9 +736,7 @@ job_cancel(struct coord *c, struct cjob *j, const char *why)
 	case JS_RUNNING:
 		if (job_transition(c, j, JS_CANCELING, why) == -1)
 			break;
-		msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
-		msg_set_str(&m, F_JOB, j->id);
-		coord_to_worker(c, j->worker, &m);
+		job_send_cancel(c, j);
 		break;
 	default:
 		break;
@@ -971,6 +982,14 @@ handle_heartbeat(struct coord *c, const struct sender *s,
 		log_info("worker %s is heartbeating again", w->name);
 	w->stale = false;
 	worker_update(w, req);
+	if (w->drain_wanted && !w->draining) {
+		/* Our drain was lost: say it again. */
+		w->draining = true;
+		msg_init(&m, MT_DRAIN, COORDINATOR_NAME);
+		msg_set_str(&m, F_STATUS, "draining");
+		msg_set_str(&m, F_REASON, "drained by an administrator");
+		coord_to_worker(c, w->name, &m);
+	}
 	msg_init(&m, MT_ACK, COORDINATOR_NAME);
 	coord_answer(c, s, req, &m);
 	coord_schedule(c);
@@ -1001,11 +1020,20 @@ static void
 handle_started(struct coord *c, const struct sender *s, const struct msg *req)
 {
 	struct cjob	*j = worker_job(c, s, req->job);
+	struct msg	 m;
 
 	if (j != NULL && j->state == JS_ASSIGNED) {
 		job_transition(c, j, JS_RUNNING, NULL);
 		msg_clear(&j->assign);
 		j->assigning = false;
+	} else if (j == NULL) {
+		/* It was taken back (assign timeout, stale worker) or has
+		 * ended: this copy must not run. */
+		log_warnx("job %s started on %s, which no longer has it; "
+		    "canceling that copy", req->job, s->name);
+		msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
+		msg_set_str(&m, F_JOB, req->job);
+		coord_to_worker(c, s->name, &m);
 	}
 	ack(c, s, req);
 }
@@ -1126,7 +1154,7 @@ admin_drain(struct coord *c, const struct sender *s, const struct msg *req,
 		    req->present & FBIT(F_TARGET) ? req->target : "");
 		return;
 	}
-	w->draining = drain;
+	w->draining = w->drain_wanted = drain;
 	msg_init(&m, MT_DRAIN, COORDINATOR_NAME);
 	msg_set_str(&m, F_STATUS, drain ? "draining" : "online");
 	msg_set_str(&m, F_REASON, drain ? "drained by an administrator" :
@@ -1333,6 +1361,9 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 		struct cjob *j = c->jobs[i];
 
 		n = c->njobs;
+		if (j->state == JS_CANCELING &&
+		    now - j->cancel_sent >= ASSIGN_RESEND_MS * 2)
+			job_send_cancel(c, j);
 		if (j->state == JS_ASSIGNED) {
 			if (now - j->assigned_at > c->conf.assign_timeout)
 				job_transition(c, j, JS_PENDING,

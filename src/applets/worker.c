@@ -62,6 +62,7 @@ struct worker {
 	bool			 draining;	/* takes no new jobs */
 	struct caps		 caps;		/* of the ffmpeg binary */
 	bool			 caps_known;
+	bool			 probed;	/* caps_stat is valid */
 	struct stat		 caps_stat;	/* the binary when probed */
 	struct strmap		 health;	/* variable -> "ok" | why */
 	struct event		*ev_heartbeat;
@@ -93,6 +94,7 @@ struct wjob {
 	struct buf	 inbuf;
 	bool		 stdin_eof;
 	bool		 spawned;
+	bool		 canceled;	/* before it was spawned */
 	bool		 exited;
 	int		 status;
 	bool		 reported;
@@ -526,7 +528,13 @@ job_on_subscribed(void *arg, const char *topic, bool ok)
 	(void)topic;
 	if (!ok) {
 		job_reject(j->w, j->id, "subscribe",
-		    "the broker refused the job's input topic");
+		    "the broker refused the job's input topic (check its ACL)");
+		job_remove(j);
+		return;
+	}
+	if (j->canceled && !j->spawned) {
+		job_reject(j->w, j->id, "canceled", "canceled before it started");
+		job_remove(j);
 		return;
 	}
 	if (!j->spawned && !j->reported)
@@ -691,9 +699,17 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 	struct wjob	*j = job_find(w, m->job);
 	int64_t		 grace;
 
-	if (j == NULL || !j->spawned || j->exited)
+	if (j == NULL || j->exited)
 		return;
+	if (!j->spawned) {
+		/* Still waiting for its subscription: it never starts. */
+		j->canceled = true;
+		return;
+	}
 	grace = m->present & FBIT(F_GRACE) ? m->grace : j->grace;
+	/* A repeated cancel must not push the SIGKILL further away. */
+	if (event_pending(j->ev_kill, EV_TIMEOUT, NULL))
+		return;
 	log_info("job %s: canceled by the coordinator", j->id);
 	kill(j->pid, SIGTERM);
 	loop_arm(j->ev_kill, (int)grace);
@@ -724,11 +740,14 @@ worker_probe(struct worker *w)
 		return false;
 	if (stat(bin, &st) == -1)
 		memset(&st, 0, sizeof(st));
-	if (w->caps_known && st.st_ino == w->caps_stat.st_ino &&
+	/* Probe again only when the binary changed, also after a failed
+	 * probe: a broken binary is not worth a probe every heartbeat. */
+	if (w->probed && st.st_ino == w->caps_stat.st_ino &&
 	    st.st_mtime == w->caps_stat.st_mtime &&
 	    st.st_size == w->caps_stat.st_size)
 		return false;
 	w->caps_stat = st;
+	w->probed = true;
 	caps_free(&w->caps);
 	w->caps_known = false;
 	if (caps_probe(bin, &w->caps, err, sizeof(err)) == -1) {
