@@ -35,6 +35,9 @@ int	 ident_unseal(const uint8_t mk[KEY_LEN], const uint8_t *in, size_t len,
 int	 ident_add(struct store *, const uint8_t mk[KEY_LEN], const char *name,
 	    int role, uint8_t key_out[KEY_LEN], char *err, size_t errlen);
 
+/* A removed identity is still accepted for up to this long. */
+#define KEYRING_CHECK_MS	100
+
 struct keyring;
 struct keyring	*keyring_new(struct store *, const uint8_t mk[KEY_LEN]);
 void		 keyring_free(struct keyring *);

@@ -209,6 +209,7 @@ struct keyring {
 	uint8_t		 mk[KEY_LEN];
 	bool		 loaded;
 	int64_t		 version;	/* store_data_version at load */
+	int64_t		 checked;	/* mono ms of the last version check */
 	/* Sorted by name: the store lists by name in SQLite's BINARY
 	 * collation, which is strcmp order.  Not qsorted here, which would
 	 * leave copies of keys in its scratch memory. */
@@ -260,10 +261,16 @@ keyring_add_row(const struct ident_row *r, void *arg)
 }
 
 static int
-keyring_load(struct keyring *kr)
+keyring_load(struct keyring *kr, bool force)
 {
-	int64_t	v;
+	int64_t	v, now = mono_ms();
 
+	/* The version check is a read transaction: not on every message.
+	 * A removal made by `dffmpeg admin` shows within KEYRING_CHECK_MS;
+	 * an addition at once (a miss forces the check). */
+	if (kr->loaded && !force && now - kr->checked < KEYRING_CHECK_MS)
+		return 0;
+	kr->checked = now;
 	if ((v = store_data_version(kr->store)) == -1)
 		return -1;
 	if (kr->loaded && v == kr->version)
@@ -313,11 +320,13 @@ keyring_lookup(struct keyring *kr, const char *name, uint8_t key[KEY_LEN],
 	const struct keyent	*e;
 
 	/* If only the version check fails, the last copy still serves. */
-	if (keyring_load(kr) != 0 && !kr->loaded)
+	if (keyring_load(kr, false) != 0 && !kr->loaded)
 		return -1;
-	if (kr->n == 0)
-		return -1;
-	e = bsearch(name, kr->ents, kr->n, sizeof(*kr->ents), keyent_cmp);
+	e = kr->n == 0 ? NULL : bsearch(name, kr->ents, kr->n,
+	    sizeof(*kr->ents), keyent_cmp);
+	if (e == NULL && keyring_load(kr, true) == 0 && kr->n > 0)
+		e = bsearch(name, kr->ents, kr->n, sizeof(*kr->ents),
+		    keyent_cmp);
 	if (e == NULL)
 		return -1;
 	memcpy(key, e->key, KEY_LEN);

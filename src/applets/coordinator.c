@@ -118,6 +118,8 @@ struct coord {
 	size_t			 njobs;
 
 	struct event		*ev_tick;
+	struct event		*ev_commit;	/* ends the open transaction */
+	bool			 in_tx;
 	struct event		*ev_sig[3];
 	int64_t			 started;	/* mono ms */
 	int64_t			 last_purge;
@@ -127,6 +129,42 @@ struct coord {
 };
 
 static void	coord_schedule(struct coord *);
+
+/* ---- the store ---- */
+
+/*
+ * Group commit: the first write of a loop iteration opens a transaction
+ * and the commit runs once the iteration's callbacks are done -- before
+ * the answers they queued reach the socket, which needs another turn of
+ * the loop.  One transaction per burst of messages instead of one per
+ * statement (each with its file locks, and its share of WAL checkpoints).
+ */
+static void
+coord_tx(struct coord *c)
+{
+	if (c->in_tx)
+		return;
+	if (store_begin(c->store) != 0)
+		return;
+	c->in_tx = true;
+	event_active(c->ev_commit, EV_TIMEOUT, 0);
+}
+
+static void
+coord_commit(evutil_socket_t fd, short what, void *arg)
+{
+	struct coord	*c = arg;
+
+	(void)fd;
+	(void)what;
+	if (!c->in_tx)
+		return;
+	c->in_tx = false;
+	if (store_commit(c->store) != 0) {
+		log_warnx("the store did not commit; rolling back");
+		store_rollback(c->store);
+	}
+}
 
 /* ---- lookup ---- */
 
@@ -364,8 +402,8 @@ worker_can_run(const struct cworker *w, const struct cjob *j, char *why,
 	for (i = 0; i < j->paths.n; i++) {
 		v = strmap_get(&w->health, j->paths.v[i]);
 		if (v == NULL || strcmp(v, "ok") != 0) {
-			snprintf(why, whylen, "path variable '%s'",
-			    j->paths.v[i]);
+			snprintf(why, whylen, "%spath variable '%s'",
+			    v == NULL ? "" : "a healthy ", j->paths.v[i]);
 			return false;
 		}
 	}
@@ -1274,6 +1312,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	enum msg_err	 e;
 
 	c->received++;
+	coord_tx(c);
 	if (!name_valid(name, NAME_MAX_LEN) || len > MSG_MAX_BYTES) {
 		coord_drop(c, ME_FORMAT, "?", "malformed topic or size");
 		return;
@@ -1343,6 +1382,7 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	coord_tx(c);
 	for (i = 0; i < c->nworkers; i++) {
 		struct cworker *w = c->workers[i];
 
@@ -1523,6 +1563,7 @@ coordinator_main(int argc, char **argv)
 		fatalx("%s", err);
 	topic_fmt(c.sub, sizeof(c.sub), c.prefix, "coord/+");
 	mqtt_subscribe(c.mqtt, c.sub, NULL, NULL);
+	c.ev_commit = loop_timer(c.base, false, coord_commit, &c);
 	c.ev_tick = loop_timer(c.base, true, coord_tick, &c);
 	loop_arm(c.ev_tick, TICK_MS);
 	c.ev_sig[0] = loop_signal(c.base, SIGTERM, coord_on_signal, &c);
@@ -1545,6 +1586,8 @@ coordinator_main(int argc, char **argv)
 		free(c.workers[i]);
 	}
 	free(c.workers);
+	coord_commit(-1, 0, &c);
+	event_free(c.ev_commit);
 	event_free(c.ev_tick);
 	for (i = 0; i < nitems(c.ev_sig); i++)
 		event_free(c.ev_sig[i]);

@@ -980,8 +980,9 @@ worker_maybe_exit(struct worker *w)
 		return;
 	if (w->njobs > 0 && mono_ms() < w->stop_deadline)
 		return;
+	/* Reports wait for the coordinator, unless it never answered us. */
 	if (outbox_pending(w->node.outbox) > 0 && w->node.ready &&
-	    mono_ms() < w->stop_deadline)
+	    w->registered && mono_ms() < w->stop_deadline)
 		return;
 	while (w->njobs > 0)
 		job_remove(w->jobs[0]);

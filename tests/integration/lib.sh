@@ -74,9 +74,13 @@ wait_for() {
 	return 0
 }
 
+# free_port: a port below the kernel's range for outgoing connections (a
+# port one of those uses refuses connections but cannot be bound).
 free_port() {
+	top=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${top:-0}" -gt 21000 ] || top=32768
 	while :; do
-		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000 ))
+		p=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % (top - 20000) ))
 		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
 	done
 }
@@ -97,7 +101,7 @@ broker_up() {
 		[ "$(id -u)" = 0 ] && echo "user root"
 	} >"$T/mosquitto.conf"
 	spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"
-	wait_for 5 port_open "$PORT" || fail "mosquitto did not start"
+	wait_for 5 port_open "$PORT" || fail "mosquitto did not start: $(tail -n 2 "$T/mosquitto.log")"
 }
 
 # coordinator_up: write the coordinator config (plus $COORD_EXTRA) and
@@ -173,6 +177,11 @@ make_clip() {
 }
 
 # ---- helpers of the conformance and cluster tests ----
+
+# remote_running PATTERN: a remote ffmpeg/ffprobe whose arguments match
+# PATTERN runs (a worker starts it as "ffmpeg ARGS"; the proxy's own
+# command line starts with the path of the link, so it does not match).
+remote_running() { pgrep -f "^ff(mpeg|probe) .*$1" >/dev/null; }
 
 # q SQL: a query on the coordinator's database.
 q() { sqlite3 "$T/coordinator.db" "$1"; }

@@ -9,7 +9,7 @@ cluster_up
 "$T/bin/ffmpeg" -hide_banner -nostats -re -f lavfi -i testsrc=size=64x64:rate=10 \
     -t 2 -y "$T/media/drain.mkv" 2>"$T/d.err" &
 P=$!
-wait_for 10 pgrep -f "$T/media/drain.mkv" >/dev/null || fail "the job did not start"
+wait_for 10 remote_running "$T/media/drain.mkv" || fail "the job did not start"
 kill -TERM "$PID_worker01"
 wait_for 5 grep -q "draining" "$T/worker01.log" || fail "worker01 did not drain"
 # a job submitted now is queued, not placed on the draining worker
@@ -30,10 +30,10 @@ wait $V; rc=$?
 "$T/bin/ffmpeg" -hide_banner -nostats -re -f lavfi -i testsrc=size=64x64:rate=10 \
     -t 30 -y "$T/media/cancel.mkv" 2>"$T/c.err" &
 P=$!
-wait_for 10 pgrep -f "$T/media/cancel.mkv" >/dev/null || fail "the long job did not start"
+wait_for 10 remote_running "$T/media/cancel.mkv" || fail "the long job did not start"
 kill -TERM "$PID_worker02"; sleep 0.3; kill -TERM "$PID_worker02"
 wait_for 6 eval '! kill -0 $PID_worker02 2>/dev/null' || fail "worker02 did not exit on the second SIGTERM"
-wait_for 6 eval '! pgrep -f "$T/media/cancel.mkv" >/dev/null' || fail "its ffmpeg survived"
+wait_for 6 eval '! remote_running "$T/media/cancel.mkv"' || fail "its ffmpeg survived"
 wait $P; rc=$?
 [ $rc != 0 ] || fail "the canceled job exited 0"
 
@@ -45,7 +45,7 @@ rm "$T/media/.online"
 wait_for 5 grep -q "path variable Media is unhealthy" "$T/worker03.log" || fail "no unhealthy report"
 sleep 1.5	# one heartbeat carries it to the coordinator
 "$T/bin/ffprobe" -v error "$T/media/drain.mkv" 2>"$T/m.err"; rc=$?
-[ $rc = 1 ] && grep -q "^dffmpeg: .*path variable 'Media'" "$T/m.err" \
+[ $rc = 1 ] && grep -q "^dffmpeg: no registered worker has a healthy path variable 'Media'" "$T/m.err" \
     || fail "a job needing an unhealthy Media: exit $rc, $(cat "$T/m.err")"
 "$T/bin/ffmpeg" -hide_banner -version >/dev/null || fail "a job needing no path failed"
 touch "$T/media/.online"

@@ -38,7 +38,7 @@ admin worker drain worker02	# make worker01 the only candidate
 "$T/bin/ffmpeg" -hide_banner -nostats -re -f lavfi -i testsrc=size=64x64:rate=10 \
     -t 30 -f null -y "$T/media/running-$$.null" >"$T/r.out" 2>"$T/r.err" &
 P=$!
-wait_for 10 pgrep -f "running-$$" >/dev/null || fail "the job did not start"
+wait_for 10 remote_running "running-$$" || fail "the job did not start"
 killed=$(date +%s%N)
 kill -KILL "$PID_worker01"
 wait $P; rc=$?
@@ -46,7 +46,7 @@ ms=$(( ($(date +%s%N) - killed) / 1000000 ))
 [ $rc = 1 ] || fail "client exit $rc after its worker died"
 tail -n 1 "$T/r.err" | grep -q '^dffmpeg: .*worker01' || fail "no dffmpeg: line: $(tail -n 2 "$T/r.err")"
 [ $ms -lt 1500 ] || fail "the client took $ms ms to learn its worker died"
-wait_for 2 eval '! pgrep -f "running-$$" >/dev/null' || fail "ffmpeg outlived its worker"
+wait_for 2 eval '! remote_running "running-$$"' || fail "ffmpeg outlived its worker"
 [ "$(q "select state from jobs where args like '%running-$$%'")" = failed ] \
     || fail "job state: $(q "select state, reason from jobs where args like '%running-$$%'")"
 echo "  worker SIGKILL -> client exit: $ms ms"

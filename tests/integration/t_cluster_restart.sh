@@ -8,7 +8,7 @@ cluster_up
 "$T/bin/ffmpeg" -hide_banner -nostats -re -f lavfi -i testsrc=size=320x240:rate=25 \
     -t 4 -c:v libx264 -preset ultrafast -y "$T/media/restart.mp4" 2>"$T/t.err" &
 P=$!
-wait_for 10 pgrep -f "$T/media/restart.mp4" >/dev/null || fail "the transcode did not start"
+wait_for 10 remote_running "$T/media/restart.mp4" || fail "the transcode did not start"
 sleep 0.5
 kill -KILL "$PID_coordinator"
 sleep 1
