@@ -30,11 +30,7 @@
 #define RETRY_MAX_MS		5000
 
 #define TOPIC_PREFIX_DEFAULT	"dffmpeg"
-#define MQTT_PORT_DEFAULT	1883
-#define MQTT_KEEPALIVE_DEFAULT	10
 #define HEARTBEAT_DEFAULT	5	/* seconds */
-#define HTTP_PORT_DEFAULT	8000
-#define KILL_GRACE_MS		2000
 
 #define COORDINATOR_NAME	"coordinator"	/* the `from` of downlink messages */
 

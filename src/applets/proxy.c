@@ -106,7 +106,7 @@ static void	proxy_fail(struct proxy *, bool, const char *, ...)
 /* ---- outputs ---- */
 
 static void
-output_init(struct proxy *p, struct output *o, int fd)
+output_init(struct output *o, int fd)
 {
 	struct stat	st;
 
@@ -120,7 +120,6 @@ output_init(struct proxy *p, struct output *o, int fd)
 	    !(o->flags & O_NONBLOCK) &&
 	    fcntl(fd, F_SETFL, o->flags | O_NONBLOCK) == 0)
 		o->nonblock = true;
-	(void)p;
 }
 
 static void
@@ -772,8 +771,8 @@ proxy_main(int argc, char **argv)
 	topic_fmt(p.topic_in, sizeof(p.topic_in), p.node.prefix,
 	    "job/%s/in", p.job);
 	log_info("job %s: %s with %d arguments", p.job, name, argc - 1);
-	output_init(&p, &p.out[0], STDOUT_FILENO);
-	output_init(&p, &p.out[1], STDERR_FILENO);
+	output_init(&p.out[0], STDOUT_FILENO);
+	output_init(&p.out[1], STDERR_FILENO);
 	mqtt_subscribe(p.node.mqtt, p.topic_out, proxy_on_out_sub, &p);
 	for (k = 0; k < 4; k++)
 		p.ev_sig[k] = loop_signal(p.base, sigs[k], proxy_on_signal,
