@@ -29,6 +29,7 @@
 #include "caps.h"
 #include "daemon.h"
 #include "ffargs.h"
+#include "hmap.h"
 #include "ident.h"
 #include "jobstate.h"
 #include "log.h"
@@ -114,8 +115,11 @@ struct coord {
 
 	struct cworker		**workers;
 	size_t			 nworkers;
-	struct cjob		**jobs;		/* jobs not yet terminal */
+	struct hmap		 worker_names;	/* name -> struct cworker */
+	struct cjob		**jobs;		/* not yet terminal, oldest first */
 	size_t			 njobs;
+	struct hmap		 job_ids;	/* id -> struct cjob */
+	size_t			 npending;	/* jobs in the queue */
 
 	struct event		*ev_tick;
 	struct event		*ev_commit;	/* ends the open transaction */
@@ -171,23 +175,24 @@ coord_commit(evutil_socket_t fd, short what, void *arg)
 static struct cworker *
 worker_find(struct coord *c, const char *name)
 {
-	size_t	i;
-
-	for (i = 0; i < c->nworkers; i++)
-		if (strcmp(c->workers[i]->name, name) == 0)
-			return c->workers[i];
-	return NULL;
+	return hmap_get(&c->worker_names, name);
 }
 
 static struct cjob *
 job_find(struct coord *c, const char *id)
 {
-	size_t	i;
+	return hmap_get(&c->job_ids, id);
+}
 
-	for (i = 0; i < c->njobs; i++)
-		if (strcmp(c->jobs[i]->id, id) == 0)
-			return c->jobs[i];
-	return NULL;
+/* Keep j (new or restored) among the unfinished jobs, in FIFO order. */
+static void
+job_add(struct coord *c, struct cjob *j)
+{
+	c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
+	c->jobs[c->njobs++] = j;
+	hmap_put(&c->job_ids, j->id, j);
+	if (j->state == JS_PENDING)
+		c->npending++;
 }
 
 static void
@@ -208,6 +213,9 @@ job_forget(struct coord *c, struct cjob *j)
 {
 	size_t	i;
 
+	hmap_del(&c->job_ids, j->id);
+	if (j->state == JS_PENDING)
+		c->npending--;
 	for (i = 0; i < c->njobs; i++) {
 		if (c->jobs[i] == j) {
 			memmove(&c->jobs[i], &c->jobs[i + 1],
@@ -357,6 +365,10 @@ job_transition(struct coord *c, struct cjob *j, enum job_state to,
 	if (held && !holds && (w = worker_find(c, j->worker)) != NULL &&
 	    w->active > 0)
 		w->active--;
+	if (from == JS_PENDING)
+		c->npending--;
+	if (to == JS_PENDING)
+		c->npending++;
 	j->state = to;
 	if (to == JS_PENDING) {
 		j->worker[0] = '\0';
@@ -548,7 +560,9 @@ coord_schedule(struct coord *c)
 	struct cworker	*w;
 	size_t		 i;
 
-	for (i = 0; i < c->njobs; i++) {
+	/* Called after every change that may free a slot: cheap when the
+	 * queue is empty, which is the common case. */
+	for (i = 0; i < c->njobs && c->npending > 0; i++) {
 		if (c->jobs[i]->state != JS_PENDING)
 			continue;
 		if ((w = pick_worker(c, c->jobs[i])) != NULL)
@@ -722,8 +736,7 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 		    "job");
 		return;
 	}
-	c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
-	c->jobs[c->njobs++] = j;
+	job_add(c, j);
 	log_info("job %s: submitted by %s (%s, %zu arguments)", j->id,
 	    s->name, j->binary, j->args.n);
 
@@ -741,10 +754,7 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 	}
 	msg_init(&m, MT_QUEUED, COORDINATOR_NAME);
 	msg_set_str(&m, F_JOB, j->id);
-	for (i = 0, rc = 0; i < c->njobs; i++)
-		if (c->jobs[i]->state == JS_PENDING)
-			rc++;
-	msg_set_int(&m, F_POSITION, rc);
+	msg_set_int(&m, F_POSITION, (int64_t)c->npending);
 	coord_answer(c, s, req, &m);
 }
 
@@ -975,6 +985,7 @@ worker_add(struct coord *c, const char *name)
 	c->workers = xreallocarray(c->workers, c->nworkers + 1,
 	    sizeof(*c->workers));
 	c->workers[c->nworkers++] = w;
+	hmap_put(&c->worker_names, w->name, w);
 	return w;
 }
 
@@ -1493,8 +1504,7 @@ load_job(const struct job_row *row, void *arg)
 	if (strcmp(j->binary, "ffmpeg") == 0)
 		ffargs_requirements((int)j->args.n, j->args.v, &j->req);
 	j->queued_at = j->assigned_at = mono_ms();
-	c->jobs = xreallocarray(c->jobs, c->njobs + 1, sizeof(*c->jobs));
-	c->jobs[c->njobs++] = j;
+	job_add(c, j);
 	return 0;
 }
 
@@ -1586,6 +1596,8 @@ coordinator_main(int argc, char **argv)
 		free(c.workers[i]);
 	}
 	free(c.workers);
+	hmap_free(&c.worker_names);
+	hmap_free(&c.job_ids);
 	coord_commit(-1, 0, &c);
 	event_free(c.ev_commit);
 	event_free(c.ev_tick);
