@@ -602,11 +602,19 @@ submit_finished(struct coord *c, const struct sender *s,
 {
 	struct msg	m;
 
-	msg_init(&m, MT_FAILED, COORDINATOR_NAME);
-	msg_set_str(&m, F_JOB, row->id);
-	msg_set_str(&m, F_REASON, row->state);
-	msg_set_str(&m, F_TEXT, row->reason != NULL ? row->reason :
-	    row->state);
+	/* The job ended while this client heard nothing: say how. */
+	if (strcmp(row->state, "completed") == 0) {
+		msg_init(&m, MT_FINISHED, COORDINATOR_NAME);
+		msg_set_str(&m, F_JOB, row->id);
+		msg_set_int(&m, F_CODE, row->exit_code);
+		msg_set_int(&m, F_SIGNAL, row->exit_signal);
+	} else {
+		msg_init(&m, MT_FAILED, COORDINATOR_NAME);
+		msg_set_str(&m, F_JOB, row->id);
+		msg_set_str(&m, F_REASON, row->state);
+		msg_set_str(&m, F_TEXT, row->reason != NULL ? row->reason :
+		    row->state);
+	}
 	coord_answer(c, s, req, &m);
 }
 
