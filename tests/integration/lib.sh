@@ -158,15 +158,18 @@ EOC
 
 registered() { grep -q "worker $1 registered" "$T/coordinator.log"; }
 
-# cluster_up: broker, coordinator, one worker (worker01), a client config
-# and the ffmpeg/ffprobe links in $T/bin.
+# cluster_up [EXTRA1 [EXTRA2]]: broker, coordinator, a client config with
+# the ffmpeg/ffprobe links in $T/bin, and worker01 (with EXTRA1 in its
+# config); with two arguments also worker02 (with EXTRA2).
 cluster_up() {
 	broker_up
 	coordinator_up
 	wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
 	client_config
-	worker_up worker01
+	worker_up worker01 "" "${1:-}"
+	[ $# -ge 2 ] && worker_up worker02 "" "$2"
 	wait_for 10 registered worker01 || fail "worker01 did not register"
+	[ $# -lt 2 ] || wait_for 10 registered worker02 || fail "worker02 did not register"
 }
 
 # A short clip made by ffmpeg itself.

@@ -4,14 +4,7 @@
 # and one that no worker can run is refused at once, naming what is
 # missing.
 . "$(dirname "$0")/lib.sh"
-broker_up
-coordinator_up
-wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
-client_config
-worker_up worker01
-worker_up worker02 "" "disable: {encoders: [libx264]}"
-wait_for 10 registered worker01 || fail "worker01 did not register"
-wait_for 10 registered worker02 || fail "worker02 did not register"
+cluster_up "" "disable: {encoders: [libx264]}"
 grep -q "encoders" "$T/worker02.log" || fail "worker02 did not probe its ffmpeg"
 
 # libx264 jobs all go to worker01, the only one with the encoder

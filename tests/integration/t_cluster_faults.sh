@@ -3,14 +3,7 @@
 # job is re-queued on the other) and during a job (the client gets one
 # `dffmpeg:` line and exit 1 within a second, no ffmpeg is left behind).
 . "$(dirname "$0")/lib.sh"
-broker_up
-coordinator_up
-wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
-client_config
-worker_up worker01
-worker_up worker02
-wait_for 10 registered worker01 || fail "worker01 did not register"
-wait_for 10 registered worker02 || fail "worker02 did not register"
+cluster_up "" ""
 
 # 1. Killed before it started the job: with worker02 drained and worker01
 # stopped, a job is assigned to worker01 but cannot start; worker01 is

@@ -3,14 +3,7 @@
 # slots, a FIFO queue placed the moment a slot frees, and the job states
 # recorded for all of it.
 . "$(dirname "$0")/lib.sh"
-broker_up
-coordinator_up
-wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
-client_config
-worker_up worker01 "" "max_jobs: 1"
-worker_up worker02 "" "max_jobs: 1"
-wait_for 10 registered worker01 || fail "worker01 did not register"
-wait_for 10 registered worker02 || fail "worker02 did not register"
+cluster_up "max_jobs: 1" "max_jobs: 1"
 
 # Three 2-second real-time jobs at once: two run, one waits for a slot.
 for i in 1 2 3; do
