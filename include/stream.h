@@ -20,6 +20,10 @@
  *
  * Liveness: a ping goes out after ping_ms without sending; ops->lost is
  * called after lost_ms without hearing anything from the peer.
+ *
+ * Direction: frames are sealed with "<job>/out" (worker to client) or
+ * "<job>/in" as associated data, so a frame copied back to its sender, or
+ * to the other topic, does not open.
  */
 #ifndef DFFMPEG_STREAM_H
 #define DFFMPEG_STREAM_H
@@ -53,9 +57,11 @@ struct stream_params {
 	int		lost_ms;	/* 0: never lost */
 };
 
+/* worker_end: this end runs the process (sends "out", receives "in"). */
 struct stream	*stream_new(struct event_base *, const uint8_t key[KEY_LEN],
-		    const char *job, const struct stream_params *,
-		    const struct stream_ops *, void *arg);
+		    const char *job, bool worker_end,
+		    const struct stream_params *, const struct stream_ops *,
+		    void *arg);
 void		 stream_free(struct stream *);
 
 /* Queue data of one kind, split into frames of FRAME_MAX_PAYLOAD.  Always

@@ -23,6 +23,7 @@
 #define EARLY_MAX		64	/* out-of-order frames held */
 #define RTO_MIN_MS		1000
 #define RTO_MAX_MS		16000
+#define RESEND_MIN_MS		500
 
 /* The one-byte payload of an ack frame. */
 #define ACK_RESEND		0x01	/* re-send everything unacknowledged */
@@ -45,6 +46,8 @@ struct stream {
 	struct event_base	*base;
 	uint8_t			 key[KEY_LEN];
 	char			 job[ID_BUF];
+	char			 ad_send[ID_BUF + 4];	/* "<job>/out" or "/in" */
+	char			 ad_recv[ID_BUF + 4];
 	struct stream_params	 p;
 	const struct stream_ops	*ops;
 	void			*arg;
@@ -56,6 +59,7 @@ struct stream {
 	size_t			 unacked_bytes;
 	bool			 was_full;
 	bool			 peer_holding;	/* its last ack said so */
+	int64_t			 resend_asked;	/* mono ms of the last RESEND */
 	int64_t			 last_send;
 	int64_t			 last_progress;	/* ack moved or first send */
 	int			 rto;
@@ -79,7 +83,7 @@ static void	stream__ack_cb(evutil_socket_t, short, void *);
 
 struct stream *
 stream_new(struct event_base *base, const uint8_t key[KEY_LEN],
-    const char *job, const struct stream_params *p,
+    const char *job, bool worker_end, const struct stream_params *p,
     const struct stream_ops *ops, void *arg)
 {
 	struct stream	*s = xcalloc(1, sizeof(*s));
@@ -88,6 +92,10 @@ stream_new(struct event_base *base, const uint8_t key[KEY_LEN],
 	s->base = base;
 	memcpy(s->key, key, KEY_LEN);
 	snprintf(s->job, sizeof(s->job), "%s", job);
+	snprintf(s->ad_send, sizeof(s->ad_send), "%s/%s", s->job,
+	    worker_end ? "out" : "in");
+	snprintf(s->ad_recv, sizeof(s->ad_recv), "%s/%s", s->job,
+	    worker_end ? "in" : "out");
 	if (p != NULL)
 		s->p = *p;
 	if (s->p.window_bytes == 0)
@@ -152,7 +160,7 @@ stream__send_control(struct stream *s, enum frame_kind kind, uint8_t flags)
 			flags |= ACK_HOLDING;
 		f.len = 1;
 	}
-	len = frame_seal(s->key, s->job, &f, buf, sizeof(buf));
+	len = frame_seal(s->key, s->ad_send, &f, buf, sizeof(buf));
 	if (len > 0)
 		stream__publish(s, buf, len);
 }
@@ -199,7 +207,7 @@ stream_send(struct stream *s, enum frame_kind kind, const void *data,
 		e->seq = f.seq;
 		e->plain = chunk;
 		e->buf = xmalloc(FRAME_OVERHEAD + chunk);
-		e->len = frame_seal(s->key, s->job, &f, e->buf,
+		e->len = frame_seal(s->key, s->ad_send, &f, e->buf,
 		    FRAME_OVERHEAD + chunk);
 		if (s->nsent == 0)
 			s->last_progress = mono_ms();
@@ -335,7 +343,7 @@ stream__accept(struct stream *s, const uint8_t *buf, size_t len,
 	size_t		i;
 
 	*stored = false;
-	if (frame_open(s->key, s->job, buf, len, &f, s->scratch, err,
+	if (frame_open(s->key, s->ad_recv, buf, len, &f, s->scratch, err,
 	    sizeof(err)) == -1) {
 		s->bad++;
 		log_debug("job %s: dropped frame: %s", s->job, err);
@@ -347,8 +355,13 @@ stream__accept(struct stream *s, const uint8_t *buf, size_t len,
 		uint8_t flags = f.len == 1 ? f.data[0] : 0;
 
 		s->peer_holding = (flags & ACK_HOLDING) != 0;
-		if (flags & ACK_RESEND)
+		/* At most twice a second: a replayed RESEND must not make
+		 * us send the whole window again and again. */
+		if ((flags & ACK_RESEND) &&
+		    mono_ms() - s->resend_asked >= RESEND_MIN_MS) {
+			s->resend_asked = mono_ms();
 			stream__resend_all(s);
+		}
 	}
 	if (f.seq == 0)
 		return true;		/* ack or ping */

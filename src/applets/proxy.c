@@ -502,7 +502,7 @@ proxy_accepted(struct proxy *p, const struct msg *m)
 	}
 	p->accepted = true;
 	log_info("job %s: accepted, runs on %s", p->job, m->worker);
-	p->stream = stream_new(p->base, p->key, p->job, &sp,
+	p->stream = stream_new(p->base, p->key, p->job, false, &sp,
 	    &proxy_stream_ops, p);
 	for (i = 0; i < p->nearly; i++) {
 		stream_input(p->stream, p->early[i], p->early_len[i]);

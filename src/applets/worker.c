@@ -676,8 +676,8 @@ worker_on_assign(struct worker *w, const struct msg *m)
 	}
 	j->ev_kill = loop_timer(w->base, false, job_on_kill, j);
 	j->ev_linger = loop_timer(w->base, false, job_on_linger, j);
-	j->stream = stream_new(w->base, j->key, j->id, &sp, &job_stream_ops,
-	    j);
+	j->stream = stream_new(w->base, j->key, j->id, true, &sp,
+	    &job_stream_ops, j);
 	w->jobs = xreallocarray(w->jobs, w->njobs + 1, sizeof(*w->jobs));
 	w->jobs[w->njobs++] = j;
 	log_info("job %s: assigned (%s, %zu arguments)", j->id, j->binary,

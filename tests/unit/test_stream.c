@@ -169,8 +169,8 @@ ends_open(const struct stream_params *pa, const struct stream_params *pb)
 	B.name = "B";
 	A.peer = &B;
 	B.peer = &A;
-	A.s = stream_new(base, key, job, pa, &ops, &A);
-	B.s = stream_new(base, key, job, pb, &ops, &B);
+	A.s = stream_new(base, key, job, true, pa, &ops, &A);
+	B.s = stream_new(base, key, job, false, pb, &ops, &B);
 }
 
 static void
@@ -616,7 +616,7 @@ START_TEST(test_bad_frames)
 {
 	uint8_t		 other[KEY_LEN], buf[FRAME_OVERHEAD + 16];
 	uint8_t		 junk[FRAME_OVERHEAD + 16];
-	char		 other_job[ID_BUF];
+	char		 other_job[ID_BUF], ad[ID_BUF + 4];
 	struct frame	 f = { FK_STDOUT, 1, 0, (const uint8_t *)"forged", 6 };
 	struct buf	 want = { 0 };
 	size_t		 len;
@@ -650,6 +650,13 @@ START_TEST(test_bad_frames)
 	ck_assert_uint_eq(stream_bad_frames(B.s), 5);
 	stream_input(B.s, junk, 0);
 	ck_assert_uint_eq(stream_bad_frames(B.s), 6);
+	/* Sealed for the other direction, as B's own frames are: a frame
+	 * copied back to its sender does not open. */
+	snprintf(ad, sizeof(ad), "%s/in", job);
+	len = frame_seal(key, ad, &f, buf, sizeof(buf));
+	ck_assert_uint_gt(len, 0);
+	stream_input(B.s, buf, len);
+	ck_assert_uint_eq(stream_bad_frames(B.s), 7);
 	ck_assert_uint_eq(B.frames, 0);
 	/* None of them moved B's receive position, nor made it answer. */
 	pump();
@@ -661,7 +668,7 @@ START_TEST(test_bad_frames)
 	pump();
 	check_got(&B, &want, 1);
 	ck_assert(stream_drained(A.s));
-	ck_assert_uint_eq(stream_bad_frames(B.s), 6);
+	ck_assert_uint_eq(stream_bad_frames(B.s), 7);
 	ck_assert_uint_eq(stream_bad_frames(A.s), 0);
 	buf_free(&want);
 }
