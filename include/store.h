@@ -93,6 +93,10 @@ int	 store_job_get(struct store *, const char *id, struct job_row *);
  */
 int	 store_job_transition(struct store *, const char *id, const char *from,
 	    const char *to, const char *worker, const char *reason, int64_t ts);
+/* Replace the sealed key of a job (a new placement gets a new key): 0, 1
+ * no such job, -1 error. */
+int	 store_job_set_key(struct store *, const char *id,
+	    const uint8_t *sealed, size_t len);
 /* Record the exit status of a job: 0, 1 no such job, -1 error. */
 int	 store_job_set_exit(struct store *, const char *id, int code, int sig);
 /* Jobs in one of the states of the NULL-terminated list (NULL: all),

@@ -88,6 +88,7 @@ enum stmt {
 	S_JOB_GET,
 	S_JOB_MOVE,
 	S_JOB_SET_EXIT,
+	S_JOB_SET_KEY,
 	S_JOB_LIST,
 	S_TRANS_ADD,
 	S_TRANS_LIST,
@@ -131,6 +132,8 @@ static const struct {
 	    "WHERE id = ?1 AND state = ?2" },
 	[S_JOB_SET_EXIT] = { "set job exit status",
 	    "UPDATE jobs SET exit_code = ?2, exit_signal = ?3 WHERE id = ?1" },
+	[S_JOB_SET_KEY] = { "set job key",
+	    "UPDATE jobs SET key_sealed = ?2 WHERE id = ?1" },
 	[S_JOB_LIST] = { "list jobs",
 	    "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL OR state IN "
 	    "(SELECT value FROM json_each(?1)) ORDER BY created, rowid" },
@@ -772,6 +775,19 @@ store_job_transition(struct store *s, const char *id, const char *from,
 fail:
 	tx_end(s, own, 0);
 	return -1;
+}
+
+int
+store_job_set_key(struct store *s, const char *id, const uint8_t *sealed,
+    size_t len)
+{
+	sqlite3_stmt	*st = s->st[S_JOB_SET_KEY];
+
+	bind_text(st, 1, id);
+	sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_TRANSIENT);
+	if (run(s, S_JOB_SET_KEY) != 0)
+		return -1;
+	return sqlite3_changes(s->db) == 0 ? 1 : 0;
 }
 
 int

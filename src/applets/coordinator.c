@@ -370,6 +370,18 @@ job_transition(struct coord *c, struct cjob *j, enum job_state to,
 	if (to == JS_PENDING)
 		c->npending++;
 	j->state = to;
+	if (to == JS_PENDING && from == JS_ASSIGNED) {
+		uint8_t	sealed[SEALED_KEY_MAX];
+		size_t	len;
+
+		/* The worker it was taken from may still start it: a new
+		 * key for the next placement keeps that copy's frames out
+		 * of the client's stream (and the coordinator cancels it
+		 * when it reports). */
+		randombytes_buf(j->key, sizeof(j->key));
+		len = ident_seal(c->master, j->key, sealed);
+		store_job_set_key(c->store, j->id, sealed, len);
+	}
 	if (to == JS_PENDING) {
 		j->worker[0] = '\0';
 		j->queued_at = mono_ms();

@@ -490,16 +490,31 @@ static void
 proxy_accepted(struct proxy *p, const struct msg *m)
 {
 	struct stream_params	sp = { 0, 0, 2000, 15000 };
+	uint8_t			key[KEY_LEN];
 	size_t			i;
 
 	p->answered = true;
-	if (p->accepted)
-		return;
-	if (msg_open_key(p->node.key, m->key, p->key) == -1) {
+	if (msg_open_key(p->node.key, m->key, key) == -1) {
 		proxy_fail(p, false, "the job key from the coordinator does "
 		    "not open");
 		return;
 	}
+	if (p->accepted && (p->hello || sodium_memcmp(key, p->key,
+	    KEY_LEN) == 0)) {
+		sodium_memzero(key, sizeof(key));
+		return;		/* a repeated answer */
+	}
+	if (p->accepted) {
+		/* Placed again (taken back from a worker that did not start
+		 * it): a new key, a new stream; what the new worker sent
+		 * meanwhile failed the old key, so ask for it again. */
+		log_info("job %s: placed again, now on %s", p->job, m->worker);
+		stream_free(p->stream);
+		p->stream = NULL;
+		p->early_dropped = true;
+	}
+	memcpy(p->key, key, KEY_LEN);
+	sodium_memzero(key, sizeof(key));
 	p->accepted = true;
 	log_info("job %s: accepted, runs on %s", p->job, m->worker);
 	p->stream = stream_new(p->base, p->key, p->job, false, &sp,

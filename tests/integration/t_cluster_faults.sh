@@ -43,4 +43,25 @@ wait_for 2 eval '! remote_running "running-$$"' || fail "ffmpeg outlived its wor
 [ "$(q "select state from jobs where args like '%running-$$%'")" = failed ] \
     || fail "job state: $(q "select state, reason from jobs where args like '%running-$$%'")"
 echo "  worker SIGKILL -> client exit: $ms ms"
+
+# 3. A worker that stops heartbeating (stopped, not dead) loses the job it
+# had not started to another worker; when it wakes up and starts its copy
+# anyway, that copy is canceled and cannot disturb the client's output.
+worker_up worker01
+wait_for 10 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log") -ge 3 ]' \
+    || fail "worker01 did not come back again"
+kill -STOP "$PID_worker01"
+"$T/bin/ffmpeg" -hide_banner -version >"$T/s.out" 2>"$T/s.err" &
+P=$!
+wait_for 5 eval '[ $(grep -c "runs on worker01" "$T/client.log") -ge 2 ]' \
+    || fail "the job was not assigned to the stopped worker01"
+admin worker resume worker02
+wait_for 15 grep -q "worker01 stopped heartbeating" "$T/coordinator.log" \
+    || fail "worker01 was not found stale"
+wait $P; rc=$?
+kill -CONT "$PID_worker01"
+[ $rc = 0 ] || fail "the job taken back exited $rc: $(cat "$T/s.err")"
+cmp -s "$T/s.out" <(ffmpeg -hide_banner -version) || fail "its output differs"
+wait_for 10 grep -q "started on worker01, which no longer has it" "$T/coordinator.log" \
+    || fail "the late copy on worker01 was not canceled"
 pass
