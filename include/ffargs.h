@@ -17,6 +17,9 @@
 
 #include "util.h"
 
+/* At most this many names in each list of a struct ffreq. */
+#define FFREQ_MAX_NAMES	256
+
 struct ffreq {
 	struct strv	encoders;	/* codecs selected for outputs, not "copy" */
 	struct strv	decoders;	/* codecs forced for inputs */

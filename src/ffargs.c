@@ -90,12 +90,17 @@ struct valopt {
 	opt_fn		 fn;
 };
 
+/*
+ * Add a name once.  Lists are capped: a command line is not trusted, and a
+ * linear uniqueness check over an unbounded list of names would let one
+ * submit occupy the coordinator for seconds.
+ */
 static void
 push_unique(struct strv *sv, const char *s, size_t len)
 {
 	size_t	i;
 
-	if (len == 0)
+	if (len == 0 || sv->n >= FFREQ_MAX_NAMES)
 		return;
 	for (i = 0; i < sv->n; i++)
 		if (strncmp(sv->v[i], s, len) == 0 && sv->v[i][len] == '\0')
@@ -321,7 +326,9 @@ get_token(const char *p, const char *term, char **tok)
 	char	*out = NULL, *o = NULL, *end = NULL;
 
 	if (tok != NULL) {
-		out = o = end = xmalloc(strlen(p) + 1);
+		/* The token is no longer than the span to its terminator. */
+		out = o = end = xmalloc((size_t)(get_token(p, term, NULL) - p)
+		    + 1);
 	}
 	p += strspn(p, WHITESPACE);
 	while (*p != '\0' && strchr(term, *p) == NULL) {

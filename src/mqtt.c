@@ -557,6 +557,8 @@ mqtt_want_write(const struct mqtt *m)
 void
 mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
 {
+	if (m->state == MQ_CLOSING || m->shutdown_done != NULL)
+		return;		/* already on its way out */
 	m->shutdown_done = done;
 	m->shutdown_arg = arg;
 	m->shutdown_deadline = mono_ms() + timeout_ms;

@@ -327,18 +327,36 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 	}
 }
 
+/*
+ * Stop a job nobody will read any more (canceled, or its client is
+ * gone): SIGTERM, SIGKILL after the grace, and stop relaying its output,
+ * so that neither a child blocked on a full pipe nor output left in the
+ * pipes after it exited keeps the job from ending and being reported.
+ */
+static void
+job_stop(struct wjob *j, const char *why)
+{
+	if (!j->spawned) {
+		j->canceled = true;	/* it never starts */
+		return;
+	}
+	if (!j->exited && !event_pending(j->ev_kill, EV_TIMEOUT, NULL)) {
+		log_info("job %s: %s; stopping it", j->id, why);
+		kill(j->pid, SIGTERM);
+		loop_arm(j->ev_kill, (int)j->grace);
+	}
+	job_close_output(j, false);
+	job_close_output(j, true);
+	job_check_done(j);
+}
+
 static void
 job_lost(void *arg)
 {
 	struct wjob	*j = arg;
 
-	if (j->spawned && !j->exited) {
-		log_warnx("job %s: nothing heard from the client; stopping it",
-		    j->id);
-		kill(j->pid, SIGTERM);
-		event_add(j->ev_kill, &(struct timeval){ j->grace / 1000,
-		    (j->grace % 1000) * 1000 });
-	}
+	if (!j->reported)
+		job_stop(j, "nothing heard from the client");
 }
 
 static const struct stream_ops job_stream_ops = {
@@ -697,22 +715,12 @@ static void
 worker_on_cancel(struct worker *w, const struct msg *m)
 {
 	struct wjob	*j = job_find(w, m->job);
-	int64_t		 grace;
 
-	if (j == NULL || j->exited)
-		return;
-	if (!j->spawned) {
-		/* Still waiting for its subscription: it never starts. */
-		j->canceled = true;
-		return;
+	if (j != NULL && !j->reported) {
+		if (m->present & FBIT(F_GRACE))
+			j->grace = m->grace;
+		job_stop(j, "canceled by the coordinator");
 	}
-	grace = m->present & FBIT(F_GRACE) ? m->grace : j->grace;
-	/* A repeated cancel must not push the SIGKILL further away. */
-	if (event_pending(j->ev_kill, EV_TIMEOUT, NULL))
-		return;
-	log_info("job %s: canceled by the coordinator", j->id);
-	kill(j->pid, SIGTERM);
-	loop_arm(j->ev_kill, (int)grace);
 }
 
 /* ---- the control plane ---- */
@@ -984,9 +992,9 @@ worker_maybe_exit(struct worker *w)
 	if (outbox_pending(w->node.outbox) > 0 && w->node.ready &&
 	    w->registered && mono_ms() < w->stop_deadline)
 		return;
+	w->exiting = true;	/* job_remove calls back here */
 	while (w->njobs > 0)
 		job_remove(w->jobs[0]);
-	w->exiting = true;
 	log_info("no jobs left; exiting");
 	node_shutdown(&w->node, true, worker_closed, w);
 }
@@ -1030,10 +1038,8 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 		    worker_running(w));
 		for (i = 0; i < w->njobs; i++) {
 			j = w->jobs[i];
-			if (j->spawned && !j->exited) {
-				kill(j->pid, SIGTERM);
-				loop_arm(j->ev_kill, (int)j->grace);
-			}
+			if (!j->reported)
+				job_stop(j, "the worker is stopping");
 		}
 		w->stop_deadline = mono_ms() + w->conf.kill_grace + 3000;
 	}
