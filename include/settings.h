@@ -70,6 +70,7 @@ struct worker_conf {
 	struct strmap	 binaries;		/* name -> executable path */
 	struct strmap	 paths;			/* variable -> local root */
 	struct strmap	 mounts;		/* variable -> health checks */
+	struct strv	 forward_env;		/* variables a job may set */
 	struct disable_conf disable;
 	int		 max_jobs;		/* 0: unlimited */
 	int		 weight;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +68,11 @@ child(const struct proc_spec *spec, int in[2], int out[2], int errp[2],
 	close(out[1]);
 	close(errp[0]);
 	close(errp[1]);
+	/* Nothing of ours beyond 0-2 reaches the child: not the broker
+	 * connection, not the other jobs' pipes. */
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		for (i = 3; i < 4096; i++)
+			fcntl(i, F_SETFD, FD_CLOEXEC);
 	if (spec->cwd != NULL && chdir(spec->cwd) == -1) {
 		e = -errno;	/* negative: the working directory failed */
 		goto report;

@@ -312,6 +312,9 @@ const struct cfg_key worker_conf_keys[] = {
 	    check_binary_map },
 	{ "paths", CFG_MAP, WO(paths), 0, 0, NULL, NULL, 0, check_path_map },
 	{ "mounts", CFG_MAP, WO(mounts), 0, 0, NULL, NULL, 0, check_mounts },
+	{ "forward_env", CFG_LIST, WO(forward_env), 0, 0,
+	    "[LIBVA_DRIVER_NAME, NEOReadDebugKeys, EnableExtendedVaFormats, "
+	    "AMD_DEBUG, TMPDIR]", NULL, 0, check_env_names },
 	{ "disable", CFG_SECTION, WO(disable), 0, 0, NULL, disable_keys },
 	{ "max_jobs", CFG_INT, WO(max_jobs), 0, 1000, "0" },
 	{ "weight", CFG_INT, WO(weight), 1, 1000, "1" },

@@ -675,6 +675,7 @@ proxy_exec_fallback(struct proxy *p)
 	argv[0] = p->spec.binary;
 	for (i = 0; i < p->argc; i++)
 		argv[i + 1] = p->argv[i];
+	signal(SIGPIPE, SIG_DFL);	/* as a local ffmpeg would start */
 	execv(path, argv);
 	fprintf(stderr, "dffmpeg: %s; the fallback %s failed: %s\n",
 	    p->failure, path, strerror(errno));

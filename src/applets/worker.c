@@ -585,9 +585,14 @@ job_free(struct wjob *j)
 	free(j);
 }
 
-/* Environment of a job: ours, with the job's forwarded variables. */
+/*
+ * Environment of a job: ours, with the job's variables among those this
+ * worker accepts (forward_env): a client must not be able to set, say,
+ * LD_PRELOAD for a process on a worker.
+ */
 static void
-job_build_env(struct wjob *j, const struct strmap *env)
+job_build_env(struct wjob *j, const struct strmap *env,
+    const struct strv *accepted)
 {
 	char	**e, *kv;
 	size_t	  i, klen;
@@ -597,7 +602,8 @@ job_build_env(struct wjob *j, const struct strmap *env)
 		overridden = false;
 		for (i = 0; i < env->n; i++) {
 			klen = strlen(env->keys[i]);
-			if (strncmp(*e, env->keys[i], klen) == 0 &&
+			if (strv_contains(accepted, env->keys[i]) &&
+			    strncmp(*e, env->keys[i], klen) == 0 &&
 			    (*e)[klen] == '=')
 				overridden = true;
 		}
@@ -605,6 +611,11 @@ job_build_env(struct wjob *j, const struct strmap *env)
 			strv_push(&j->env, *e);
 	}
 	for (i = 0; i < env->n; i++) {
+		if (!strv_contains(accepted, env->keys[i])) {
+			log_info("job %s: ignored variable %s (not in "
+			    "forward_env)", j->id, env->keys[i]);
+			continue;
+		}
 		xasprintf(&kv, "%s=%s", env->keys[i], env->vals[i]);
 		strv_push(&j->env, kv);
 		free(kv);
@@ -685,7 +696,7 @@ worker_on_assign(struct worker *w, const struct msg *m)
 			goto fail;
 		}
 	}
-	job_build_env(j, &m->env);
+	job_build_env(j, &m->env, &w->conf.forward_env);
 	if (topic_fmt(j->topic_in, sizeof(j->topic_in), w->node.prefix,
 	    "job/%s/in", j->id) == -1 || topic_fmt(j->topic_out,
 	    sizeof(j->topic_out), w->node.prefix, "job/%s/out", j->id) == -1) {
