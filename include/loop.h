@@ -24,7 +24,5 @@ void			 loop_arm(struct event *, int ms);
  * keep freed memory instead of returning it (and asking for it again) on
  * every frame. */
 void			 loop_tune_malloc(void);
-/* Make fd non-blocking (and optionally close-on-exec). */
-int			 fd_nonblock(int fd, bool cloexec);
 
 #endif

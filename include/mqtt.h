@@ -51,14 +51,10 @@ void		 mqtt_unsubscribe(struct mqtt *, const char *topic);
 int		 mqtt_publish(struct mqtt *, const char *topic, const void *,
 		    size_t);
 bool		 mqtt_is_connected(const struct mqtt *);
-/* Bytes and messages queued in the library but not yet written. */
-bool		 mqtt_want_write(const struct mqtt *);
 /* Clean disconnect: queued packets are written, then DISCONNECT (no will);
  * done is called when the socket is closed or after timeout_ms. */
 void		 mqtt_shutdown(struct mqtt *, int timeout_ms,
 		    void (*done)(void *), void *arg);
-/* Counters for metrics. */
-uint64_t	 mqtt_connects(const struct mqtt *);
 
 /* Build "prefix/a/b..." into buf; -1 if it does not fit. */
 int		 topic_fmt(char *buf, size_t len, const char *prefix,

@@ -1,7 +1,6 @@
 /*
  * The event loop shared by every applet.  See loop.h.
  */
-#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -72,14 +71,3 @@ loop_tune_malloc(void)
 	mallopt(M_TRIM_THRESHOLD, 8 * FRAME_MAX_SEALED);
 }
 
-int
-fd_nonblock(int fd, bool cloexec)
-{
-	int	fl = fcntl(fd, F_GETFL);
-
-	if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
-		return -1;
-	if (cloexec && fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
-		return -1;
-	return 0;
-}

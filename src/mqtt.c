@@ -61,7 +61,6 @@ struct mqtt {
 	int64_t			 backoff_ms;
 	int64_t			 next_try;	/* mono ms */
 	int64_t			 connect_began;	/* mono ms */
-	uint64_t		 connects;
 
 	struct mqtt_sub		*subs;
 	size_t			 nsubs;
@@ -323,7 +322,6 @@ mqtt__cb_connect(struct mosquitto *mosq, void *arg, int rc)
 	log_info("mqtt: connected to %s as %s", m->host, m->client_id);
 	m->state = MQ_UP;
 	m->up = true;
-	m->connects++;
 	m->backoff_ms = BACKOFF_MIN_MS;
 	for (i = 0; i < m->nsubs; i++) {
 		if (mosquitto_subscribe(m->mosq, &m->subs[i].mid,
@@ -548,12 +546,6 @@ mqtt_is_connected(const struct mqtt *m)
 	return m->state == MQ_UP && m->up;
 }
 
-bool
-mqtt_want_write(const struct mqtt *m)
-{
-	return m->state != MQ_IDLE && mosquitto_want_write(m->mosq);
-}
-
 void
 mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
 {
@@ -572,8 +564,3 @@ mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
 	mqtt__sync(m);
 }
 
-uint64_t
-mqtt_connects(const struct mqtt *m)
-{
-	return m->connects;
-}

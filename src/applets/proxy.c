@@ -88,6 +88,7 @@ struct proxy {
 	int			 exit_code;
 	int			 exit_sig;
 	int64_t			 finished_at;	/* `finished` seen, mono ms */
+	int64_t			 last_frame;	/* mono ms */
 	int			 finished_code, finished_sig;
 	bool			 closing;
 
@@ -482,8 +483,8 @@ proxy_ready(void *arg)
 
 	p->next_submit = 0;
 	proxy_maybe_submit(p);
-	if (p->stream != NULL && p->out_subscribed)
-		stream_resend(p->stream);
+	/* The stream is re-sent once the job's output topic is renewed
+	 * (proxy_on_out_sub), so that the worker's answer is not lost. */
 }
 
 static void
@@ -571,6 +572,7 @@ proxy_data(void *arg, const char *topic, const uint8_t *payload, size_t len)
 
 	if (strcmp(topic, p->topic_out) != 0 || len > FRAME_MAX_SEALED)
 		return;
+	p->last_frame = mono_ms();
 	if (p->stream != NULL) {
 		stream_input(p->stream, payload, len);
 		return;
@@ -583,9 +585,19 @@ proxy_data(void *arg, const char *topic, const uint8_t *payload, size_t len)
 		p->early_dropped = true;
 }
 
+/* The connection is gone: both subscriptions must be renewed before
+ * anything is sent again. */
+static void
+proxy_lost_broker(void *arg)
+{
+	struct proxy	*p = arg;
+
+	p->out_subscribed = false;
+}
+
 static const struct node_ops proxy_node_ops = {
 	proxy_ready,
-	NULL,
+	proxy_lost_broker,
 	proxy_control,
 	proxy_data,
 };
@@ -606,8 +618,11 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 		    p->conf.mqtt.host);
 		return;
 	}
+	/* `finished` can overtake the stream (after a reconnect, the data
+	 * is re-sent after it): only a stream that has gone quiet is over. */
 	if (p->finished_at != 0 && !p->exit_seen &&
-	    now - p->finished_at > FINISHED_GRACE_MS) {
+	    now - p->finished_at > FINISHED_GRACE_MS &&
+	    now - p->last_frame > FINISHED_GRACE_MS) {
 		log_warnx("job %s: finished, but its exit frame never came",
 		    p->job);
 		p->exit_seen = true;
