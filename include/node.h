@@ -63,7 +63,8 @@ void	 node_start(struct node *);
 void	 node_free(struct node *);
 /* Sign m (from = our name) and publish it on the uplink.  With reliable
  * it is re-sent until a downlink message with ref == m->id arrives, and
- * the outbox takes over m's fields (m is left empty). */
+ * the outbox takes over m's fields (m is left empty).  Returns 0, -1 if
+ * it could not be sent now, -2 if it is larger than MSG_MAX_BYTES. */
 int	 node_send(struct node *, struct msg *, bool reliable);
 /* Clean shutdown: optional bye, then disconnect; done when closed. */
 void	 node_shutdown(struct node *, bool bye, void (*done)(void *),

@@ -5,22 +5,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "hmap.h"
 #include "xmalloc.h"
 
 static const char hmap_tomb[] = "";
 
-/* FNV-1a: keys here are random ids or operator-chosen names. */
+/* Keyed (SipHash, a key per process): job ids are chosen by clients, and
+ * must not be able to pile up in one probe sequence. */
 static size_t
 hmap_hash(const char *s)
 {
-	uint64_t	h = 1469598103934665603ULL;
+	static uint8_t	key[crypto_shorthash_KEYBYTES];
+	static int	keyed;
+	uint8_t		out[crypto_shorthash_BYTES];
+	size_t		h;
 
-	for (; *s != '\0'; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
+	if (!keyed) {
+		randombytes_buf(key, sizeof(key));
+		keyed = 1;
 	}
-	return (size_t)h;
+	crypto_shorthash(out, (const uint8_t *)s, strlen(s), key);
+	memcpy(&h, out, sizeof(h));
+	return h;
 }
 
 /* The slot of key, or the first free slot of its probe sequence. */

@@ -47,10 +47,13 @@ jobspec_build(struct jobspec *js, const struct pathmap *pm,
 	}
 	if (cwd == NULL && getcwd(here, sizeof(here)) != NULL)
 		cwd = here;
-	if (cwd != NULL)
+	/* A working directory that cannot travel is left out (the remote
+	 * process then starts in the worker's); so is such a variable. */
+	if (cwd != NULL && utf8_valid(cwd, strlen(cwd)))
 		js->cwd = pathmap_rewrite(pm, cwd, &js->paths);
 	for (i = 0; forward_env != NULL && i < forward_env->n; i++)
-		if ((v = getenv(forward_env->v[i])) != NULL)
+		if ((v = getenv(forward_env->v[i])) != NULL &&
+		    utf8_valid(v, strlen(v)))
 			strmap_set(&js->env, forward_env->v[i], v);
 	return 0;
 }

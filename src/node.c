@@ -183,6 +183,10 @@ node_send(struct node *n, struct msg *m, bool reliable)
 	payload = msg_encode(m, n->uplink, n->key, &len);
 	if (payload == NULL)
 		return -1;
+	if (len > MSG_MAX_BYTES) {
+		free(payload);
+		return -2;	/* the coordinator would drop it */
+	}
 	if (mqtt_publish(n->mqtt, n->uplink, payload, len) == -1) {
 		free(payload);
 		return -1;

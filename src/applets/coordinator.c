@@ -133,15 +133,21 @@ struct coord {
 };
 
 static void	coord_schedule(struct coord *);
+static int	job_transition(struct coord *, struct cjob *, enum job_state,
+		    const char *);
 
 /* ---- the store ---- */
 
 /*
- * Group commit: the first write of a loop iteration opens a transaction
- * and the commit runs once the iteration's callbacks are done -- before
- * the answers they queued reach the socket, which needs another turn of
- * the loop.  One transaction per burst of messages instead of one per
- * statement (each with its file locks, and its share of WAL checkpoints).
+ * Group commit for the messages of one loop iteration: the first message
+ * opens a transaction and the commit runs once the iteration's callbacks
+ * are done.  Answers published from a message handler are only queued
+ * (libmosquitto is inside its read callback) and reach the socket on a
+ * later turn of the loop, after the commit.  One transaction per burst of
+ * messages instead of one per statement, each with its file locks and its
+ * share of WAL checkpoints.  Timer work (coord_tick) publishes at once, so
+ * it runs outside the group: each of its writes commits before the
+ * message that follows it goes out.
  */
 static void
 coord_tx(struct coord *c)
@@ -225,6 +231,14 @@ job_forget(struct coord *c, struct cjob *j)
 		}
 	}
 	job_free(j);
+}
+
+/* Move j to a terminal state and forget it (the store keeps it). */
+static void
+job_end(struct coord *c, struct cjob *j, enum job_state to, const char *why)
+{
+	job_transition(c, j, to, why);
+	job_forget(c, j);
 }
 
 /* ---- sending ---- */
@@ -768,8 +782,7 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 	}
 	if (!could_ever_run(c, j, why, sizeof(why))) {
 		refuse(c, s, req, "unavailable", why);
-		job_transition(c, j, JS_FAILED, why);
-		job_forget(c, j);
+		job_end(c, j, JS_FAILED, why);
 		return;
 	}
 	msg_init(&m, MT_QUEUED, COORDINATOR_NAME);
@@ -797,8 +810,7 @@ job_cancel(struct coord *c, struct cjob *j, const char *why)
 {
 	switch (j->state) {
 	case JS_PENDING:
-		job_transition(c, j, JS_CANCELED, why);
-		job_forget(c, j);
+		job_end(c, j, JS_CANCELED, why);
 		break;
 	case JS_ASSIGNED:
 	case JS_RUNNING:
@@ -873,10 +885,8 @@ worker_lost(struct coord *c, struct cworker *w, const char *why)
 				job_transition(c, j, JS_PENDING, why);
 			else if (j->state == JS_RUNNING)
 				job_fail(c, j, "worker-lost", text);
-			else if (j->state == JS_CANCELING) {
-				job_transition(c, j, JS_CANCELED, why);
-				job_forget(c, j);
-			}
+			else if (j->state == JS_CANCELING)
+				job_end(c, j, JS_CANCELED, why);
 		}
 		if (c->njobs == n)
 			i++;
@@ -982,9 +992,8 @@ worker_reconcile(struct coord *c, struct cworker *w, const struct strv *running)
 				    "longer runs the job");
 			else if (j->state == JS_CANCELING &&
 			    !strv_contains(running, j->id)) {
-				job_transition(c, j, JS_CANCELED,
+				job_end(c, j, JS_CANCELED,
 				    "the worker no longer runs the job");
-				job_forget(c, j);
 			} else
 				w->active++;
 		}
@@ -1126,10 +1135,8 @@ handle_rejected(struct coord *c, const struct sender *s,
 		    "%s", s->name, req->present & FBIT(F_TEXT) ? req->text :
 		    req->reason);
 		job_fail(c, j, req->reason, text);
-	} else if (j != NULL && j->state == JS_CANCELING) {
-		job_transition(c, j, JS_CANCELED, "rejected by the worker");
-		job_forget(c, j);
-	}
+	} else if (j != NULL && j->state == JS_CANCELING)
+		job_end(c, j, JS_CANCELED, "rejected by the worker");
 	ack(c, s, req);
 }
 
@@ -1197,16 +1204,22 @@ static void
 admin_reply(struct coord *c, const struct sender *s, const struct msg *req,
     int code, const char *fmt, ...)
 {
-	struct msg	m;
-	char		text[1024];
-	va_list		ap;
+	struct msg	 m;
+	char		*text;
+	va_list		 ap;
+	int		 n;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	n = vasprintf(&text, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > MSG_MAX_STR - 1)
+		text[MSG_MAX_STR - 1] = '\0';	/* a field's limit */
 	msg_init(&m, MT_REPLY, COORDINATOR_NAME);
 	msg_set_int(&m, F_CODE, code);
 	msg_set_str(&m, F_TEXT, text);
+	free(text);
 	coord_answer(c, s, req, &m);
 }
 
@@ -1264,30 +1277,59 @@ admin_workers(struct coord *c, const struct sender *s, const struct msg *req)
 }
 
 static void
-handle_admin(struct coord *c, const struct sender *s, const struct msg *req)
+admin_do_drain(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	admin_drain(c, s, req, true);
+}
+
+static void
+admin_do_resume(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	admin_drain(c, s, req, false);
+}
+
+static void
+admin_cancel(struct coord *c, const struct sender *s, const struct msg *req)
 {
 	struct cjob	*j;
 
-	if (strcmp(req->what, "drain") == 0)
-		admin_drain(c, s, req, true);
-	else if (strcmp(req->what, "resume") == 0)
-		admin_drain(c, s, req, false);
-	else if (strcmp(req->what, "workers") == 0)
-		admin_workers(c, s, req);
-	else if (strcmp(req->what, "cancel") == 0) {
-		if (!(req->present & FBIT(F_TARGET)) ||
-		    (j = job_find(c, req->target)) == NULL) {
-			admin_reply(c, s, req, 1, "no unfinished job '%s'",
-			    req->present & FBIT(F_TARGET) ? req->target : "");
+	if (!(req->present & FBIT(F_TARGET)) ||
+	    (j = job_find(c, req->target)) == NULL) {
+		admin_reply(c, s, req, 1, "no unfinished job '%s'",
+		    req->present & FBIT(F_TARGET) ? req->target : "");
+		return;
+	}
+	job_cancel(c, j, "canceled by an administrator");
+	/* job_cancel may have finished (and freed) the job. */
+	j = job_find(c, req->target);
+	admin_reply(c, s, req, 0, "job %s: %s", req->target,
+	    jobstate_name(j != NULL ? j->state : JS_CANCELED));
+}
+
+/* The operations of `admin` messages (dffmpeg admin worker|job ...). */
+static const struct {
+	const char	*what;
+	handler_fn	 fn;
+} admin_ops[] = {
+	{ "drain", admin_do_drain },
+	{ "resume", admin_do_resume },
+	{ "workers", admin_workers },
+	{ "cancel", admin_cancel },
+};
+
+static void
+handle_admin(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(admin_ops); i++) {
+		if (strcmp(req->what, admin_ops[i].what) == 0) {
+			admin_ops[i].fn(c, s, req);
 			return;
 		}
-		job_cancel(c, j, "canceled by an administrator");
-		/* job_cancel may have finished (and freed) the job. */
-		j = job_find(c, req->target);
-		admin_reply(c, s, req, 0, "job %s: %s", req->target,
-		    jobstate_name(j != NULL ? j->state : JS_CANCELED));
-	} else
-		admin_reply(c, s, req, 2, "unknown operation '%s'", req->what);
+	}
+	admin_reply(c, s, req, 2, "unknown operation '%s'", req->what);
 }
 
 static const struct {
@@ -1413,7 +1455,7 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	coord_tx(c);
+	coord_commit(-1, 0, c);
 	for (i = 0; i < c->nworkers; i++) {
 		struct cworker *w = c->workers[i];
 

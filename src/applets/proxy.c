@@ -444,7 +444,9 @@ proxy_submit(struct proxy *p)
 	msg_set_strmap(&m, F_ENV, &p->spec.env);
 	msg_set_strv(&m, F_PATHS, &p->spec.paths);
 	msg_set_bool(&m, F_INTERACTIVE, isatty(STDIN_FILENO));
-	node_send(&p->node, &m, false);
+	if (node_send(&p->node, &m, false) == -2)
+		proxy_fail(p, false, "the command line is too long to send "
+		    "(more than %d bytes)", MSG_MAX_BYTES);
 	msg_clear(&m);
 	p->next_submit = mono_ms() + (p->answered ? STATUS_POLL_MS :
 	    SUBMIT_RESEND_MS);

@@ -508,7 +508,8 @@ job_spawn(struct wjob *j)
 	spec.cwd = j->cwd;
 	if ((j->pid = proc_spawn(&spec, fds, err, sizeof(err))) == -1) {
 		job_reject(j->w, j->id, "spawn", err);
-		/* Keep the job until the rejection is acknowledged. */
+		/* The rejection waits in the outbox; the job itself goes at
+		 * the next linger tick. */
 		j->reported = true;
 		j->reported_at = mono_ms() - LINGER_MS;
 		loop_arm(j->ev_linger, 0);
@@ -727,7 +728,13 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 {
 	struct wjob	*j = job_find(w, m->job);
 
-	if (j != NULL && !j->reported) {
+	if (j == NULL) {
+		/* Its assign never arrived (or it is long gone): say so, or
+		 * the coordinator waits for it until we register again. */
+		job_reject(w, m->job, "unknown", "no such job on this worker");
+		return;
+	}
+	if (!j->reported) {
 		if (m->present & FBIT(F_GRACE))
 			j->grace = m->grace;
 		job_stop(j, "canceled by the coordinator");
