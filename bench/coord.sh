@@ -29,6 +29,7 @@
 # HB_WORKERS, HB_SECS; TMPDIR=/dev/shm puts the database on tmpfs (what
 # the disk costs is the difference).
 . "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/common.sh"
 
 RATE=${RATE:-500}
 SECS=${SECS:-10}
@@ -59,7 +60,6 @@ gone() { ! kill -0 "$1" 2>/dev/null; }
 # dead PID: gone, or a zombie nobody reaped yet.
 dead() { [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = "" ] ||
     [ "$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-q() { sqlite3 -cmd ".timeout 2000" "$T/coordinator.db" "$1"; }
 kv() { tr ' ' '\n' <"$1" | sed -n "s/^$2=//p" | tail -n 1; }
 
 ROWS=""
@@ -67,10 +67,6 @@ MISS=0
 # row WHAT VALUE TARGET VERDICT
 row() { ROWS="$ROWS$(printf '%-46s %14s %12s  %s' "$@")
 "; [ "$4" = MISS ] && MISS=$((MISS + 1)); return 0; }
-verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
-	ok = (op == "<=") ? v <= l : v >= l; print ok ? "ok" : "MISS" }'; }
-fmt() { awk -v v="$1" -v f="$2" 'BEGIN { printf f, v }'; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 NCOORD=0
 # coord_fresh: (re)start the coordinator; the old one's log is kept aside.

@@ -22,6 +22,7 @@
 # -version, default 30), REPS (runs of each raw-video case, default 3),
 # and those of bench/coord.sh (LOADGEN, ...).
 . "$(dirname "$0")/../tests/integration/lib.sh"
+. "$(dirname "$0")/common.sh"
 
 N=${N:-30}
 REPS=${REPS:-3}
@@ -76,10 +77,6 @@ MISS=0
 # row WHAT PROXY LOCAL RATIO TARGET VERDICT
 row() { ROWS="$ROWS$(printf '%-36s %11s %11s %7s %11s  %s' "$@")
 "; [ "$6" = MISS ] && MISS=$((MISS + 1)); return 0; }
-# verdict VALUE OP LIMIT: ok or MISS (OP is <= or >=).
-verdict() { awk -v v="$1" -v l="$3" -v op="$2" 'BEGIN {
-	ok = (op == "<=") ? v <= l : v >= l; print ok ? "ok" : "MISS" }'; }
-fmt() { awk -v v="$1" -v f="$2" 'BEGIN { printf f, v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 
 echo "bench: starting a private cluster in $T"
@@ -148,7 +145,6 @@ for src in testsrc color; do
 	    "$(fmt "$ml" '%.0f MB/s')" "${r}x" ">= 0.50x" \
 	    "$(verdict "$r" '>=' 0.5)"
 done
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 for c in ver:-version raw_testsrc:"raw video (testsrc)" \
     raw_color:"raw video (color)"; do
 	rp=$(maxof ${c%%:*}_proxy rss_kib); rl=$(maxof ${c%%:*}_local rss_kib)

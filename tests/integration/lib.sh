@@ -187,7 +187,7 @@ make_clip() {
 remote_running() { pgrep -f "^ff(mpeg|probe) .*$1" >/dev/null; }
 
 # q SQL: a query on the coordinator's database.
-q() { sqlite3 "$T/coordinator.db" "$1"; }
+q() { sqlite3 -cmd ".timeout 2000" "$T/coordinator.db" "$1"; }
 
 # bad MSG: record a failed case and go on with the next one.
 bad() {
