@@ -7,7 +7,9 @@
  * every library call and every (re)connect is treated as a new socket.  A
  * socket that reports an error or hang-up before CONNACK is dropped and
  * retried with back-off, which guards against the TLS reconnect busy-loop
- * of libmosquitto 2.0.11.  Subscriptions are remembered and renewed after
+ * of libmosquitto 2.0.11.  Each connection attempt has an epoch and a will
+ * built for it; connection failures and refusals are logged at warn with
+ * the broker's address and reason (repeats at most every 30 s).  Subscriptions are remembered and renewed after
  * every reconnect (sessions are clean); publishing is QoS 1, never retained.
  */
 #ifndef DFFMPEG_MQTT_H
@@ -30,16 +32,30 @@ struct mqtt_ops {
 		    size_t len);
 };
 
+/*
+ * Builds the will of one connection: called before every connection
+ * attempt with that connection's epoch (1 for the first, then 2, 3, ...).
+ * Returns the payload (owned; the caller frees it) and its length, or
+ * NULL for no will.
+ */
+typedef char *(*mqtt_will_fn)(void *arg, int64_t epoch, size_t *lenp);
+
 /* Called on every SUBACK of a subscription (ok false: refused by ACL). */
 typedef void (*mqtt_sub_cb)(void *arg, const char *topic, bool ok);
 
+/* The MQTT client id is name, '-' and a random per-process part. */
 struct mqtt	*mqtt_new(struct event_base *, const struct mqtt_conf *,
-		    const char *client_id, const struct mqtt_ops *, void *arg,
+		    const char *name, const struct mqtt_ops *, void *arg,
 		    char *err, size_t errlen);
 void		 mqtt_free(struct mqtt *);
-/* Set the will (before mqtt_start). */
-int		 mqtt_will(struct mqtt *, const char *topic, const void *,
-		    size_t);
+/* Publish a will on topic, built by fn for each connection (set before
+ * mqtt_start). */
+void		 mqtt_set_will(struct mqtt *, const char *topic, mqtt_will_fn,
+		    void *arg);
+/* The epoch of the current connection (or of the latest attempt): 0
+ * before the first, then growing by one with each. */
+int64_t		 mqtt_epoch(const struct mqtt *);
+const char	*mqtt_client_id(const struct mqtt *);
 /* Begin connecting; failures are retried forever with back-off. */
 void		 mqtt_start(struct mqtt *);
 /* Subscribe now if connected, and again after every reconnect. */

@@ -1,5 +1,6 @@
 /*
- * Signed control messages (design §4.2, §5).
+ * Signed control messages (design §4.2, §5).  The replay cache is in
+ * replay.h.
  *
  * Wire form: UTF-8 JSON, '\n', base64 HMAC-SHA256 over
  * topic || 0x00 || json, keyed with the identity key of the uplink sender
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "bounds.h"
+#include "replay.h"
 #include "util.h"
 
 enum role {
@@ -96,6 +98,8 @@ enum msg_field {
 	F_HWACCELS,	/* strv */
 	F_FILTERS,	/* strv */
 	F_DEVICES,	/* strv: device nodes */
+	F_EPOCH,	/* int: the sender's MQTT connection epoch (1, 2, ...) */
+	F_REPORTING,	/* strv: jobs whose report is still being re-sent */
 	F__COUNT
 };
 
@@ -145,6 +149,8 @@ struct msg {
 	struct strv	 hwaccels;
 	struct strv	 filters;
 	struct strv	 devices;
+	int64_t		 epoch;
+	struct strv	 reporting;
 };
 
 /* One row per type. */
@@ -184,6 +190,8 @@ void	 msg_clear(struct msg *);
 void	 msg_set_str(struct msg *, enum msg_field, const char *);
 void	 msg_set_int(struct msg *, enum msg_field, int64_t);
 void	 msg_set_bool(struct msg *, enum msg_field, bool);
+/* Set F_EPOCH if m's type carries it (the sender's connection epoch). */
+void	 msg_stamp_epoch(struct msg *, int64_t epoch);
 void	 msg_set_strv(struct msg *, enum msg_field, const struct strv *);
 void	 msg_set_strmap(struct msg *, enum msg_field, const struct strmap *);
 
@@ -225,24 +233,5 @@ char	*msg_seal_key(const uint8_t idkey[KEY_LEN],
 	    const uint8_t jobkey[KEY_LEN]);
 int	 msg_open_key(const uint8_t idkey[KEY_LEN], const char *sealed,
 	    uint8_t jobkey[KEY_LEN]);
-
-/*
- * Replay cache: ids seen within the window, each with the answer that was
- * sent for it (so a duplicate gets the same answer again).
- */
-struct replay;
-struct replay	*replay_new(int64_t window_ms);
-void		 replay_free(struct replay *);
-/* True if id was seen; topic, payload and len (each may be NULL) are set
- * to the stored answer, NULL / 0 when none was recorded.  The pointers stay
- * valid until the entry expires or its answer is replaced. */
-bool		 replay_seen(struct replay *, const char *id, const char **topic,
-		    const char **payload, size_t *len);
-void		 replay_add(struct replay *, const char *id, int64_t now);
-/* Remember the answer to id (copied); ignored if id was never added. */
-void		 replay_answer(struct replay *, const char *id, const char *topic,
-		    const char *payload, size_t len);
-void		 replay_expire(struct replay *, int64_t now);
-size_t		 replay_count(const struct replay *);
 
 #endif

@@ -53,7 +53,10 @@ struct node {
 
 /*
  * Set up (not connected yet).  downlink_fmt is "worker/%s" or
- * "client/%s/%s" (name, session).  A signed `gone` will is installed.
+ * "client/%s/%s" (name, session).  Every connection gets its own signed
+ * `gone` will (session and connection epoch), and every uplink message
+ * whose type carries F_EPOCH is stamped with the current epoch, so that
+ * the coordinator can tell a will of this connection from an old one.
  * Returns 0 or -1 with err.
  */
 int	 node_init(struct node *, struct event_base *, const struct mqtt_conf *,

@@ -50,6 +50,7 @@ struct coord_conf {
 	int64_t		 assign_timeout;	/* ms */
 	int64_t		 queue_timeout;		/* ms */
 	int64_t		 job_retention;		/* ms */
+	int64_t		 worker_timeout;	/* ms; 0: 3 heartbeats */
 	char		*log_file;
 	char		*log_level;
 };

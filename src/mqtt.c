@@ -47,6 +47,14 @@ struct mqtt {
 	int			 port;
 	int			 keepalive;
 	char			*client_id;
+	mqtt_will_fn		 will_fn;
+	void			*will_arg;
+	char			*will_topic;
+	int64_t			 epoch;		/* of the latest attempt */
+	char			 last_err[256];	/* of connecting, for the log */
+	int64_t			 last_err_at;	/* mono ms */
+	unsigned		 err_repeats;
+	bool			 attempt_reported;	/* its failure is logged */
 
 	enum mqtt_state		 state;
 	bool			 started;
@@ -109,6 +117,55 @@ mqtt__schedule(struct mqtt *m)
 		m->backoff_ms = BACKOFF_MAX_MS;
 }
 
+/*
+ * A connection problem is worth a warning, but a broker that stays away
+ * must not fill the log: the same text is repeated at most every
+ * ERR_REPEAT_MS, with the count of attempts in between.
+ */
+#define ERR_REPEAT_MS	30000
+
+static void
+mqtt__warn(struct mqtt *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+mqtt__warn(struct mqtt *m, const char *fmt, ...)
+{
+	char	text[256];
+	va_list	ap;
+	int64_t	now = mono_ms();
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	m->attempt_reported = true;
+	if (strcmp(text, m->last_err) == 0 &&
+	    now - m->last_err_at < ERR_REPEAT_MS) {
+		m->err_repeats++;
+		log_debug("mqtt: %s", text);
+		return;
+	}
+	if (m->err_repeats > 0 && strcmp(text, m->last_err) == 0)
+		log_warnx("mqtt: %s (%u times since the last report)", text,
+		    m->err_repeats + 1);
+	else
+		log_warnx("mqtt: %s", text);
+	snprintf(m->last_err, sizeof(m->last_err), "%s", text);
+	m->last_err_at = now;
+	m->err_repeats = 0;
+}
+
+/* "host:port", or the socket path. */
+static const char *
+mqtt__where(const struct mqtt *m, char *buf, size_t len)
+{
+	if (m->port == 0)
+		snprintf(buf, len, "%s", m->host);
+	else
+		snprintf(buf, len, "%s:%d", m->host, m->port);
+	return buf;
+}
+
 /* Forget the socket's events; the library keeps (or has closed) the fd. */
 static void
 mqtt__unwatch(struct mqtt *m)
@@ -147,27 +204,59 @@ mqtt__drop(struct mqtt *m, const char *why)
 		}
 		return;
 	}
-	if (m->state != MQ_IDLE)
-		log_info("mqtt: connection to %s lost: %s", m->host, why);
+	if (m->state == MQ_UP) {
+		char	where[PATH_BUF + 16];
+
+		log_warnx("mqtt: connection to the broker at %s lost: %s",
+		    mqtt__where(m, where, sizeof(where)), why);
+	} else if (m->state == MQ_CONNECTING && !m->attempt_reported) {
+		/* (A refusal was reported by mqtt__cb_connect already.) */
+		char	where[PATH_BUF + 16];
+
+		mqtt__warn(m, "connecting to the broker at %s failed: %s",
+		    mqtt__where(m, where, sizeof(where)), why);
+	}
 	m->state = MQ_IDLE;
 	mqtt__schedule(m);
 	if (was_up && m->ops->disconnected != NULL)
 		m->ops->disconnected(m->arg);
 }
 
+/* Every connection gets its own epoch and a will signed for it. */
+static void
+mqtt__set_will(struct mqtt *m)
+{
+	char	*payload;
+	size_t	 len;
+
+	m->epoch++;
+	if (m->will_fn == NULL)
+		return;
+	payload = m->will_fn(m->will_arg, m->epoch, &len);
+	if (payload == NULL || mosquitto_will_set(m->mosq, m->will_topic,
+	    (int)len, payload, 1, false) != MOSQ_ERR_SUCCESS)
+		log_warnx("mqtt: cannot set the will of connection %lld",
+		    (long long)m->epoch);
+	free(payload);
+}
+
 static void
 mqtt__attempt(struct mqtt *m)
 {
+	char	where[PATH_BUF + 16];
 	int	rc;
 
 	m->connect_began = mono_ms();
+	m->attempt_reported = false;
+	mqtt__set_will(m);
 	if (!m->ever_connected)
 		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
 		    m->keepalive);
 	else
 		rc = mosquitto_reconnect_async(m->mosq);
 	if (rc != MOSQ_ERR_SUCCESS) {
-		log_debug("mqtt: connect to %s:%d: %s", m->host, m->port,
+		mqtt__warn(m, "cannot connect to the broker at %s: %s",
+		    mqtt__where(m, where, sizeof(where)),
 		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
 		    mosquitto_strerror(rc));
 		/* A failed attempt still leaves the host set for reconnects. */
@@ -313,13 +402,18 @@ mqtt__cb_connect(struct mosquitto *mosq, void *arg, int rc)
 
 	(void)mosq;
 	if (rc != 0) {
-		log_warnx("mqtt: broker %s refused the connection: %s",
-		    m->host, mosquitto_connack_string(rc));
+		char	where[PATH_BUF + 16];
+
+		mqtt__warn(m, "the broker at %s refused the connection as "
+		    "%s: %s", mqtt__where(m, where, sizeof(where)),
+		    m->client_id, mosquitto_connack_string(rc));
 		/* The library closes the socket; mqtt__sync notices. */
 		m->backoff_ms = BACKOFF_MAX_MS;
 		return;
 	}
-	log_info("mqtt: connected to %s as %s", m->host, m->client_id);
+	log_info("mqtt: connected to %s as %s (connection %lld)", m->host,
+	    m->client_id, (long long)m->epoch);
+	m->last_err[0] = '\0';
 	m->state = MQ_UP;
 	m->up = true;
 	m->backoff_ms = BACKOFF_MIN_MS;
@@ -388,11 +482,12 @@ mqtt__cb_log(struct mosquitto *mosq, void *arg, int level, const char *str)
 
 struct mqtt *
 mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
-    const char *client_id, const struct mqtt_ops *ops, void *arg,
+    const char *name, const struct mqtt_ops *ops, void *arg,
     char *err, size_t errlen)
 {
 	static bool	 lib_ready;
 	struct mqtt	*m;
+	char		 rnd[ID_BUF];
 	struct timeval	 tv = { 0, 100 * 1000 };
 	int		 rc;
 
@@ -408,9 +503,13 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 	m->host = xstrdup(conf->host);
 	m->port = conf->host[0] == '/' ? 0 : conf->port;
 	m->keepalive = conf->keepalive;
-	m->client_id = xstrdup(client_id);
+	/* Unguessable: a broker drops the older of two connections with
+	 * one client id, so a predictable id would let any broker user
+	 * kick us off (and make the broker publish our will). */
+	id_new(rnd);
+	xasprintf(&m->client_id, "%s-%s", name, rnd);
 	m->backoff_ms = BACKOFF_MIN_MS;
-	if ((m->mosq = mosquitto_new(client_id, true, m)) == NULL) {
+	if ((m->mosq = mosquitto_new(m->client_id, true, m)) == NULL) {
 		snprintf(err, errlen, "mosquitto_new: %s", strerror(errno));
 		goto fail;
 	}
@@ -469,14 +568,29 @@ mqtt_free(struct mqtt *m)
 	free(m->subs);
 	free(m->host);
 	free(m->client_id);
+	free(m->will_topic);
 	free(m);
 }
 
-int
-mqtt_will(struct mqtt *m, const char *topic, const void *payload, size_t len)
+void
+mqtt_set_will(struct mqtt *m, const char *topic, mqtt_will_fn fn, void *arg)
 {
-	return mosquitto_will_set(m->mosq, topic, (int)len, payload, 1,
-	    false) == MOSQ_ERR_SUCCESS ? 0 : -1;
+	free(m->will_topic);
+	m->will_topic = xstrdup(topic);
+	m->will_fn = fn;
+	m->will_arg = arg;
+}
+
+int64_t
+mqtt_epoch(const struct mqtt *m)
+{
+	return m->epoch;
+}
+
+const char *
+mqtt_client_id(const struct mqtt *m)
+{
+	return m->client_id;
 }
 
 void

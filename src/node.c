@@ -93,6 +93,23 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 	msg_clear(&m);
 }
 
+/* The will of one connection: `gone` with our session and its epoch,
+ * signed now (wills are exempt from the age check, not from the MAC). */
+static char *
+node__will(void *arg, int64_t epoch, size_t *lenp)
+{
+	struct node	*n = arg;
+	struct msg	 gone;
+	char		*payload;
+
+	msg_init(&gone, MT_GONE, n->name);
+	msg_set_str(&gone, F_SESSION, n->session);
+	msg_set_int(&gone, F_EPOCH, epoch);
+	payload = msg_encode(&gone, n->uplink, n->key, lenp);
+	msg_clear(&gone);
+	return payload;
+}
+
 static const struct mqtt_ops node_mqtt_ops = {
 	node__connected,
 	node__disconnected,
@@ -105,10 +122,6 @@ node_init(struct node *n, struct event_base *base,
     bool per_session, const struct node_ops *ops, void *arg, char *err,
     size_t errlen)
 {
-	struct msg	 gone;
-	char		 cid[256];
-	char		*payload;
-	size_t		 len;
 
 	memset(n, 0, sizeof(*n));
 	n->base = base;
@@ -128,26 +141,12 @@ node_init(struct node *n, struct event_base *base,
 		snprintf(err, errlen, "topic prefix too long");
 		return -1;
 	}
-	if (per_session)
-		snprintf(cid, sizeof(cid), "%s-%s", name, n->session);
-	else
-		snprintf(cid, sizeof(cid), "%s", name);
-	n->mqtt = mqtt_new(base, conf, cid, &node_mqtt_ops, n, err, errlen);
+	n->mqtt = mqtt_new(base, conf, name, &node_mqtt_ops, n, err, errlen);
 	if (n->mqtt == NULL)
 		return -1;
 	n->outbox = outbox_new(base, n->mqtt, n->key);
 	n->replay = replay_new(REPLAY_WINDOW_MS);
-
-	msg_init(&gone, MT_GONE, n->name);
-	msg_set_str(&gone, F_SESSION, n->session);
-	payload = msg_encode(&gone, n->uplink, n->key, &len);
-	msg_clear(&gone);
-	if (mqtt_will(n->mqtt, n->uplink, payload, len) == -1) {
-		free(payload);
-		snprintf(err, errlen, "cannot set the MQTT will");
-		return -1;
-	}
-	free(payload);
+	mqtt_set_will(n->mqtt, n->uplink, node__will, n);
 	mqtt_subscribe(n->mqtt, n->downlink, node__on_sub, n);
 	return 0;
 }
@@ -176,6 +175,7 @@ node_send(struct node *n, struct msg *m, bool reliable)
 	char	*payload;
 	size_t	 len;
 
+	msg_stamp_epoch(m, mqtt_epoch(n->mqtt));
 	if (reliable) {
 		outbox_add(n->outbox, n->uplink, m);
 		return 0;
@@ -202,7 +202,7 @@ node_shutdown(struct node *n, bool bye, void (*done)(void *), void *arg)
 
 	if (bye && mqtt_is_connected(n->mqtt)) {
 		msg_init(&m, MT_BYE, n->name);
-		msg_set_str(&m, F_SESSION, n->session);
+		msg_set_str(&m, F_SESSION, n->session);	/* + epoch: node_send */
 		node_send(n, &m, false);
 		msg_clear(&m);
 	}

@@ -38,6 +38,8 @@ outbox__send(struct outbox *o, struct pending *p, int64_t now)
 	size_t	 len;
 
 	p->m.ts = now_ms();
+	/* A copy sent on a new connection says so. */
+	msg_stamp_epoch(&p->m, mqtt_epoch(o->mqtt));
 	if ((payload = msg_encode(&p->m, p->topic, o->key, &len)) != NULL) {
 		mqtt_publish(o->mqtt, p->topic, payload, len);
 		free(payload);

@@ -258,7 +258,9 @@ static const struct cfg_key mqtt_keys[] = {
 	{ "tls", CFG_SECTION, MQ(tls), 0, 0, NULL, tls_keys, CFG_PRESENCE },
 	{ "topic_prefix", CFG_STRING, MQ(topic_prefix), 0, 128,
 	    TOPIC_PREFIX_DEFAULT, NULL, 0, check_topic_prefix },
-	{ "keepalive", CFG_INT, MQ(keepalive), 2, 3600, "10" },
+	/* libmosquitto refuses a keepalive below 5 s: never connecting
+	 * would be the only symptom. */
+	{ "keepalive", CFG_INT, MQ(keepalive), 5, 3600, "10" },
 	{ NULL }
 };
 #undef MQ
@@ -294,6 +296,8 @@ const struct cfg_key coord_conf_keys[] = {
 	{ "queue_timeout", CFG_DURATION, CO(queue_timeout), 0, DAY, "30s" },
 	{ "job_retention", CFG_DURATION, CO(job_retention), 0, 3650 * DAY,
 	    "7d" },
+	/* 0: three of the worker's own heartbeat intervals. */
+	{ "worker_timeout", CFG_DURATION, CO(worker_timeout), 0, DAY, "0" },
 	LOG_KEYS(struct coord_conf),
 	{ NULL }
 };

@@ -180,8 +180,8 @@ START_TEST(out_of_range)
 	    "t.yaml:3:9: 'port' must be between 1 and 65535");
 	worker_fails("client_id: w\nmqtt: {port: 0}\n",
 	    "t.yaml:2:14: 'port' must be between 1 and 65535");
-	worker_fails("client_id: w\nmqtt: {keepalive: 1}\n",
-	    "t.yaml:2:19: 'keepalive' must be between 2 and 3600");
+	worker_fails("client_id: w\nmqtt: {keepalive: 2}\n",
+	    "t.yaml:2:19: 'keepalive' must be between 5 and 3600");
 	worker_fails("client_id: w\nmax_jobs: -1\n",
 	    "t.yaml:2:11: 'max_jobs' must be between 0 and 1000");
 	worker_fails("client_id: w\nregistration_interval: 2h\n",
