@@ -30,6 +30,9 @@ enum caps_kind {
 #define CAPS_VERSION_LEN	128
 #define CAPS_OUTPUT_MAX		(4 * 1024 * 1024)	/* one listing */
 #define CAPS_TIMEOUT_MS		10000			/* one listing */
+/* A whole probe (five listings) run off the loop. */
+#define CAPS_PROBE_TIMEOUT_MS	(5 * CAPS_TIMEOUT_MS)
+#define CAPS_WIRE_LIST_MAX	100000			/* names in one list */
 
 struct caps {
 	char		version[CAPS_VERSION_LEN];	/* "5.1.9-0+deb12u1" */
@@ -61,6 +64,25 @@ void	 caps_scan_devices(const char *devdir, struct strv *out);
  * start-up.  Returns 0, or -1 with err filled and c emptied.
  */
 int	 caps_probe(const char *binary, struct caps *c, char *err,
+	    size_t errlen);
+
+/*
+ * The caps as text (src/capswire.c), to hand a probe's result from a child
+ * process to the loop: "dffmpeg-caps 1", "version V", then for encoders,
+ * decoders, hwaccels, filters and devices (in that order) a line "KIND N"
+ * followed by N lines of one name each in strictly increasing strcmp
+ * order, then "end"; every line ends in '\n'.  A name (and the version)
+ * is printable ASCII without spaces: 1 to NAME_MAX_LEN bytes in the four
+ * lists, up to PATH_BUF - 1 for devices and the version's buffer.
+ * caps_encode appends to out and returns 0, or -1 with err for caps that
+ * cannot be written so.  caps_decode parses text strictly (anything else,
+ * or more than CAPS_WIRE_LIST_MAX names in a list, is -1 with err and c
+ * left empty); c need not be initialised.
+ */
+struct buf;
+int	 caps_encode(const struct caps *, struct buf *out, char *err,
+	    size_t errlen);
+int	 caps_decode(const char *text, size_t len, struct caps *c, char *err,
 	    size_t errlen);
 
 bool	 caps_has(const struct caps *, enum caps_kind, const char *name);

@@ -1,0 +1,185 @@
+/*
+ * The text form of a struct caps (caps_encode, caps_decode; see caps.h),
+ * which carries a probe's result from the child process that ran it to
+ * the loop.  The child is ours, but what crosses a pipe is parsed as if it
+ * came from outside: exact lines, bounded counts, names checked, every
+ * list in strictly increasing order (as struct caps keeps them), so that
+ * the parent never holds anything but a well-formed struct caps.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "bounds.h"
+#include "caps.h"
+#include "util.h"
+
+#define WIRE_MAGIC	"dffmpeg-caps 1"
+
+static const char *const wire_lists[] = { "encoders", "decoders",
+    "hwaccels", "filters", "devices" };
+
+struct line {
+	const char	*s;
+	size_t		 n;
+};
+
+static bool
+name_ok(const char *s, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || n >= PATH_BUF)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] > '~')
+			return false;
+	return true;
+}
+
+static const struct strv *
+list_of(const struct caps *c, size_t i)
+{
+	return i < CAPS__COUNT ? &c->lists[i] : &c->devices;
+}
+
+int
+caps_encode(const struct caps *c, struct buf *out, char *err, size_t errlen)
+{
+	const struct strv	*sv;
+	char			 head[64];
+	size_t			 i, j;
+
+	if (!name_ok(c->version, strlen(c->version))) {
+		snprintf(err, errlen, "the version cannot be passed on");
+		return -1;
+	}
+	buf_add(out, WIRE_MAGIC "\nversion ", strlen(WIRE_MAGIC "\nversion "));
+	buf_add(out, c->version, strlen(c->version));
+	buf_add(out, "\n", 1);
+	for (i = 0; i < nitems(wire_lists); i++) {
+		sv = list_of(c, i);
+		if (sv->n > CAPS_WIRE_LIST_MAX) {
+			snprintf(err, errlen, "more than %d %s",
+			    CAPS_WIRE_LIST_MAX, wire_lists[i]);
+			return -1;
+		}
+		snprintf(head, sizeof(head), "%s %zu\n", wire_lists[i], sv->n);
+		buf_add(out, head, strlen(head));
+		for (j = 0; j < sv->n; j++) {
+			if (!name_ok(sv->v[j], strlen(sv->v[j])) ||
+			    (j > 0 && strcmp(sv->v[j - 1], sv->v[j]) >= 0)) {
+				snprintf(err, errlen, "%s: entry %zu cannot "
+				    "be passed on", wire_lists[i], j + 1);
+				return -1;
+			}
+			buf_add(out, sv->v[j], strlen(sv->v[j]));
+			buf_add(out, "\n", 1);
+		}
+	}
+	buf_add(out, "end\n", 4);
+	return 0;
+}
+
+/* The next '\n'-terminated line of [*p, end); -1 if there is none. */
+static int
+next_line(const char **p, const char *end, struct line *l)
+{
+	const char	*nl = memchr(*p, '\n', (size_t)(end - *p));
+
+	if (nl == NULL)
+		return -1;
+	l->s = *p;
+	l->n = (size_t)(nl - *p);
+	*p = nl + 1;
+	return 0;
+}
+
+static bool
+line_is(const struct line *l, const char *s)
+{
+	return l->n == strlen(s) && memcmp(l->s, s, l->n) == 0;
+}
+
+/* "WORD N": N decimal without sign or leading zeros, at most max. */
+static int
+line_count(const struct line *l, const char *word, size_t max, size_t *n)
+{
+	size_t	wl = strlen(word), i;
+
+	if (l->n <= wl + 1 || l->n > wl + 7 || memcmp(l->s, word, wl) != 0 ||
+	    l->s[wl] != ' ' || (l->s[wl + 1] == '0' && l->n != wl + 2))
+		return -1;
+	*n = 0;
+	for (i = wl + 1; i < l->n; i++) {
+		if (l->s[i] < '0' || l->s[i] > '9')
+			return -1;
+		*n = *n * 10 + (size_t)(l->s[i] - '0');
+	}
+	return *n <= max ? 0 : -1;
+}
+
+/* Is l a valid entry of list i, after prev (NULL for the first)? */
+static bool
+entry_ok(size_t i, const struct line *l, const char *prev)
+{
+	size_t	plen;
+	int	cmp;
+
+	if (!name_ok(l->s, l->n) || (i < CAPS__COUNT && l->n > NAME_MAX_LEN))
+		return false;
+	if (prev == NULL)
+		return true;
+	plen = strlen(prev);
+	cmp = memcmp(prev, l->s, plen < l->n ? plen : l->n);
+	return cmp < 0 || (cmp == 0 && plen < l->n);
+}
+
+int
+caps_decode(const char *text, size_t len, struct caps *c, char *err,
+    size_t errlen)
+{
+	const char	*p = text, *end = text + len;
+	struct strv	*sv;
+	struct line	 l;
+	size_t		 i, j, n;
+
+	memset(c, 0, sizeof(*c));
+	if (next_line(&p, end, &l) == -1 || !line_is(&l, WIRE_MAGIC)) {
+		snprintf(err, errlen, "not a capability list");
+		goto fail;
+	}
+	if (next_line(&p, end, &l) == -1 || l.n <= 8 ||
+	    memcmp(l.s, "version ", 8) != 0 ||
+	    l.n - 8 >= sizeof(c->version) || !name_ok(l.s + 8, l.n - 8)) {
+		snprintf(err, errlen, "no valid version line");
+		goto fail;
+	}
+	memcpy(c->version, l.s + 8, l.n - 8);
+	for (i = 0; i < nitems(wire_lists); i++) {
+		sv = i < CAPS__COUNT ? &c->lists[i] : &c->devices;
+		if (next_line(&p, end, &l) == -1 || line_count(&l,
+		    wire_lists[i], CAPS_WIRE_LIST_MAX, &n) == -1) {
+			snprintf(err, errlen, "no valid count of %s",
+			    wire_lists[i]);
+			goto fail;
+		}
+		for (j = 0; j < n; j++) {
+			if (next_line(&p, end, &l) == -1 || !entry_ok(i, &l,
+			    j > 0 ? sv->v[j - 1] : NULL)) {
+				snprintf(err, errlen, "%s: entry %zu is "
+				    "missing, malformed or out of order",
+				    wire_lists[i], j + 1);
+				goto fail;
+			}
+			strv_pushn(sv, l.s, l.n);
+		}
+	}
+	if (next_line(&p, end, &l) == -1 || !line_is(&l, "end") || p != end) {
+		snprintf(err, errlen, "no \"end\" line, or data after it");
+		goto fail;
+	}
+	return 0;
+fail:
+	caps_free(c);
+	return -1;
+}
