@@ -47,8 +47,13 @@ bool	 pathmap_var_valid(const char *);
  * "mountpoint" (root must be a mount point: on another device than its
  * parent) and "file:NAME" (NAME, relative to root, must exist: a sentinel
  * kept on the mounted file system).  Every root must be a directory.
- * paths_health returns 0, or -1 with why filled.
+ * paths_health returns 0, or -1 with why filled.  It blocks for as long
+ * as the file system does (for ever on a hung NFS or FUSE mount): a
+ * daemon runs it in a child process (bgtask.h), bounded by
+ * PATHS_CHECK_TIMEOUT_MS.
  */
+#define PATHS_CHECK_TIMEOUT_MS	3000	/* one check, run off the loop */
+
 int	 paths_check_spec(const char *spec, char *err, size_t errlen);
 int	 paths_health(const char *root, const char *spec, char *why,
 	    size_t whylen);

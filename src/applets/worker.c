@@ -1,13 +1,15 @@
 /*
  * dffmpeg worker: registers with the coordinator, heartbeats, and runs the
- * jobs assigned to it.  Each job is a child process with pipes (no shell)
- * whose stdout and stderr are streamed as sealed frames to the client and
- * whose stdin is fed from the client's frames (design §6.1).
+ * jobs assigned to it (wjob.h: each job a child process whose stdout and
+ * stderr are streamed as sealed frames to the client, design §6.1).
  *
- * A job's life here: assign -> subscribe P/job/<id>/in -> (SUBACK) spawn,
- * `started`, hello -> stream -> child exited and both pipes at EOF ->
- * exit frame and `finished` -> kept until the exit frame is acknowledged
- * (or a timeout), then forgotten.
+ * Nothing here blocks the loop (design §6.3): the capability probe of the
+ * ffmpeg binary and the health checks of the path variables' mounts run in
+ * child processes with deadlines (bgtask.h), and registration, heartbeats
+ * and assigns use their cached results.  The first register waits for the
+ * first probe and the first round of mount checks, so that the
+ * coordinator learns this worker's capabilities and healthy paths at once;
+ * the loop runs meanwhile.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,17 +18,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
 
 #include "applet.h"
+#include "bgtask.h"
 #include "bounds.h"
 #include "caps.h"
 #include "daemon.h"
-#include "frame.h"
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
@@ -38,21 +39,27 @@
 #include "settings.h"
 #include "stream.h"
 #include "util.h"
+#include "wjob.h"
 #include "xmalloc.h"
 
-#define STDIN_HIGH_WATER	(1024 * 1024)	/* hold acks above this */
-#define LINGER_MS		30000		/* wait for the exit ack */
 #define REGISTER_WARN_MS	10000
+#define PROBE_KEY		"probe"
 
-extern char **environ;
+struct worker;
 
-struct wjob;
+/* The mount check of one path variable (index into pm.roots). */
+struct pcheck {
+	struct worker	*w;
+	size_t		 i;
+	bool		 done;		/* a first result came */
+};
 
 struct worker {
 	struct event_base	*base;
 	struct worker_conf	 conf;
 	struct pathmap		 pm;
 	struct node		 node;
+	struct wjob_ctx		 jobctx;
 	struct wjob		**jobs;
 	size_t			 njobs;
 	bool			 registered;
@@ -60,11 +67,15 @@ struct worker {
 	int64_t			 register_warned;
 	char			 register_id[ID_BUF];
 	bool			 draining;	/* takes no new jobs */
+	bool			 starting;	/* first probe or checks pending */
+	struct bgtask_pool	*tasks;		/* the probe, mount checks */
 	struct caps		 caps;		/* of the ffmpeg binary */
 	bool			 caps_known;
 	bool			 probed;	/* caps_stat is valid */
+	bool			 probe_done;	/* the first probe has ended */
 	struct stat		 caps_stat;	/* the binary when probed */
 	struct strmap		 health;	/* variable -> "ok" | why */
+	struct pcheck		*checks;	/* one per variable */
 	struct event		*ev_heartbeat;
 	struct event		*ev_sig[3];
 	bool			 exiting;
@@ -74,43 +85,9 @@ struct worker {
 	struct event		*ev_stop;
 };
 
-struct wjob {
-	struct worker	*w;
-	char		 id[ID_BUF];
-	char		 binary[NAME_MAX_LEN + 1];
-	char		*path;
-	struct strv	 argv;
-	char		*cwd;
-	struct strv	 env;
-	uint8_t		 key[KEY_LEN];
-	int64_t		 grace;
-	char		 topic_in[256];
-	char		 topic_out[256];
-	struct stream	*stream;
-
-	pid_t		 pid;
-	int		 fd_in, fd_out, fd_err;
-	struct event	*ev_in, *ev_out, *ev_err;
-	struct buf	 inbuf;
-	bool		 stdin_eof;
-	bool		 spawned;
-	bool		 canceled;	/* before it was spawned */
-	bool		 exited;
-	int		 status;
-	bool		 reported;
-	struct buf	 errtail;
-	uint64_t	 bytes_in, bytes_out;
-	int64_t		 reported_at;
-	struct event	*ev_kill;
-	struct event	*ev_linger;
-};
-
 static void	worker_send_register(struct worker *);
-static void	job_check_done(struct wjob *);
-static void	job_free(struct wjob *);
+static void	worker_send_heartbeat(struct worker *);
 static void	worker_maybe_exit(struct worker *);
-static void	worker_check_health(struct worker *);
-static void	worker_on_heartbeat(evutil_socket_t, short, void *);
 
 static struct wjob *
 job_find(struct worker *w, const char *id)
@@ -124,10 +101,9 @@ job_find(struct worker *w, const char *id)
 }
 
 static void
-job_remove(struct wjob *j)
+job_remove(struct worker *w, struct wjob *j)
 {
-	struct worker	*w = j->w;
-	size_t		 i;
+	size_t	i;
 
 	for (i = 0; i < w->njobs; i++) {
 		if (w->jobs[i] == j) {
@@ -135,8 +111,15 @@ job_remove(struct wjob *j)
 			break;
 		}
 	}
-	job_free(j);
+	wjob_free(j);
 	worker_maybe_exit(w);
+}
+
+/* wjob_ctx.gone: the job's linger is over, or it could not start. */
+static void
+job_gone(void *arg, struct wjob *j)
+{
+	job_remove(arg, j);
 }
 
 static size_t
@@ -150,577 +133,53 @@ worker_running(const struct worker *w)
 	return n;
 }
 
-/* Send a job's answer or report to the coordinator, re-sent until acked. */
-static void
-job_report(struct wjob *j, struct msg *m)
-{
-	node_send(&j->w->node, m, true);
-	msg_clear(m);
-}
-
-static void
-job_reject(struct worker *w, const char *job, const char *reason,
-    const char *text)
-{
-	struct msg	m;
-
-	log_warnx("job %s rejected: %s", job, text);
-	msg_init(&m, MT_REJECTED, w->node.name);
-	msg_set_str(&m, F_JOB, job);
-	msg_set_str(&m, F_REASON, reason);
-	msg_set_str(&m, F_TEXT, text);
-	node_send(&w->node, &m, true);
-	msg_clear(&m);
-}
-
-/* ---- the data plane of a job ---- */
-
-static int
-job_publish(void *arg, const uint8_t *buf, size_t len)
-{
-	struct wjob	*j = arg;
-
-	return mqtt_publish(j->w->node.mqtt, j->topic_out, buf, len);
-}
-
-static void
-job_pause_output(struct wjob *j, bool pause)
-{
-	if (j->ev_out != NULL) {
-		if (pause)
-			event_del(j->ev_out);
-		else
-			event_add(j->ev_out, NULL);
-	}
-	if (j->ev_err != NULL) {
-		if (pause)
-			event_del(j->ev_err);
-		else
-			event_add(j->ev_err, NULL);
-	}
-}
-
-static void
-job_writable(void *arg)
-{
-	job_pause_output(arg, false);
-}
-
-static void
-job_close_stdin(struct wjob *j)
-{
-	if (j->ev_in != NULL) {
-		event_free(j->ev_in);
-		j->ev_in = NULL;
-	}
-	if (j->fd_in != -1) {
-		close(j->fd_in);
-		j->fd_in = -1;
-	}
-	buf_free(&j->inbuf);
-}
-
-/* Write what we can of the stdin buffer to the child. */
-static void
-job_flush_stdin(struct wjob *j)
-{
-	ssize_t	n;
-
-	while (j->fd_in != -1 && buf_used(&j->inbuf) > 0) {
-		n = write(j->fd_in, buf_head(&j->inbuf), buf_used(&j->inbuf));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN) {
-			event_add(j->ev_in, NULL);
-			break;
-		}
-		if (n == -1) {
-			/* The child closed its stdin (EPIPE): drop input. */
-			log_debug("job %s: stdin: %s", j->id, strerror(errno));
-			job_close_stdin(j);
-			break;
-		}
-		j->bytes_in += (uint64_t)n;
-		buf_drain(&j->inbuf, (size_t)n);
-	}
-	if (j->fd_in != -1 && buf_used(&j->inbuf) == 0) {
-		event_del(j->ev_in);
-		if (j->stdin_eof)
-			job_close_stdin(j);
-	}
-	stream_hold(j->stream, buf_used(&j->inbuf) > STDIN_HIGH_WATER);
-}
-
-static void
-job_on_stdin_writable(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	job_flush_stdin(arg);
-}
-
-/* Stop reading the child's stdout (or stderr) and close our end. */
-static void
-job_close_output(struct wjob *j, bool is_err)
-{
-	struct event	**ev = is_err ? &j->ev_err : &j->ev_out;
-	int		 *fd = is_err ? &j->fd_err : &j->fd_out;
-
-	if (*ev != NULL) {
-		event_free(*ev);
-		*ev = NULL;
-	}
-	if (*fd != -1) {
-		close(*fd);
-		*fd = -1;
-	}
-}
-
-static const int forwardable[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGKILL,
-    SIGUSR1, SIGUSR2, SIGCONT, SIGSTOP, SIGTSTP };
-
-static void
-job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
-{
-	struct wjob	*j = arg;
-	size_t		 i;
-
-	switch (kind) {
-	case FK_STDIN:
-		if (j->fd_in == -1)
-			return;
-		buf_add(&j->inbuf, data, len);
-		job_flush_stdin(j);
-		break;
-	case FK_STDIN_EOF:
-		j->stdin_eof = true;
-		job_flush_stdin(j);
-		break;
-	case FK_SIGNAL:
-		if (len != 1 || !j->spawned || j->exited)
-			return;
-		for (i = 0; i < nitems(forwardable); i++) {
-			if (forwardable[i] == data[0]) {
-				log_info("job %s: forwarding signal %d", j->id,
-				    data[0]);
-				kill(j->pid, data[0]);
-				return;
-			}
-		}
-		log_debug("job %s: ignored signal %d", j->id, data[0]);
-		break;
-	case FK_CLOSED:
-		/* Nobody reads that output on the client any more: close
-		 * our end, and the child's next write fails with EPIPE. */
-		if (len != 1 || (data[0] != 1 && data[0] != 2) ||
-		    (data[0] == 1 ? j->fd_out : j->fd_err) == -1)
-			break;
-		job_close_output(j, data[0] == 2);
-		log_info("job %s: the client's %s is closed", j->id,
-		    data[0] == 1 ? "stdout" : "stderr");
-		job_check_done(j);
-		break;
-	default:
-		log_debug("job %s: unexpected %s frame", j->id,
-		    frame_kind_name(kind));
-		break;
-	}
-}
-
-/*
- * Stop a job nobody will read any more (canceled, or its client is
- * gone): SIGTERM, SIGKILL after the grace, and stop relaying its output,
- * so that neither a child blocked on a full pipe nor output left in the
- * pipes after it exited keeps the job from ending and being reported.
- */
-static void
-job_stop(struct wjob *j, const char *why)
-{
-	if (!j->spawned) {
-		j->canceled = true;	/* it never starts */
-		return;
-	}
-	if (!j->exited && !event_pending(j->ev_kill, EV_TIMEOUT, NULL)) {
-		log_info("job %s: %s; stopping it", j->id, why);
-		kill(j->pid, SIGTERM);
-		loop_arm(j->ev_kill, (int)j->grace);
-	}
-	job_close_output(j, false);
-	job_close_output(j, true);
-	job_check_done(j);
-}
-
-static void
-job_lost(void *arg)
-{
-	struct wjob	*j = arg;
-
-	if (!j->reported)
-		job_stop(j, "nothing heard from the client");
-}
-
-static const struct stream_ops job_stream_ops = {
-	job_publish,
-	job_deliver,
-	job_writable,
-	job_lost,
-};
-
-static void
-job_keep_tail(struct wjob *j, const uint8_t *data, size_t len)
-{
-	if (len >= STDERR_TAIL_MAX) {
-		buf_drain(&j->errtail, buf_used(&j->errtail));
-		buf_add(&j->errtail, data + len - STDERR_TAIL_MAX,
-		    STDERR_TAIL_MAX);
-		return;
-	}
-	if (buf_used(&j->errtail) + len > STDERR_TAIL_MAX)
-		buf_drain(&j->errtail, buf_used(&j->errtail) + len -
-		    STDERR_TAIL_MAX);
-	buf_add(&j->errtail, data, len);
-}
-
-static void
-job_on_output(evutil_socket_t fd, short what, void *arg)
-{
-	struct wjob	*j = arg;
-	bool		 is_err = fd == j->fd_err;
-	uint8_t		 buf[FRAME_MAX_PAYLOAD];
-	ssize_t		 n;
-
-	(void)what;
-	n = read(fd, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (n <= 0) {
-		job_close_output(j, is_err);
-		job_check_done(j);
-		return;
-	}
-	j->bytes_out += (uint64_t)n;
-	if (is_err)
-		job_keep_tail(j, buf, (size_t)n);
-	stream_send(j->stream, is_err ? FK_STDERR : FK_STDOUT, buf, (size_t)n);
-	if (stream_full(j->stream))
-		job_pause_output(j, true);
-}
-
-static void
-job_on_exit(pid_t pid, int status, void *arg)
-{
-	struct wjob	*j = arg;
-
-	(void)pid;
-	j->exited = true;
-	j->status = status;
-	if (event_pending(j->ev_kill, EV_TIMEOUT, NULL))
-		event_del(j->ev_kill);
-	if (WIFSIGNALED(status))
-		log_info("job %s: killed by signal %d", j->id,
-		    WTERMSIG(status));
-	else
-		log_info("job %s: exited with code %d", j->id,
-		    WEXITSTATUS(status));
-	/* Whatever is left in the pipes is read before the exit frame. */
-	job_check_done(j);
-}
-
-static void
-job_on_linger(evutil_socket_t fd, short what, void *arg)
-{
-	struct wjob	*j = arg;
-
-	(void)fd;
-	(void)what;
-	if (!stream_drained(j->stream) &&
-	    mono_ms() - j->reported_at < LINGER_MS) {
-		loop_arm(j->ev_linger, 200);
-		return;
-	}
-	log_debug("job %s: done", j->id);
-	job_remove(j);
-}
-
-/* When the child has exited and its output is drained: exit frame and
- * `finished`, then linger until the client has the exit frame. */
-static void
-job_check_done(struct wjob *j)
-{
-	uint8_t		 ex[5];
-	struct msg	 m;
-	int		 code, sig;
-	char		*tail;
-
-	if (j->reported || !j->exited || j->fd_out != -1 || j->fd_err != -1)
-		return;
-	j->reported = true;
-	j->reported_at = mono_ms();
-	job_close_stdin(j);
-	code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
-	sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
-	frame_exit_encode(ex, code, sig);
-	stream_send(j->stream, FK_EXIT, ex, sizeof(ex));
-
-	msg_init(&m, MT_FINISHED, j->w->node.name);
-	msg_set_str(&m, F_JOB, j->id);
-	msg_set_int(&m, F_CODE, code);
-	msg_set_int(&m, F_SIGNAL, sig);
-	msg_set_int(&m, F_BYTES_IN, (int64_t)j->bytes_in);
-	msg_set_int(&m, F_BYTES_OUT, (int64_t)j->bytes_out);
-	if (buf_used(&j->errtail) > 0) {
-		tail = xstrndup((const char *)buf_head(&j->errtail),
-		    buf_used(&j->errtail));
-		/* ffmpeg's stderr is not always UTF-8; messages are. */
-		utf8_sanitize(tail, strlen(tail));
-		msg_set_str(&m, F_TEXT, tail);
-		free(tail);
-	}
-	job_report(j, &m);
-	loop_arm(j->ev_linger, 200);
-}
-
-static void
-job_on_kill(evutil_socket_t fd, short what, void *arg)
-{
-	struct wjob	*j = arg;
-
-	(void)fd;
-	(void)what;
-	if (j->spawned && !j->exited) {
-		log_warnx("job %s: still running after the grace period; "
-		    "killing it", j->id);
-		kill(j->pid, SIGKILL);
-	}
-}
-
-static void
-job_spawn(struct wjob *j)
-{
-	struct proc_spec	 spec;
-	struct msg		 m;
-	char			 err[512];
-	int			 fds[3];
-
-	spec.path = j->path;
-	spec.argv = j->argv.v;
-	spec.envp = j->env.v;
-	spec.cwd = j->cwd;
-	if ((j->pid = proc_spawn(&spec, fds, err, sizeof(err))) == -1) {
-		job_reject(j->w, j->id, "spawn", err);
-		/* The rejection waits in the outbox; the job itself goes at
-		 * the next linger tick. */
-		j->reported = true;
-		j->reported_at = mono_ms() - LINGER_MS;
-		loop_arm(j->ev_linger, 0);
-		return;
-	}
-	j->spawned = true;
-	j->fd_in = fds[0];
-	j->fd_out = fds[1];
-	j->fd_err = fds[2];
-	j->ev_in = event_new(j->w->base, j->fd_in, EV_WRITE | EV_PERSIST,
-	    job_on_stdin_writable, j);
-	j->ev_out = event_new(j->w->base, j->fd_out, EV_READ | EV_PERSIST,
-	    job_on_output, j);
-	j->ev_err = event_new(j->w->base, j->fd_err, EV_READ | EV_PERSIST,
-	    job_on_output, j);
-	event_add(j->ev_out, NULL);
-	event_add(j->ev_err, NULL);
-	proc_watch(j->w->base, j->pid, job_on_exit, j);
-	log_info("job %s: started %s (pid %ld)", j->id, j->path,
-	    (long)j->pid);
-
-	msg_init(&m, MT_STARTED, j->w->node.name);
-	msg_set_str(&m, F_JOB, j->id);
-	msg_set_int(&m, F_PID, j->pid);
-	msg_set_str(&m, F_SESSION, j->w->node.session);
-	job_report(j, &m);
-	stream_send(j->stream, FK_HELLO, NULL, 0);
-}
-
-static void
-job_on_subscribed(void *arg, const char *topic, bool ok)
-{
-	struct wjob	*j = arg;
-
-	(void)topic;
-	if (!ok) {
-		job_reject(j->w, j->id, "subscribe",
-		    "the broker refused the job's input topic (check its ACL)");
-		job_remove(j);
-		return;
-	}
-	if (j->canceled && !j->spawned) {
-		job_reject(j->w, j->id, "canceled", "canceled before it started");
-		job_remove(j);
-		return;
-	}
-	if (!j->spawned && !j->reported)
-		job_spawn(j);
-	else
-		stream_resend(j->stream);
-}
-
-static void
-job_free(struct wjob *j)
-{
-	if (j->spawned && !j->exited) {
-		kill(j->pid, SIGKILL);
-		proc_unwatch(j->pid);
-	}
-	/* Its reports stay in the outbox until the coordinator has them. */
-	mqtt_unsubscribe(j->w->node.mqtt, j->topic_in);
-	job_close_stdin(j);
-	job_close_output(j, false);
-	job_close_output(j, true);
-	event_free(j->ev_kill);
-	event_free(j->ev_linger);
-	stream_free(j->stream);
-	strv_free(&j->argv);
-	strv_free(&j->env);
-	buf_free(&j->errtail);
-	free(j->path);
-	free(j->cwd);
-	sodium_memzero(j->key, sizeof(j->key));
-	free(j);
-}
-
-/*
- * Environment of a job: ours, with the job's variables among those this
- * worker accepts (forward_env): a client must not be able to set, say,
- * LD_PRELOAD for a process on a worker.
- */
-static void
-job_build_env(struct wjob *j, const struct strmap *env,
-    const struct strv *accepted)
-{
-	char	**e, *kv;
-	size_t	  i, klen;
-	bool	  overridden;
-
-	for (e = environ; *e != NULL; e++) {
-		overridden = false;
-		for (i = 0; i < env->n; i++) {
-			klen = strlen(env->keys[i]);
-			if (strv_contains(accepted, env->keys[i]) &&
-			    strncmp(*e, env->keys[i], klen) == 0 &&
-			    (*e)[klen] == '=')
-				overridden = true;
-		}
-		if (!overridden)
-			strv_push(&j->env, *e);
-	}
-	for (i = 0; i < env->n; i++) {
-		if (!strv_contains(accepted, env->keys[i])) {
-			log_info("job %s: ignored variable %s (not in "
-			    "forward_env)", j->id, env->keys[i]);
-			continue;
-		}
-		xasprintf(&kv, "%s=%s", env->keys[i], env->vals[i]);
-		strv_push(&j->env, kv);
-		free(kv);
-	}
-}
-
 static void
 worker_on_assign(struct worker *w, const struct msg *m)
 {
-	struct stream_params	 sp = { 0, 0, 2000, 15000 };
-	struct wjob		*j;
-	const char		*path;
-	char			 err[256], *arg;
-	size_t			 i;
+	struct wjob	*j;
+	const char	*path, *h;
+	char		 err[256];
+	size_t		 i;
 
 	if (job_find(w, m->job) != NULL)
 		return;		/* a repeated assign: `started` is pending */
 	if (w->draining) {
-		job_reject(w, m->job, "draining", "the worker is draining");
+		wjob_reject(&w->node, m->job, "draining",
+		    "the worker is draining");
 		return;
 	}
 	if (!name_valid(m->job, ID_LEN)) {
-		job_reject(w, m->job, "bad-job", "malformed job id");
+		wjob_reject(&w->node, m->job, "bad-job", "malformed job id");
 		return;
 	}
 	if ((path = strmap_get(&w->conf.binaries, m->binary)) == NULL) {
 		snprintf(err, sizeof(err), "binary '%s' is not configured on "
 		    "worker %s", m->binary, w->node.name);
-		job_reject(w, m->job, "binary", err);
+		wjob_reject(&w->node, m->job, "binary", err);
 		return;
 	}
-	worker_check_health(w);
+	/* The cached health: a check of a hung mount never returns. */
 	for (i = 0; i < m->paths.n; i++) {
-		const char *h = strmap_get(&w->health, m->paths.v[i]);
-
-		if (h == NULL) {
+		if ((h = strmap_get(&w->health, m->paths.v[i])) == NULL) {
 			snprintf(err, sizeof(err), "path variable '%s' is not "
 			    "configured on worker %s", m->paths.v[i],
 			    w->node.name);
-			job_reject(w, m->job, "path", err);
+			wjob_reject(&w->node, m->job, "path", err);
 			return;
 		}
 		if (strcmp(h, "ok") != 0) {
 			snprintf(err, sizeof(err), "path variable '%s' is "
 			    "unhealthy on worker %s: %s", m->paths.v[i],
 			    w->node.name, h);
-			job_reject(w, m->job, "path", err);
+			wjob_reject(&w->node, m->job, "path", err);
 			return;
 		}
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->w = w;
-	j->fd_in = j->fd_out = j->fd_err = -1;
-	snprintf(j->id, sizeof(j->id), "%s", m->job);
-	snprintf(j->binary, sizeof(j->binary), "%s", m->binary);
-	j->path = xstrdup(path);
-	j->grace = m->present & FBIT(F_GRACE) ? m->grace : w->conf.kill_grace;
-	if (msg_open_key(w->node.key, m->key, j->key) == -1) {
-		job_reject(w, m->job, "key", "the job key does not open");
-		goto fail;
-	}
-	strv_push(&j->argv, m->binary);
-	for (i = 0; i < m->args.n; i++) {
-		arg = pathmap_expand(&w->pm, &m->paths, m->args.v[i], err,
-		    sizeof(err));
-		if (arg == NULL) {
-			job_reject(w, m->job, "path", err);
-			goto fail;
-		}
-		strv_push(&j->argv, arg);
-		free(arg);
-	}
-	if (m->cwd != NULL && m->cwd[0] != '\0') {
-		j->cwd = pathmap_expand(&w->pm, &m->paths, m->cwd, err,
-		    sizeof(err));
-		if (j->cwd == NULL) {
-			job_reject(w, m->job, "path", err);
-			goto fail;
-		}
-	}
-	job_build_env(j, &m->env, &w->conf.forward_env);
-	if (topic_fmt(j->topic_in, sizeof(j->topic_in), w->node.prefix,
-	    "job/%s/in", j->id) == -1 || topic_fmt(j->topic_out,
-	    sizeof(j->topic_out), w->node.prefix, "job/%s/out", j->id) == -1) {
-		job_reject(w, m->job, "topic", "topic too long");
-		goto fail;
-	}
-	j->ev_kill = loop_timer(w->base, false, job_on_kill, j);
-	j->ev_linger = loop_timer(w->base, false, job_on_linger, j);
-	j->stream = stream_new(w->base, j->key, j->id, true, &sp,
-	    &job_stream_ops, j);
+	if ((j = wjob_new(&w->jobctx, m, path)) == NULL)
+		return;
 	w->jobs = xreallocarray(w->jobs, w->njobs + 1, sizeof(*w->jobs));
 	w->jobs[w->njobs++] = j;
-	log_info("job %s: assigned (%s, %zu arguments)", j->id, j->binary,
-	    m->args.n);
-	mqtt_subscribe(w->node.mqtt, j->topic_in, job_on_subscribed, j);
-	return;
-fail:
-	strv_free(&j->argv);
-	strv_free(&j->env);
-	free(j->path);
-	free(j->cwd);
-	sodium_memzero(j->key, sizeof(j->key));
-	free(j);
+	wjob_start(j);
 }
 
 static void
@@ -731,93 +190,238 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 	if (j == NULL) {
 		/* Its assign never arrived (or it is long gone): say so, or
 		 * the coordinator waits for it until we register again. */
-		job_reject(w, m->job, "unknown", "no such job on this worker");
+		wjob_reject(&w->node, m->job, "unknown",
+		    "no such job on this worker");
 		return;
 	}
 	if (!j->reported) {
 		if (m->present & FBIT(F_GRACE))
 			j->grace = m->grace;
-		job_stop(j, "canceled by the coordinator");
+		wjob_stop(j, "canceled by the coordinator");
 	}
 }
 
-/* ---- the control plane ---- */
+/* ---- probes and mount checks, in child processes ---- */
 
 /*
- * Probe what the configured ffmpeg can do (encoders, decoders, hwaccels,
- * filters, device nodes) and drop what the operator disabled.  This blocks
- * for the few hundred milliseconds the probes take: it runs at start-up
- * and when the binary changes.  Returns true if anything was probed.
+ * Start-up ends once the first probe and the first mount check of every
+ * variable have a result (each bounded by its deadline): then register.
  */
-static bool
-worker_probe(struct worker *w)
+static void
+worker_maybe_start(struct worker *w)
+{
+	size_t	i;
+
+	if (!w->starting || !w->probe_done)
+		return;
+	for (i = 0; i < w->pm.roots.n; i++)
+		if (!w->checks[i].done)
+			return;
+	w->starting = false;
+	log_debug("first probe and mount checks done");
+	if (w->node.ready)
+		worker_send_register(w);
+}
+
+/* In the child: probe, and write the caps as text (or why not). */
+static int
+worker_probe_work(void *arg, struct buf *out)
+{
+	struct worker	*w = arg;
+	struct caps	 c;
+	char		 err[512];
+	int		 rc;
+
+	if (caps_probe(strmap_get(&w->conf.binaries, "ffmpeg"), &c, err,
+	    sizeof(err)) == -1) {
+		buf_add(out, err, strlen(err));
+		return -1;
+	}
+	if ((rc = caps_encode(&c, out, err, sizeof(err))) == -1) {
+		buf_drain(out, buf_used(out));
+		buf_add(out, err, strlen(err));
+	}
+	caps_free(&c);
+	return rc;
+}
+
+/*
+ * The probe's result: drop what the operator disabled, and tell the
+ * coordinator (register again) unless this is the start-up's probe, whose
+ * result the first register carries.
+ */
+static void
+worker_on_probe(void *arg, enum bgtask_status st, const char *out,
+    size_t len)
 {
 	static const size_t kinds[] = { CAPS_ENCODERS, CAPS_DECODERS,
 	    CAPS_HWACCELS, CAPS_FILTERS };
+	struct worker	*w = arg;
 	const struct strv *disabled[] = { &w->conf.disable.encoders,
 	    &w->conf.disable.decoders, &w->conf.disable.hwaccels,
 	    &w->conf.disable.filters };
 	const char	*bin = strmap_get(&w->conf.binaries, "ffmpeg");
-	struct stat	 st;
 	char		 err[512];
 	size_t		 i;
 
-	if (bin == NULL)
-		return false;
+	caps_free(&w->caps);
+	w->caps_known = false;
+	if (st != BGTASK_OK)
+		snprintf(err, sizeof(err), "%s", out);
+	else if (caps_decode(out, len, &w->caps, err, sizeof(err)) == 0)
+		w->caps_known = true;
+	else
+		log_warnx("%s: the probe's result is malformed: %s", bin, err);
+	if (!w->caps_known) {
+		utf8_sanitize(err, strlen(err));
+		log_warnx("cannot probe %s: %s; jobs that need particular "
+		    "codecs or filters will not be placed here", bin, err);
+	} else {
+		for (i = 0; i < nitems(kinds); i++)
+			caps_remove(&w->caps, kinds[i], disabled[i]);
+		log_info("%s: ffmpeg %s, %zu encoders, %zu decoders, "
+		    "%zu hwaccels, %zu filters, %zu devices", bin,
+		    w->caps.version, w->caps.lists[CAPS_ENCODERS].n,
+		    w->caps.lists[CAPS_DECODERS].n,
+		    w->caps.lists[CAPS_HWACCELS].n,
+		    w->caps.lists[CAPS_FILTERS].n, w->caps.devices.n);
+	}
+	if (!w->probe_done) {
+		w->probe_done = true;
+		worker_maybe_start(w);
+	} else if (!w->starting && w->node.ready) {
+		log_info("probed the changed ffmpeg binary; registering again");
+		worker_send_register(w);
+	}
+}
+
+/*
+ * Probe the ffmpeg binary (encoders, decoders, hwaccels, filters, device
+ * nodes) if it changed since the last probe, also after a failed one: a
+ * broken binary is not worth a probe every heartbeat.  One probe at a
+ * time; a change during a probe is seen by the next heartbeat after it.
+ */
+static void
+worker_start_probe(struct worker *w)
+{
+	const char	*bin = strmap_get(&w->conf.binaries, "ffmpeg");
+	struct stat	 st;
+	char		 err[256];
+
+	if (bin == NULL || bgtask_busy(w->tasks, PROBE_KEY))
+		return;
 	if (stat(bin, &st) == -1)
 		memset(&st, 0, sizeof(st));
-	/* Probe again only when the binary changed, also after a failed
-	 * probe: a broken binary is not worth a probe every heartbeat. */
 	if (w->probed && st.st_ino == w->caps_stat.st_ino &&
 	    st.st_mtime == w->caps_stat.st_mtime &&
 	    st.st_size == w->caps_stat.st_size)
-		return false;
+		return;
+	if (w->probed)
+		log_info("the ffmpeg binary changed; probing it again");
 	w->caps_stat = st;
 	w->probed = true;
-	caps_free(&w->caps);
-	w->caps_known = false;
-	if (caps_probe(bin, &w->caps, err, sizeof(err)) == -1) {
-		log_warnx("cannot probe %s: %s; jobs that need particular "
-		    "codecs or filters will not be placed here", bin, err);
-		return true;
-	}
-	for (i = 0; i < nitems(kinds); i++)
-		caps_remove(&w->caps, kinds[i], disabled[i]);
-	w->caps_known = true;
-	log_info("%s: ffmpeg %s, %zu encoders, %zu decoders, %zu hwaccels, "
-	    "%zu filters, %zu devices", bin, w->caps.version,
-	    w->caps.lists[CAPS_ENCODERS].n, w->caps.lists[CAPS_DECODERS].n,
-	    w->caps.lists[CAPS_HWACCELS].n, w->caps.lists[CAPS_FILTERS].n,
-	    w->caps.devices.n);
-	return true;
+	if (bgtask_start(w->tasks, PROBE_KEY, CAPS_PROBE_TIMEOUT_MS,
+	    worker_probe_work, worker_on_probe, w, err, sizeof(err)) == -1)
+		worker_on_probe(w, BGTASK_ERROR, err, strlen(err));
 }
 
-/* Check every path variable; log the ones whose health changed. */
+/* A variable's health: cache it, log a change (as a first result only
+ * if unhealthy), and tell the coordinator at once. */
 static void
-worker_check_health(struct worker *w)
+worker_set_health(struct worker *w, size_t i, const char *why)
 {
-	const char	*root, *old;
+	const char	*var = w->pm.roots.keys[i];
+	const char	*old = strmap_get(&w->health, var);
+	bool		 first = !w->checks[i].done;
+
+	w->checks[i].done = true;
+	if (first || strcmp(old, why) != 0) {
+		if (strcmp(why, "ok") == 0) {
+			if (!first)
+				log_info("path variable %s is healthy again",
+				    var);
+		} else
+			log_warnx("path variable %s is unhealthy: %s", var,
+			    why);
+		strmap_set(&w->health, var, why);
+		if (!first)
+			worker_send_heartbeat(w);
+	}
+	worker_maybe_start(w);
+}
+
+/* In the child: what paths_health says of one variable. */
+static int
+worker_check_work(void *arg, struct buf *out)
+{
+	const struct pcheck	*pc = arg;
+	const struct worker	*w = pc->w;
+	char			 why[PATH_BUF + 64];
+
+	if (paths_health(w->pm.roots.vals[pc->i], strmap_get(&w->conf.mounts,
+	    w->pm.roots.keys[pc->i]), why, sizeof(why)) == 0) {
+		buf_add(out, "ok", 2);
+		return 0;
+	}
+	buf_add(out, why, strlen(why));
+	return -1;
+}
+
+static void
+worker_on_check(void *arg, enum bgtask_status st, const char *out,
+    size_t len)
+{
+	struct pcheck	*pc = arg;
 	char		 why[PATH_BUF + 64];
-	size_t		 i;
+
+	(void)len;
+	switch (st) {
+	case BGTASK_OK:
+		snprintf(why, sizeof(why), "ok");
+		break;
+	case BGTASK_FAILED:
+		snprintf(why, sizeof(why), "%s", out[0] != '\0' ? out :
+		    "unhealthy");
+		break;
+	case BGTASK_TIMEOUT:
+		snprintf(why, sizeof(why), "mount check timed out after %d ms",
+		    PATHS_CHECK_TIMEOUT_MS);
+		break;
+	default:
+		snprintf(why, sizeof(why), "mount check failed: %s", out);
+		break;
+	}
+	utf8_sanitize(why, strlen(why));
+	worker_set_health(pc->w, pc->i, why);
+}
+
+/*
+ * Check every path variable's mount, one child each, so that one hung
+ * mount makes only its own variable unhealthy.  A variable whose previous
+ * check is still stuck (killed at its deadline, not yet reaped: the kernel
+ * holds it) is not checked again; it stays "timed out" until the child
+ * is gone.
+ */
+static void
+worker_start_checks(struct worker *w)
+{
+	char	key[BGTASK_KEY_MAX], err[256], why[320];
+	size_t	i;
 
 	for (i = 0; i < w->pm.roots.n; i++) {
-		root = w->pm.roots.vals[i];
-		if (paths_health(root, strmap_get(&w->conf.mounts,
-		    w->pm.roots.keys[i]), why, sizeof(why)) == 0)
-			snprintf(why, sizeof(why), "ok");
-		old = strmap_get(&w->health, w->pm.roots.keys[i]);
-		if (old != NULL && strcmp(old, why) == 0)
+		snprintf(key, sizeof(key), "mount:%s", w->pm.roots.keys[i]);
+		if (bgtask_busy(w->tasks, key))
 			continue;
-		if (strcmp(why, "ok") == 0) {
-			if (old != NULL)
-				log_info("path variable %s is healthy again",
-				    w->pm.roots.keys[i]);
-		} else
-			log_warnx("path variable %s is unhealthy: %s",
-			    w->pm.roots.keys[i], why);
-		strmap_set(&w->health, w->pm.roots.keys[i], why);
+		if (bgtask_start(w->tasks, key, PATHS_CHECK_TIMEOUT_MS,
+		    worker_check_work, worker_on_check, &w->checks[i], err,
+		    sizeof(err)) == -1) {
+			snprintf(why, sizeof(why), "cannot check: %s", err);
+			worker_set_health(w, i, why);
+		}
 	}
 }
+
+/* ---- the control plane ---- */
 
 static void
 worker_fill_state(struct worker *w, struct msg *m)
@@ -840,6 +444,8 @@ worker_send_register(struct worker *w)
 	struct strmap	bins = { 0 };
 	size_t		i;
 
+	if (w->starting)
+		return;		/* worker_maybe_start registers */
 	if (w->register_id[0] != '\0')
 		outbox_done(w->node.outbox, w->register_id);
 	msg_init(&m, MT_REGISTER, w->node.name);
@@ -849,7 +455,6 @@ worker_send_register(struct worker *w)
 		strmap_set(&bins, w->conf.binaries.keys[i],
 		    access(w->conf.binaries.vals[i], X_OK) == 0 ? "ok" :
 		    "missing");
-	worker_check_health(w);
 	msg_set_strmap(&m, F_BINARIES, &bins);
 	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
 	msg_set_int(&m, F_MAX_JOBS, w->conf.max_jobs);
@@ -872,21 +477,34 @@ worker_send_register(struct worker *w)
 }
 
 static void
+worker_send_heartbeat(struct worker *w)
+{
+	struct msg	m;
+
+	if (!w->node.ready || !w->registered)
+		return;
+	msg_init(&m, MT_HEARTBEAT, w->node.name);
+	msg_set_str(&m, F_SESSION, w->node.session);
+	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
+	worker_fill_state(w, &m);
+	node_send(&w->node, &m, false);
+	msg_clear(&m);
+}
+
+/* Start this round's mount checks (and a probe if the binary changed);
+ * the heartbeat carries the results of the previous ones. */
+static void
 worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct worker	*w = arg;
-	struct msg	 m;
 	int64_t		 now = mono_ms();
 
 	(void)fd;
 	(void)what;
-	if (!w->node.ready)
+	worker_start_checks(w);
+	worker_start_probe(w);
+	if (!w->node.ready || w->starting)
 		return;
-	if (worker_probe(w)) {
-		log_info("the ffmpeg binary changed; registering again");
-		worker_send_register(w);
-		return;
-	}
 	if (!w->registered) {
 		if (now - w->register_sent >= REGISTER_WARN_MS &&
 		    now - w->register_warned >= 3 * REGISTER_WARN_MS) {
@@ -899,13 +517,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	worker_check_health(w);
-	msg_init(&m, MT_HEARTBEAT, w->node.name);
-	msg_set_str(&m, F_SESSION, w->node.session);
-	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
-	worker_fill_state(w, &m);
-	node_send(&w->node, &m, false);
-	msg_clear(&m);
+	worker_send_heartbeat(w);
 }
 
 static void
@@ -956,7 +568,7 @@ worker_control(void *arg, const struct msg *m)
 				    "coordinator");
 			w->draining = true;
 		}
-		worker_on_heartbeat(-1, 0, w);
+		worker_send_heartbeat(w);
 		break;
 	case MT_ACK:
 		break;
@@ -1012,7 +624,7 @@ worker_maybe_exit(struct worker *w)
 		return;
 	w->exiting = true;	/* job_remove calls back here */
 	while (w->njobs > 0)
-		job_remove(w->jobs[0]);
+		job_remove(w, w->jobs[0]);
 	log_info("no jobs left; exiting");
 	node_shutdown(&w->node, true, worker_closed, w);
 }
@@ -1050,14 +662,14 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 		w->stopping = true;
 		/* No deadline while jobs run: they may take hours. */
 		w->stop_deadline = INT64_MAX;
-		worker_on_heartbeat(-1, 0, w);
+		worker_send_heartbeat(w);
 	} else {
 		log_info("signal %d: canceling %zu jobs", (int)sig,
 		    worker_running(w));
 		for (i = 0; i < w->njobs; i++) {
 			j = w->jobs[i];
 			if (!j->reported)
-				job_stop(j, "the worker is stopping");
+				wjob_stop(j, "the worker is stopping");
 		}
 		w->stop_deadline = mono_ms() + w->conf.kill_grace + 3000;
 	}
@@ -1103,9 +715,27 @@ worker_main(int argc, char **argv)
 	daemon_logging("dffmpeg-worker", w.conf.log_file, w.conf.log_level,
 	    opts.debug);
 
-	worker_probe(&w);
 	loop_tune_malloc();
 	w.base = loop_new();
+	w.tasks = bgtask_pool_new(w.base);
+	w.checks = xcalloc(w.pm.roots.n + 1, sizeof(*w.checks));
+	for (i = 0; i < (int)w.pm.roots.n; i++) {
+		w.checks[i].w = &w;
+		w.checks[i].i = (size_t)i;
+		strmap_set(&w.health, w.pm.roots.keys[i], "checking");
+	}
+	w.jobctx.base = w.base;
+	w.jobctx.node = &w.node;
+	w.jobctx.pm = &w.pm;
+	w.jobctx.forward_env = &w.conf.forward_env;
+	w.jobctx.kill_grace = w.conf.kill_grace;
+	w.jobctx.gone = job_gone;
+	w.jobctx.arg = &w;
+	/* Registering waits for these; the loop does not. */
+	w.starting = true;
+	w.probe_done = strmap_get(&w.conf.binaries, "ffmpeg") == NULL;
+	worker_start_probe(&w);
+	worker_start_checks(&w);
 	if (node_init(&w.node, w.base, &w.conf.mqtt, w.conf.client_id,
 	    w.conf.key, false, &worker_node_ops, &w, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -1117,16 +747,19 @@ worker_main(int argc, char **argv)
 	log_info("worker %s starting (broker %s:%d)", w.conf.client_id,
 	    w.conf.mqtt.host, w.conf.mqtt.port);
 	node_start(&w.node);
+	worker_maybe_start(&w);
 	event_base_dispatch(w.base);
 
 	while (w.njobs > 0)
-		job_remove(w.jobs[0]);
+		job_remove(&w, w.jobs[0]);
 	free(w.jobs);
 	for (i = 0; i < 3; i++)
 		event_free(w.ev_sig[i]);
 	if (w.ev_stop != NULL)
 		event_free(w.ev_stop);
 	event_free(w.ev_heartbeat);
+	bgtask_pool_free(w.tasks);
+	free(w.checks);
 	node_free(&w.node);
 	strmap_free(&w.health);
 	caps_free(&w.caps);

@@ -1,0 +1,108 @@
+/*
+ * A job on a worker (design §6.1): its child process (no shell), whose
+ * stdout and stderr are streamed as sealed frames to the client and whose
+ * stdin is fed from the client's frames, and its reports to the
+ * coordinator (`started`, `finished`, `rejected`).
+ *
+ * Life: wjob_new (from an assign the worker has accepted) -> wjob_start
+ * subscribes P/job/<id>/in -> on the SUBACK: spawn, `started`, hello ->
+ * stream; signals are forwarded -> child exited and both pipes at EOF ->
+ * exit frame and `finished` (reported) -> kept until the client has the
+ * exit frame (or WJOB_LINGER_MS) -> ctx->gone.
+ *
+ * The worker owns the list of its jobs.  A job says it is over through
+ * ctx->gone, always from a loop callback, never from a wjob_* call: the
+ * worker then takes it off its list and calls wjob_free.  Reports stay in
+ * the node's outbox after wjob_free, until the coordinator has them.
+ */
+#ifndef DFFMPEG_WJOB_H
+#define DFFMPEG_WJOB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bounds.h"
+#include "util.h"
+
+#define WJOB_STDIN_HIGH_WATER	(1024 * 1024)	/* hold acks above this */
+#define WJOB_LINGER_MS		30000		/* wait for the exit ack */
+
+struct event;
+struct event_base;
+struct msg;
+struct node;
+struct pathmap;
+struct stream;
+struct wjob;
+
+/* What the jobs of one worker share; outlives them. */
+struct wjob_ctx {
+	struct event_base	*base;
+	struct node		*node;
+	const struct pathmap	*pm;
+	const struct strv	*forward_env;	/* variables a job may set */
+	int64_t			 kill_grace;	/* ms, unless the job says */
+	void			(*gone)(void *arg, struct wjob *);
+	void			*arg;
+};
+
+/*
+ * The applet reads id, reported, grace (and sets it from a cancel),
+ * topic_in and stream; the rest belongs to wjob.c.
+ */
+struct wjob {
+	const struct wjob_ctx	*ctx;
+	char		 id[ID_BUF];
+	char		 binary[NAME_MAX_LEN + 1];
+	bool		 reported;	/* `finished` (or rejected): not running */
+	int64_t		 grace;		/* SIGTERM to SIGKILL, ms */
+	char		 topic_in[256];
+	char		 topic_out[256];
+	struct stream	*stream;
+
+	char		*path;
+	struct strv	 argv;
+	char		*cwd;
+	struct strv	 env;
+	uint8_t		 key[KEY_LEN];
+	pid_t		 pid;
+	int		 fd_in, fd_out, fd_err;
+	struct event	*ev_in, *ev_out, *ev_err;
+	struct buf	 inbuf;
+	bool		 stdin_eof;
+	bool		 spawned;
+	bool		 canceled;	/* before it was spawned */
+	bool		 exited;
+	int		 status;
+	struct buf	 errtail;
+	uint64_t	 bytes_in, bytes_out;
+	int64_t		 reported_at;
+	struct event	*ev_kill;
+	struct event	*ev_linger;
+};
+
+/*
+ * A job from an assign whose worker-level checks passed (not draining,
+ * valid id, binary configured at path, path variables healthy): opens the
+ * job key, expands the job's path variables in its arguments and cwd, and
+ * builds its environment.  Returns NULL if the job cannot be run here, its
+ * rejection already sent.
+ */
+struct wjob	*wjob_new(const struct wjob_ctx *, const struct msg *assign,
+		    const char *path);
+/* Subscribe to the job's input; the rest follows from the SUBACK. */
+void		 wjob_start(struct wjob *);
+/* Kills a child still running. */
+void		 wjob_free(struct wjob *);
+/*
+ * Stop a job nobody will read any more (canceled, or its client is gone):
+ * SIGTERM, SIGKILL after its grace, and its output no longer relayed.  A
+ * job not yet spawned never starts.
+ */
+void		 wjob_stop(struct wjob *, const char *why);
+/* Tell the coordinator that job will not run here (reliable). */
+void		 wjob_reject(struct node *, const char *job, const char *reason,
+		    const char *text);
+
+#endif
