@@ -7,6 +7,16 @@
  * Functions return 0 on success, -1 on an SQLite error (logged at warn,
  * with the statement's purpose), and where stated 1 for "not found" /
  * "no change".
+ *
+ * Deferred writes (store_defer): the coordinator must not wait on SQLite
+ * in its loop.  With deferred mode on, the writes it makes on the loop
+ * (marked "deferrable" below) are queued in memory with copies of their
+ * values and return 0 at once; store_flush writes the queue in one
+ * transaction on a later turn, and with a short busy timeout
+ * (store_set_busy_timeout) a lock held by another connection costs one
+ * attempt, not a stall.  Reads (store_job_get, the lists) see only what
+ * is in the database, never the queue, and a deferred write is durable
+ * only once store_flush has returned 0.
  */
 #ifndef DFFMPEG_STORE_H
 #define DFFMPEG_STORE_H
@@ -19,12 +29,24 @@
 
 #define SEALED_KEY_MAX	(24 + 16 + KEY_LEN)	/* nonce || secretbox */
 
+/* Bounds of the deferred queue: reaching either makes the next deferred
+ * write flush synchronously (with the normal busy timeout) first. */
+#define STORE_QUEUE_MAX		100000
+#define STORE_QUEUE_MAX_BYTES	(256 * 1024 * 1024)
+/* The busy timeout a connection starts with (ms). */
+#define STORE_BUSY_TIMEOUT_MS	5000
+
+struct strv;
+struct strmap;
+
 struct store;
 
 /* Open (creating if absent) and migrate to the current schema.  Returns
  * NULL with err filled on failure (cannot open, newer schema than this
  * program knows, migration failed). */
 struct store	*store_open(const char *path, char *err, size_t errlen);
+/* Writes what is still queued (waiting up to STORE_BUSY_TIMEOUT_MS for a
+ * lock; what cannot be written is logged as dropped), then closes. */
 void		 store_close(struct store *);
 int		 store_schema_version(struct store *);
 /* The newest schema version this program knows. */
@@ -36,6 +58,34 @@ int64_t		 store_data_version(struct store *);
 int		 store_begin(struct store *);
 int		 store_commit(struct store *);
 int		 store_rollback(struct store *);
+
+/* How long a statement waits for another connection's lock before it
+ * fails as busy (sqlite3_busy_timeout); STORE_BUSY_TIMEOUT_MS at open. */
+void		 store_set_busy_timeout(struct store *, int ms);
+
+/*
+ * Turn deferred mode on or off.  While on, the deferrable writes below
+ * queue a copy of their statement and values and return 0 (they cannot
+ * report "not found" / "no change": that is decided when the queue is
+ * written, with the same semantics as a direct call).  Turning it off
+ * writes nothing: call store_flush first, or later direct writes overtake
+ * what is queued.
+ */
+void		 store_defer(struct store *, bool on);
+/*
+ * Write the queue, in order, in one BEGIN IMMEDIATE ... COMMIT.
+ * 0: written (or empty); a statement that fails on its own (a constraint)
+ *    was logged and skipped, the rest committed.
+ * 1: the database is busy (another connection holds the write lock): the
+ *    queue is kept intact for a later call and nothing was written.
+ * -1: another error (logged with the statement's purpose): the
+ *    transaction is rolled back and the queue dropped, with a log line
+ *    saying how many statements of which kind were lost.  Also -1 (queue
+ *    kept) when called inside a transaction of the caller's.
+ */
+int		 store_flush(struct store *);
+/* Statements queued and not yet written. */
+size_t		 store_pending(const struct store *);
 
 /* Identities. */
 struct ident_row {
@@ -58,7 +108,7 @@ int	 store_ident_list(struct store *,
 	    int (*cb)(const struct ident_row *, void *), void *arg);
 
 /* Jobs.  Strings are owned by the row (store_job_clear frees them);
- * args/env/paths are JSON text. */
+ * args/env/paths are JSON text (see store_row_set_args and friends). */
 struct job_row {
 	char	 id[ID_BUF];
 	char	 client[NAME_MAX_LEN + 1];
@@ -72,6 +122,7 @@ struct job_row {
 	char	 worker[NAME_MAX_LEN + 1];	/* "" if none */
 	int	 exit_code;
 	int	 exit_signal;
+	bool	 exited;	/* exit_code/exit_signal are the process's */
 	char	*reason;	/* may be NULL */
 	uint8_t	 key_sealed[SEALED_KEY_MAX];	/* job key under master */
 	size_t	 key_sealed_len;
@@ -80,24 +131,42 @@ struct job_row {
 };
 
 void	 store_job_clear(struct job_row *);
-/* 0 inserted, 1 a job with that id exists, -1 error.  Also records the
- * first transition ("" -> state). */
+
+/*
+ * Typed access to the JSON members of a row.  The setters replace (and
+ * free) args, paths or env with the JSON of the list or map.  The readers
+ * append to the caller's list or map, and only if the text is exactly a
+ * JSON array of strings (args, paths) or an object whose values are all
+ * strings (env): 0, or -1 (out untouched) for anything else.  A NULL
+ * member reads as empty.
+ */
+void	 store_row_set_args(struct job_row *, const struct strv *);
+void	 store_row_set_paths(struct job_row *, const struct strv *);
+void	 store_row_set_env(struct job_row *, const struct strmap *);
+int	 store_row_args(const struct job_row *, struct strv *);
+int	 store_row_paths(const struct job_row *, struct strv *);
+int	 store_row_env(const struct job_row *, struct strmap *);
+
+/* Deferrable.  0 inserted, 1 a job with that id exists, -1 error.  Also
+ * records the first transition ("" -> state), only if the job row was
+ * inserted. */
 int	 store_job_insert(struct store *, const struct job_row *);
 /* 0 found, 1 not found, -1 error. */
 int	 store_job_get(struct store *, const char *id, struct job_row *);
 /*
- * Move a job from state `from` to `to` and record the transition (job, ts,
- * from, to, reason) in one transaction.  worker (if not NULL) is set too.
+ * Deferrable.  Move a job from state `from` to `to` and record the
+ * transition (job, ts, from, to, reason) in one transaction.  worker (if not NULL) is set too.
  * 0 done, 1 the job is not in state `from` (nothing changed), -1 error.
  * The legality of the edge is the caller's business (see jobstate.h).
  */
 int	 store_job_transition(struct store *, const char *id, const char *from,
 	    const char *to, const char *worker, const char *reason, int64_t ts);
-/* Replace the sealed key of a job (a new placement gets a new key): 0, 1
- * no such job, -1 error. */
+/* Deferrable.  Replace the sealed key of a job (a new placement gets a new
+ * key): 0, 1 no such job, -1 error. */
 int	 store_job_set_key(struct store *, const char *id,
 	    const uint8_t *sealed, size_t len);
-/* Record the exit status of a job: 0, 1 no such job, -1 error. */
+/* Deferrable.  Record the exit status of a job's process (and that it
+ * exited): 0, 1 no such job, -1 error. */
 int	 store_job_set_exit(struct store *, const char *id, int code, int sig);
 /* Jobs in one of the states of the NULL-terminated list (NULL: all),
  * oldest first.  The row passed to cb is cleared after the call. */
@@ -107,13 +176,36 @@ int	 store_job_list(struct store *, const char *const *states,
 int	 store_job_transitions(struct store *, const char *id,
 	    int (*cb)(int64_t ts, const char *from, const char *to,
 	    const char *reason, void *), void *arg);
-/* Delete terminal jobs (and their transitions) last updated before ts.
- * Returns the number deleted or -1. */
+/* Delete terminal jobs (and their transitions) last updated before ts,
+ * and worker transitions older than ts, in as many batches as it takes.
+ * Returns the number of jobs deleted or -1. */
 int	 store_job_purge(struct store *, const char *const *terminal,
 	    int64_t before);
+/*
+ * One bounded step of the purge, for the coordinator's loop: delete at
+ * most `limit` (> 0) rows in all, first terminal jobs last updated before
+ * `before`, oldest first (their job transitions go with them, ON DELETE
+ * CASCADE), then with what is left of the budget worker transitions older
+ * than `before`, oldest first.  Returns the number of jobs and worker
+ * transitions deleted: `limit` means there may be more, call again later.
+ * Runs at once even in deferred mode (its count is needed); a busy
+ * database deletes nothing and returns 0 (logged at debug), -1 on another
+ * error.
+ */
+int	 store_job_purge_batch(struct store *, const char *const *terminal,
+	    int64_t before, int limit);
 
-/* Workers last seen (the registry itself lives in memory). */
+/* Deferrable.  Workers last seen (the registry itself lives in memory). */
 int	 store_worker_seen(struct store *, const char *id, const char *session,
 	    const char *state, int64_t ts);
+/* Deferrable.  Record a worker's state change (from "" or NULL for its
+ * first state): 0 or -1. */
+int	 store_worker_transition(struct store *, const char *worker,
+	    const char *from, const char *to, const char *reason, int64_t ts);
+/* The recorded transitions of a worker, oldest first; stops when cb
+ * returns != 0.  reason may be NULL.  0 or -1. */
+int	 store_worker_transitions(struct store *, const char *worker,
+	    int (*cb)(int64_t ts, const char *from, const char *to,
+	    const char *reason, void *), void *arg);
 
 #endif

@@ -1,16 +1,19 @@
 /*
- * The coordinator's SQLite state.  One connection per process, every
- * statement prepared once in store_open.  The schema is versioned with
- * PRAGMA user_version: migrations[i] brings it from version i to i + 1 and
- * runs in its own IMMEDIATE transaction, re-reading the version first so
- * that two processes opening a fresh file at once do not both migrate.
+ * The coordinator's SQLite state: the connection, the table of every
+ * statement, migrations and transactions.  The rows live in store_rows.c,
+ * the writes that may be deferred in store_queue.c (internals shared
+ * through include/store_int.h).
+ *
+ * One connection per process, every statement prepared once in
+ * store_open.  The schema is versioned with PRAGMA user_version:
+ * migrations[i] brings it from version i to i + 1 and runs in its own
+ * IMMEDIATE transaction, re-reading the version first so that two
+ * processes opening a fresh file at once do not both migrate.  A
+ * migration, once released, is never edited: a change is a new entry.
  *
  * Functions that write several rows (job insert, transition) open their
  * own transaction unless the caller already holds one (store_begin), in
  * which case they join it and leave commit or rollback to the caller.
- *
- * Rows read back are checked against the fixed sizes of the row structs:
- * a value that does not fit is reported as corruption, never truncated.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,10 +24,9 @@
 #include "bounds.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 #include "util.h"
 #include "xmalloc.h"
-
-#define BUSY_TIMEOUT_MS	5000
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema. */
@@ -68,45 +70,40 @@ static const char *const migrations[] = {
 	"  state TEXT NOT NULL,"
 	"  last_seen INTEGER NOT NULL"
 	");",
+	/* 1 -> 2: whether a job's process exited (its exit status is real),
+	 * worker transitions, and indexes for the purge in batches. */
+	"ALTER TABLE jobs ADD COLUMN exited INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_updated ON jobs(updated);"
+	"CREATE TABLE worker_transitions ("
+	"  id INTEGER PRIMARY KEY,"
+	"  worker TEXT NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  from_state TEXT NOT NULL,"
+	"  to_state TEXT NOT NULL,"
+	"  reason TEXT"
+	");"
+	"CREATE INDEX worker_transitions_worker ON "
+	"  worker_transitions(worker);"
+	"CREATE INDEX worker_transitions_ts ON worker_transitions(ts);",
 };
+
 
 #define JOB_COLUMNS \
 	"id, client, session, binary, args, cwd, env, paths, state, worker, " \
-	"exit_code, exit_signal, reason, key_sealed, created, updated"
-
-enum stmt {
-	S_BEGIN,
-	S_COMMIT,
-	S_ROLLBACK,
-	S_DATA_VERSION,
-	S_USER_VERSION,
-	S_IDENT_ADD,
-	S_IDENT_GET,
-	S_IDENT_REMOVE,
-	S_IDENT_LIST,
-	S_JOB_INSERT,
-	S_JOB_GET,
-	S_JOB_MOVE,
-	S_JOB_SET_EXIT,
-	S_JOB_SET_KEY,
-	S_JOB_LIST,
-	S_TRANS_ADD,
-	S_TRANS_LIST,
-	S_JOB_PURGE,
-	S_WORKER_SEEN,
-	S__COUNT
-};
+	"exit_code, exit_signal, reason, key_sealed, created, updated, exited"
 
 /* What each statement is for (named in error messages) and its SQL.
  * State lists are bound as a JSON array and expanded with json_each so
- * that one prepared statement serves any list. */
-static const struct {
-	const char	*what;
-	const char	*sql;
-} stmts[S__COUNT] = {
+ * that one prepared statement serves any list.  Writes bind their
+ * parameters in order ?1, ?2, ... (store_queue.c binds by position). */
+const struct store_stmt_def store__stmts[S__COUNT] = {
 	[S_BEGIN] = { "begin transaction", "BEGIN IMMEDIATE" },
 	[S_COMMIT] = { "commit", "COMMIT" },
 	[S_ROLLBACK] = { "rollback", "ROLLBACK" },
+	[S_SAVEPOINT] = { "savepoint", "SAVEPOINT store_entry" },
+	[S_RELEASE] = { "release savepoint", "RELEASE store_entry" },
+	[S_ROLLBACK_TO] = { "roll back to savepoint",
+	    "ROLLBACK TO store_entry" },
 	[S_DATA_VERSION] = { "read data_version", "PRAGMA data_version" },
 	[S_USER_VERSION] = { "read user_version", "PRAGMA user_version" },
 	[S_IDENT_ADD] = { "add identity",
@@ -122,7 +119,7 @@ static const struct {
 	    "ORDER BY name" },
 	[S_JOB_INSERT] = { "insert job",
 	    "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
 	    "ON CONFLICT (id) DO NOTHING" },
 	[S_JOB_GET] = { "get job",
 	    "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1" },
@@ -131,7 +128,8 @@ static const struct {
 	    "reason = COALESCE(?5, reason), updated = ?6 "
 	    "WHERE id = ?1 AND state = ?2" },
 	[S_JOB_SET_EXIT] = { "set job exit status",
-	    "UPDATE jobs SET exit_code = ?2, exit_signal = ?3 WHERE id = ?1" },
+	    "UPDATE jobs SET exit_code = ?2, exit_signal = ?3, exited = 1 "
+	    "WHERE id = ?1" },
 	[S_JOB_SET_KEY] = { "set job key",
 	    "UPDATE jobs SET key_sealed = ?2 WHERE id = ?1" },
 	[S_JOB_LIST] = { "list jobs",
@@ -144,67 +142,70 @@ static const struct {
 	    "SELECT ts, from_state, to_state, reason FROM job_transitions "
 	    "WHERE job = ?1 ORDER BY id" },
 	[S_JOB_PURGE] = { "purge jobs",
-	    "DELETE FROM jobs WHERE updated < ?2 AND state IN "
-	    "(SELECT value FROM json_each(?1))" },
+	    "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs "
+	    "WHERE updated < ?2 AND state IN (SELECT value FROM json_each(?1)) "
+	    "ORDER BY updated, rowid LIMIT ?3)" },
 	[S_WORKER_SEEN] = { "record worker",
 	    "INSERT INTO workers (id, session, state, last_seen) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "
 	    "session = excluded.session, state = excluded.state, "
 	    "last_seen = excluded.last_seen" },
+	[S_WTRANS_ADD] = { "record worker transition",
+	    "INSERT INTO worker_transitions (worker, ts, from_state, "
+	    "to_state, reason) VALUES (?1, ?2, ?3, ?4, ?5)" },
+	[S_WTRANS_LIST] = { "list worker transitions",
+	    "SELECT ts, from_state, to_state, reason FROM worker_transitions "
+	    "WHERE worker = ?1 ORDER BY id" },
+	[S_WTRANS_PURGE] = { "purge worker transitions",
+	    "DELETE FROM worker_transitions WHERE id IN (SELECT id FROM "
+	    "worker_transitions WHERE ts < ?1 ORDER BY ts, id LIMIT ?2)" },
 };
 
-struct store {
-	sqlite3		*db;
-	char		*path;
-	sqlite3_stmt	*st[S__COUNT];
-	/* Identity writes through this connection: PRAGMA data_version
-	 * does not count them, store_data_version must. */
-	int64_t		 local_changes;
-};
-
-static void
-store_warn(struct store *s, const char *what)
+void
+store__warn(struct store *s, const char *what)
 {
 	log_warnx("store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
-/* Step a statement that returns no rows; 0 or -1 (logged).  Resets it. */
-static int
-run(struct store *s, enum stmt i)
+bool
+store__is_busy(int rc)
+{
+	return (rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED;
+}
+
+void
+store__done(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+store__run(struct store *s, enum stmt i)
 {
 	sqlite3_stmt	*st = s->st[i];
 	int		 rc;
 
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		store_warn(s, stmts[i].what);
-		sqlite3_reset(st);
-		sqlite3_clear_bindings(st);
+		store__warn(s, store__stmts[i].what);
+		store__done(st);
 		return -1;
 	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	store__done(st);
 	return 0;
 }
 
-static void
-done(sqlite3_stmt *st)
-{
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-static int
-bind_text(sqlite3_stmt *st, int col, const char *s)
+int
+store__bind_text(sqlite3_stmt *st, int col, const char *s)
 {
 	if (s == NULL)
 		return sqlite3_bind_null(st, col);
 	return sqlite3_bind_text(st, col, s, -1, SQLITE_STATIC);
 }
 
-/* Copy a text column into a fixed array; -1 if it does not fit. */
-static int
-col_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
+int
+store__col_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
 {
 	const unsigned char	*t = sqlite3_column_text(st, col);
 	int			 n = sqlite3_column_bytes(st, col);
@@ -220,9 +221,8 @@ col_copy(sqlite3_stmt *st, int col, char *dst, size_t size)
 	return 0;
 }
 
-/* An owned copy of a text column, NULL for SQL NULL. */
-static char *
-col_dup(sqlite3_stmt *st, int col)
+char *
+store__col_dup(sqlite3_stmt *st, int col)
 {
 	const unsigned char	*t = sqlite3_column_text(st, col);
 
@@ -231,9 +231,9 @@ col_dup(sqlite3_stmt *st, int col)
 	return xstrndup((const char *)t, (size_t)sqlite3_column_bytes(st, col));
 }
 
-/* Copy a blob column of at most max bytes; -1 if larger. */
-static int
-col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t max, size_t *lenp)
+int
+store__col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t max,
+    size_t *lenp)
 {
 	const void	*b = sqlite3_column_blob(st, col);
 	int		 n = sqlite3_column_bytes(st, col);
@@ -248,37 +248,32 @@ col_blob(sqlite3_stmt *st, int col, uint8_t *dst, size_t max, size_t *lenp)
 	return 0;
 }
 
-/*
- * Internal transactions join one the caller holds.  tx_begin sets *own
- * when it opened one; tx_end commits (ok) or rolls back only in that case.
- */
-static int
-tx_begin(struct store *s, int *own)
+int
+store__tx_begin(struct store *s, int *own)
 {
 	*own = 0;
 	if (!sqlite3_get_autocommit(s->db))
 		return 0;
-	if (run(s, S_BEGIN) != 0)
+	if (store__run(s, S_BEGIN) != 0)
 		return -1;
 	*own = 1;
 	return 0;
 }
 
-static int
-tx_end(struct store *s, int own, int ok)
+int
+store__tx_end(struct store *s, int own, int ok)
 {
 	if (!own)
 		return ok ? 0 : -1;
-	if (ok && run(s, S_COMMIT) == 0)
+	if (ok && store__run(s, S_COMMIT) == 0)
 		return 0;
 	if (!sqlite3_get_autocommit(s->db))
-		run(s, S_ROLLBACK);
+		store__run(s, S_ROLLBACK);
 	return -1;
 }
 
-/* A JSON array of the NULL-terminated state list, for json_each. */
-static char *
-states_json(const char *const *states)
+char *
+store__states_json(const char *const *states)
 {
 	struct buf	 b = { 0 };
 	size_t		 i;
@@ -309,44 +304,45 @@ read_user_version(struct store *s, int *v)
 	sqlite3_stmt	*st = s->st[S_USER_VERSION];
 
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		store_warn(s, stmts[S_USER_VERSION].what);
-		done(st);
+		store__warn(s, store__stmts[S_USER_VERSION].what);
+		store__done(st);
 		return -1;
 	}
 	*v = sqlite3_column_int(st, 0);
-	done(st);
+	store__done(st);
 	return 0;
 }
 
+/* Bring the schema to version `target` (<= the latest). */
 static int
-migrate(struct store *s, char *err, size_t errlen)
+migrate(struct store *s, int target, char *err, size_t errlen)
 {
 	char	 sql[64], *msg = NULL;
-	int	 v, latest = store_schema_latest();
+	int	 v;
 
 	if (read_user_version(s, &v) != 0)
 		goto sqlfail;
-	if (v > latest) {
+	if (v > store_schema_latest()) {
 		snprintf(err, errlen, "%s: database schema version %d is newer "
 		    "than this program's (%d); upgrade dffmpeg", s->path, v,
-		    latest);
+		    store_schema_latest());
 		return -1;
 	}
-	while (v < latest) {
-		if (run(s, S_BEGIN) != 0)
+	while (v < target) {
+		if (store__run(s, S_BEGIN) != 0)
 			goto sqlfail;
 		/* Another process may have migrated meanwhile. */
 		if (read_user_version(s, &v) != 0)
 			goto rollback;
-		if (v >= latest) {
-			if (run(s, S_COMMIT) != 0)
+		if (v >= target) {
+			if (store__run(s, S_COMMIT) != 0)
 				goto sqlfail;
 			break;
 		}
 		if (v < 0) {
 			snprintf(err, errlen, "%s: bad schema version %d",
 			    s->path, v);
-			run(s, S_ROLLBACK);
+			store__run(s, S_ROLLBACK);
 			return -1;
 		}
 		if (sqlite3_exec(s->db, migrations[v], NULL, NULL, &msg) !=
@@ -355,14 +351,14 @@ migrate(struct store *s, char *err, size_t errlen)
 			    "%d failed: %s", s->path, v + 1,
 			    msg != NULL ? msg : sqlite3_errmsg(s->db));
 			sqlite3_free(msg);
-			run(s, S_ROLLBACK);
+			store__run(s, S_ROLLBACK);
 			return -1;
 		}
 		/* PRAGMA takes no parameters: the number is ours, not input. */
 		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v + 1);
 		if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 			goto rollback;
-		if (run(s, S_COMMIT) != 0)
+		if (store__run(s, S_COMMIT) != 0)
 			goto rollback;
 		log_info("store %s: schema migrated to version %d", s->path,
 		    v + 1);
@@ -374,7 +370,7 @@ rollback:
 	snprintf(err, errlen, "%s: migration: %s", s->path,
 	    sqlite3_errmsg(s->db));
 	if (!sqlite3_get_autocommit(s->db))
-		run(s, S_ROLLBACK);
+		store__run(s, S_ROLLBACK);
 	return -1;
 sqlfail:
 	snprintf(err, errlen, "%s: %s", s->path, sqlite3_errmsg(s->db));
@@ -392,7 +388,8 @@ pragma_setup(struct store *s, char *err, size_t errlen)
 	const char	*mode;
 	size_t		 i;
 
-	if (sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS) != SQLITE_OK)
+	s->busy_ms = STORE_BUSY_TIMEOUT_MS;
+	if (sqlite3_busy_timeout(s->db, s->busy_ms) != SQLITE_OK)
 		goto fail;
 	if (sqlite3_prepare_v2(s->db, "PRAGMA journal_mode = WAL", -1, &st,
 	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
@@ -416,15 +413,34 @@ fail:
 	return -1;
 }
 
-struct store *
-store_open(const char *path, char *err, size_t errlen)
+static int
+prepare_range(struct store *s, size_t from, size_t to, char *err,
+    size_t errlen)
+{
+	size_t	i;
+
+	for (i = from; i < to; i++) {
+		if (sqlite3_prepare_v3(s->db, store__stmts[i].sql, -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "%s: preparing %s: %s", s->path,
+			    store__stmts[i].what, sqlite3_errmsg(s->db));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Open the file and migrate it to `target`; prepare the statements on
+ * the schema only if target is the latest (they need its columns). */
+static struct store *
+open_at(const char *path, int target, char *err, size_t errlen)
 {
 	struct store	*s;
-	size_t		 i;
 	int		 rc;
 
 	s = xcalloc(1, sizeof(*s));
 	s->path = xstrdup(path);
+	s->qtail = &s->qhead;
 	rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
@@ -437,29 +453,39 @@ store_open(const char *path, char *err, size_t errlen)
 	if (pragma_setup(s, err, errlen) != 0)
 		goto fail;
 	/* Statements on the schema can only be prepared once it exists. */
-	for (i = S_BEGIN; i <= S_USER_VERSION; i++) {
-		if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: preparing %s: %s", path,
-			    stmts[i].what, sqlite3_errmsg(s->db));
-			goto fail;
-		}
-	}
-	if (migrate(s, err, errlen) != 0)
+	if (prepare_range(s, S_BEGIN, S_USER_VERSION + 1, err, errlen) != 0)
 		goto fail;
-	for (; i < S__COUNT; i++) {
-		if (sqlite3_prepare_v3(s->db, stmts[i].sql, -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) != SQLITE_OK) {
-			snprintf(err, errlen, "%s: preparing %s: %s", path,
-			    stmts[i].what, sqlite3_errmsg(s->db));
-			goto fail;
-		}
-	}
+	if (migrate(s, target, err, errlen) != 0)
+		goto fail;
+	if (target == store_schema_latest() &&
+	    prepare_range(s, S_USER_VERSION + 1, S__COUNT, err, errlen) != 0)
+		goto fail;
 	return s;
 
 fail:
 	store_close(s);
 	return NULL;
+}
+
+struct store *
+store_open(const char *path, char *err, size_t errlen)
+{
+	return open_at(path, store_schema_latest(), err, errlen);
+}
+
+int
+store__create_at(const char *path, int version, char *err, size_t errlen)
+{
+	struct store	*s;
+
+	if (version < 0 || version > store_schema_latest()) {
+		snprintf(err, errlen, "no schema version %d", version);
+		return -1;
+	}
+	if ((s = open_at(path, version, err, errlen)) == NULL)
+		return -1;
+	store_close(s);
+	return 0;
 }
 
 void
@@ -469,6 +495,8 @@ store_close(struct store *s)
 
 	if (s == NULL)
 		return;
+	if (s->st[S__COUNT - 1] != NULL)
+		store__queue_drain(s);
 	for (i = 0; i < S__COUNT; i++)
 		sqlite3_finalize(s->st[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
@@ -501,12 +529,12 @@ store_data_version(struct store *s)
 	int64_t		 v;
 
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		store_warn(s, stmts[S_DATA_VERSION].what);
-		done(st);
+		store__warn(s, store__stmts[S_DATA_VERSION].what);
+		store__done(st);
 		return -1;
 	}
 	v = sqlite3_column_int64(st, 0);
-	done(st);
+	store__done(st);
 	/* Both terms only grow, so the sum changes when either does. */
 	return v + s->local_changes;
 }
@@ -514,382 +542,26 @@ store_data_version(struct store *s)
 int
 store_begin(struct store *s)
 {
-	return run(s, S_BEGIN);
+	return store__run(s, S_BEGIN);
 }
 
 int
 store_commit(struct store *s)
 {
-	return run(s, S_COMMIT);
+	return store__run(s, S_COMMIT);
 }
 
 int
 store_rollback(struct store *s)
 {
-	return run(s, S_ROLLBACK);
-}
-
-int
-store_ident_add(struct store *s, const struct ident_row *r)
-{
-	sqlite3_stmt	*st = s->st[S_IDENT_ADD];
-
-	if (r->sealed_len > SEALED_KEY_MAX)
-		return -1;
-	bind_text(st, 1, r->name);
-	sqlite3_bind_int(st, 2, r->role);
-	sqlite3_bind_blob(st, 3, r->sealed, (int)r->sealed_len,
-	    SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->created);
-	if (run(s, S_IDENT_ADD) != 0)
-		return -1;
-	if (sqlite3_changes(s->db) == 0)
-		return 1;
-	s->local_changes++;
-	return 0;
-}
-
-static int
-ident_read(struct store *s, sqlite3_stmt *st, struct ident_row *r)
-{
-	memset(r, 0, sizeof(*r));
-	if (col_copy(st, 0, r->name, sizeof(r->name)) != 0 ||
-	    col_blob(st, 2, r->sealed, sizeof(r->sealed),
-	    &r->sealed_len) != 0) {
-		log_warnx("store %s: identity row too large (corrupt "
-		    "database?)", s->path);
-		return -1;
-	}
-	r->role = sqlite3_column_int(st, 1);
-	r->created = sqlite3_column_int64(st, 3);
-	return 0;
-}
-
-int
-store_ident_get(struct store *s, const char *name, struct ident_row *r)
-{
-	sqlite3_stmt	*st = s->st[S_IDENT_GET];
-	int		 rc;
-
-	bind_text(st, 1, name);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		done(st);
-		return 1;
-	}
-	if (rc != SQLITE_ROW) {
-		store_warn(s, stmts[S_IDENT_GET].what);
-		done(st);
-		return -1;
-	}
-	rc = ident_read(s, st, r);
-	done(st);
-	return rc;
-}
-
-int
-store_ident_remove(struct store *s, const char *name)
-{
-	bind_text(s->st[S_IDENT_REMOVE], 1, name);
-	if (run(s, S_IDENT_REMOVE) != 0)
-		return -1;
-	if (sqlite3_changes(s->db) == 0)
-		return 1;
-	s->local_changes++;
-	return 0;
-}
-
-int
-store_ident_list(struct store *s, int (*cb)(const struct ident_row *, void *),
-    void *arg)
-{
-	sqlite3_stmt	*st = s->st[S_IDENT_LIST];
-	struct ident_row r;
-	int		 rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (ident_read(s, st, &r) != 0) {
-			done(st);
-			return -1;
-		}
-		if (cb(&r, arg) != 0) {
-			done(st);
-			return 0;
-		}
-	}
-	if (rc != SQLITE_DONE) {
-		store_warn(s, stmts[S_IDENT_LIST].what);
-		done(st);
-		return -1;
-	}
-	done(st);
-	return 0;
+	return store__run(s, S_ROLLBACK);
 }
 
 void
-store_job_clear(struct job_row *j)
+store_set_busy_timeout(struct store *s, int ms)
 {
-	free(j->args);
-	free(j->cwd);
-	free(j->env);
-	free(j->paths);
-	free(j->reason);
-	memset(j, 0, sizeof(*j));
-}
-
-static int
-trans_add(struct store *s, const char *id, int64_t ts, const char *from,
-    const char *to, const char *reason)
-{
-	sqlite3_stmt	*st = s->st[S_TRANS_ADD];
-
-	bind_text(st, 1, id);
-	sqlite3_bind_int64(st, 2, ts);
-	bind_text(st, 3, from);
-	bind_text(st, 4, to);
-	bind_text(st, 5, reason);
-	return run(s, S_TRANS_ADD);
-}
-
-int
-store_job_insert(struct store *s, const struct job_row *j)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_INSERT];
-	int		 own, added;
-
-	if (j->key_sealed_len > SEALED_KEY_MAX)
-		return -1;
-	if (tx_begin(s, &own) != 0)
-		return -1;
-	bind_text(st, 1, j->id);
-	bind_text(st, 2, j->client);
-	bind_text(st, 3, j->session);
-	bind_text(st, 4, j->binary);
-	bind_text(st, 5, j->args != NULL ? j->args : "[]");
-	bind_text(st, 6, j->cwd);
-	bind_text(st, 7, j->env != NULL ? j->env : "{}");
-	bind_text(st, 8, j->paths != NULL ? j->paths : "[]");
-	bind_text(st, 9, j->state);
-	bind_text(st, 10, j->worker);
-	sqlite3_bind_int(st, 11, j->exit_code);
-	sqlite3_bind_int(st, 12, j->exit_signal);
-	bind_text(st, 13, j->reason);
-	if (j->key_sealed_len > 0)
-		sqlite3_bind_blob(st, 14, j->key_sealed,
-		    (int)j->key_sealed_len, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 14);
-	sqlite3_bind_int64(st, 15, j->created);
-	sqlite3_bind_int64(st, 16, j->updated);
-	if (run(s, S_JOB_INSERT) != 0)
-		goto fail;
-	added = sqlite3_changes(s->db) > 0;
-	if (added && trans_add(s, j->id, j->created, "", j->state,
-	    j->reason) != 0)
-		goto fail;
-	if (tx_end(s, own, 1) != 0)
-		return -1;
-	return added ? 0 : 1;
-
-fail:
-	tx_end(s, own, 0);
-	return -1;
-}
-
-static int
-job_read(struct store *s, sqlite3_stmt *st, struct job_row *j)
-{
-	memset(j, 0, sizeof(*j));
-	if (col_copy(st, 0, j->id, sizeof(j->id)) != 0 ||
-	    col_copy(st, 1, j->client, sizeof(j->client)) != 0 ||
-	    col_copy(st, 2, j->session, sizeof(j->session)) != 0 ||
-	    col_copy(st, 3, j->binary, sizeof(j->binary)) != 0 ||
-	    col_copy(st, 8, j->state, sizeof(j->state)) != 0 ||
-	    col_copy(st, 9, j->worker, sizeof(j->worker)) != 0 ||
-	    col_blob(st, 13, j->key_sealed, sizeof(j->key_sealed),
-	    &j->key_sealed_len) != 0) {
-		log_warnx("store %s: job row too large (corrupt database?)",
-		    s->path);
-		return -1;
-	}
-	j->args = col_dup(st, 4);
-	j->cwd = col_dup(st, 5);
-	j->env = col_dup(st, 6);
-	j->paths = col_dup(st, 7);
-	j->exit_code = sqlite3_column_int(st, 10);
-	j->exit_signal = sqlite3_column_int(st, 11);
-	j->reason = col_dup(st, 12);
-	j->created = sqlite3_column_int64(st, 14);
-	j->updated = sqlite3_column_int64(st, 15);
-	return 0;
-}
-
-int
-store_job_get(struct store *s, const char *id, struct job_row *j)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_GET];
-	int		 rc;
-
-	bind_text(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		done(st);
-		return 1;
-	}
-	if (rc != SQLITE_ROW) {
-		store_warn(s, stmts[S_JOB_GET].what);
-		done(st);
-		return -1;
-	}
-	rc = job_read(s, st, j);
-	done(st);
-	return rc;
-}
-
-int
-store_job_transition(struct store *s, const char *id, const char *from,
-    const char *to, const char *worker, const char *reason, int64_t ts)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_MOVE];
-	int		 own;
-
-	if (tx_begin(s, &own) != 0)
-		return -1;
-	bind_text(st, 1, id);
-	bind_text(st, 2, from);
-	bind_text(st, 3, to);
-	bind_text(st, 4, worker);
-	bind_text(st, 5, reason);
-	sqlite3_bind_int64(st, 6, ts);
-	if (run(s, S_JOB_MOVE) != 0)
-		goto fail;
-	if (sqlite3_changes(s->db) == 0) {
-		if (tx_end(s, own, 1) != 0)
-			return -1;
-		return 1;
-	}
-	if (trans_add(s, id, ts, from, to, reason) != 0)
-		goto fail;
-	return tx_end(s, own, 1);
-
-fail:
-	tx_end(s, own, 0);
-	return -1;
-}
-
-int
-store_job_set_key(struct store *s, const char *id, const uint8_t *sealed,
-    size_t len)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_SET_KEY];
-
-	bind_text(st, 1, id);
-	sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_TRANSIENT);
-	if (run(s, S_JOB_SET_KEY) != 0)
-		return -1;
-	return sqlite3_changes(s->db) == 0 ? 1 : 0;
-}
-
-int
-store_job_set_exit(struct store *s, const char *id, int code, int sig)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_SET_EXIT];
-
-	bind_text(st, 1, id);
-	sqlite3_bind_int(st, 2, code);
-	sqlite3_bind_int(st, 3, sig);
-	if (run(s, S_JOB_SET_EXIT) != 0)
-		return -1;
-	return sqlite3_changes(s->db) == 0 ? 1 : 0;
-}
-
-int
-store_job_list(struct store *s, const char *const *states,
-    int (*cb)(const struct job_row *, void *), void *arg)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_LIST];
-	struct job_row	 j;
-	char		*json = NULL;
-	int		 rc, stop;
-
-	if (states != NULL && (json = states_json(states)) == NULL)
-		return -1;
-	bind_text(st, 1, json);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (job_read(s, st, &j) != 0)
-			goto fail;
-		stop = cb(&j, arg);
-		store_job_clear(&j);
-		if (stop)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_warn(s, stmts[S_JOB_LIST].what);
-		goto fail;
-	}
-	done(st);
-	free(json);
-	return 0;
-
-fail:
-	done(st);
-	free(json);
-	return -1;
-}
-
-int
-store_job_transitions(struct store *s, const char *id,
-    int (*cb)(int64_t, const char *, const char *, const char *, void *),
-    void *arg)
-{
-	sqlite3_stmt	*st = s->st[S_TRANS_LIST];
-	int		 rc;
-
-	bind_text(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cb(sqlite3_column_int64(st, 0),
-		    (const char *)sqlite3_column_text(st, 1),
-		    (const char *)sqlite3_column_text(st, 2),
-		    (const char *)sqlite3_column_text(st, 3), arg) != 0)
-			break;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		store_warn(s, stmts[S_TRANS_LIST].what);
-		done(st);
-		return -1;
-	}
-	done(st);
-	return 0;
-}
-
-int
-store_job_purge(struct store *s, const char *const *terminal, int64_t before)
-{
-	sqlite3_stmt	*st = s->st[S_JOB_PURGE];
-	char		*json;
-	int		 rc;
-
-	if ((json = states_json(terminal)) == NULL)
-		return -1;
-	bind_text(st, 1, json);
-	sqlite3_bind_int64(st, 2, before);
-	rc = run(s, S_JOB_PURGE);
-	free(json);
-	if (rc != 0)
-		return -1;
-	/* Transitions go with their job (ON DELETE CASCADE). */
-	return sqlite3_changes(s->db);
-}
-
-int
-store_worker_seen(struct store *s, const char *id, const char *session,
-    const char *state, int64_t ts)
-{
-	sqlite3_stmt	*st = s->st[S_WORKER_SEEN];
-
-	bind_text(st, 1, id);
-	bind_text(st, 2, session != NULL ? session : "");
-	bind_text(st, 3, state);
-	sqlite3_bind_int64(st, 4, ts);
-	return run(s, S_WORKER_SEEN);
+	if (ms < 0)
+		ms = 0;
+	s->busy_ms = ms;
+	sqlite3_busy_timeout(s->db, ms);
 }
