@@ -9,6 +9,20 @@
  * moved to another job or have its header altered.  seq is 0 for frames
  * that are not retransmitted (ack, ping); ack is the highest contiguous
  * seq the sender has received from its peer (0: none yet).
+ *
+ * Control frames (ack, ping) have a payload of exactly FRAME_CONTROL_LEN
+ * bytes:  u8 flags | u64 counter.
+ * flags (ack only; a ping sends 0):
+ *   FRAME_CTL_RESEND   re-send everything unacknowledged (the sender's
+ *                      subscription is new)
+ *   FRAME_CTL_HOLDING  receiving, but holding acks back
+ * counter starts at 1 and grows by one with every control frame a stream
+ * end sends.  Being sealed it cannot be forged, so a receiver takes a
+ * control frame as a sign of life, and its flags as current, only when
+ * its counter is above the highest it has seen: a recorded ack or ping
+ * replayed from the topic is stale.  Data frames need no counter: a
+ * replayed one is a duplicate seq.  A control frame of any other length
+ * is bad.
  */
 #ifndef DFFMPEG_FRAME_H
 #define DFFMPEG_FRAME_H
@@ -42,6 +56,10 @@ enum frame_kind {
 #define FRAME_OVERHEAD	(FRAME_HEADER_LEN + FRAME_NONCE_LEN + FRAME_TAG_LEN)
 #define FRAME_MAX_SEALED	(FRAME_OVERHEAD + FRAME_MAX_PAYLOAD)
 
+#define FRAME_CONTROL_LEN	9	/* u8 flags, u64 counter */
+#define FRAME_CTL_RESEND	0x01
+#define FRAME_CTL_HOLDING	0x02
+
 struct frame {
 	enum frame_kind	 kind;
 	uint64_t	 seq;
@@ -69,6 +87,13 @@ size_t	 frame_seal(const uint8_t key[KEY_LEN], const char *job,
 int	 frame_open(const uint8_t key[KEY_LEN], const char *job,
 	    const uint8_t *in, size_t inlen, struct frame *f, uint8_t *plain,
 	    char *err, size_t errlen);
+
+/* Control payload (ack, ping) helpers; decode returns -1 unless len is
+ * exactly FRAME_CONTROL_LEN. */
+void	 frame_control_encode(uint8_t out[FRAME_CONTROL_LEN], uint8_t flags,
+	    uint64_t counter);
+int	 frame_control_decode(const uint8_t *, size_t, uint8_t *flags,
+	    uint64_t *counter);
 
 /* Exit payload helpers. */
 void	 frame_exit_encode(uint8_t out[5], int code, int sig);

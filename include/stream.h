@@ -18,8 +18,15 @@
  * acks (stream_hold) because it cannot pass the data on yet: that is the
  * back-pressure that reaches the remote source.
  *
- * Liveness: a ping goes out after ping_ms without sending; ops->lost is
- * called after lost_ms without hearing anything from the peer.
+ * Liveness: a ping goes out after ping_ms without sending a fresh frame
+ * (a new data frame or a control frame; resends do not count, so an end
+ * busy retransmitting still pings); ops->lost is called after lost_ms
+ * without a fresh frame from the peer.  Fresh means the peer cannot have
+ * sent it before: a control frame whose counter (frame.h) is above the
+ * highest seen, a data frame next in line, or a new early one.  Replayed
+ * acks and pings or duplicate data frames, which anyone who can read the
+ * topic could send, neither keep the peer alive nor change flow control
+ * (RESEND, HOLDING); a duplicate is still acknowledged.
  *
  * Direction: frames are sealed with "<job>/out" (worker to client) or
  * "<job>/in" as associated data, so a frame copied back to its sender, or
@@ -73,8 +80,8 @@ bool		 stream_full(const struct stream *);
 bool		 stream_drained(const struct stream *);
 size_t		 stream_unacked(const struct stream *);
 
-/* A sealed frame received from the peer; bad frames are counted and
- * dropped. */
+/* A sealed frame received from the peer; bad frames (not opening, or a
+ * control frame without its counter) are counted and dropped. */
 void		 stream_input(struct stream *, const uint8_t *, size_t);
 /* Publish all unacknowledged frames again (after a reconnect). */
 void		 stream_resend(struct stream *);

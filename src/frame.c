@@ -150,6 +150,25 @@ frame_open(const uint8_t key[KEY_LEN], const char *job, const uint8_t *in,
 }
 
 void
+frame_control_encode(uint8_t out[FRAME_CONTROL_LEN], uint8_t flags,
+    uint64_t counter)
+{
+	out[0] = flags;
+	put64(out + 1, counter);
+}
+
+int
+frame_control_decode(const uint8_t *p, size_t len, uint8_t *flags,
+    uint64_t *counter)
+{
+	if (p == NULL || len != FRAME_CONTROL_LEN)
+		return -1;
+	*flags = p[0];
+	*counter = get64(p + 1);
+	return 0;
+}
+
+void
 frame_exit_encode(uint8_t out[5], int code, int sig)
 {
 	uint32_t	u = (uint32_t)(int32_t)code;

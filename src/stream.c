@@ -6,6 +6,16 @@
  * separate ack frame is only sent when nothing else is going out.  Early
  * frames of the peer are kept sealed in a small array until the gap is
  * filled.
+ *
+ * Freshness (frame.h): only a frame the peer cannot have sent before
+ * proves that it is alive, since anyone on the broker can replay old
+ * ones.  That is a control frame whose counter is above ctl_heard, a data
+ * frame next in line, or an early frame not held yet.  Only those move
+ * last_heard, and only a fresh ack changes the flow-control state
+ * (RESEND, HOLDING); a stale frame still carries a valid cumulative ack
+ * and a duplicate still gets an ack back.  For the same reason the ping
+ * timer runs from the last fresh frame we sent (last_fresh): resends are
+ * stale to the peer and must not keep us from pinging.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,10 +34,6 @@
 #define RTO_MIN_MS		1000
 #define RTO_MAX_MS		16000
 #define RESEND_MIN_MS		500
-
-/* The one-byte payload of an ack frame. */
-#define ACK_RESEND		0x01	/* re-send everything unacknowledged */
-#define ACK_HOLDING		0x02	/* receiving, but holding acks back */
 
 struct sent {
 	uint64_t	 seq;
@@ -60,7 +66,9 @@ struct stream {
 	bool			 was_full;
 	bool			 peer_holding;	/* its last ack said so */
 	int64_t			 resend_asked;	/* mono ms of the last RESEND */
-	int64_t			 last_send;
+	int64_t			 last_fresh;	/* new data or control frame */
+	uint64_t		 ctl_sent;	/* counter of our last control
+						   frame */
 	int64_t			 last_progress;	/* ack moved or first send */
 	int			 rto;
 
@@ -70,7 +78,8 @@ struct stream {
 	bool			 hold;
 	struct early		 early[EARLY_MAX];
 	size_t			 nearly;
-	int64_t			 last_heard;
+	int64_t			 last_heard;	/* last fresh frame */
+	uint64_t		 ctl_heard;	/* highest control counter */
 	uint64_t		 bad;
 
 	struct event		*ev_ack;	/* deferred ack */
@@ -106,7 +115,7 @@ stream_new(struct event_base *base, const uint8_t key[KEY_LEN],
 	s->arg = arg;
 	s->next_seq = 1;
 	s->rto = RTO_MIN_MS;
-	s->last_send = s->last_heard = s->last_progress = mono_ms();
+	s->last_fresh = s->last_heard = s->last_progress = mono_ms();
 	s->scratch = xmalloc(FRAME_MAX_PAYLOAD);
 	s->ev_ack = event_new(base, -1, 0, stream__ack_cb, s);
 	s->ev_tick = event_new(base, -1, EV_PERSIST, stream__tick, s);
@@ -136,33 +145,37 @@ stream_free(struct stream *s)
 /* The ack field lives at bytes 12..19 of the header, which is associated
  * data: re-sealing is needed to change it, so resends carry the ack of
  * their first transmission.  That is harmless: acks are cumulative and the
- * next fresh frame or ack frame carries the current one. */
+ * next fresh frame or ack frame carries the current one.  fresh: the peer
+ * has not seen this frame before (not a resend). */
 static int
-stream__publish(struct stream *s, const uint8_t *buf, size_t len)
+stream__publish(struct stream *s, const uint8_t *buf, size_t len, bool fresh)
 {
-	s->last_send = mono_ms();
+	if (fresh)
+		s->last_fresh = mono_ms();
 	return s->ops->publish(s->arg, buf, len);
 }
 
+/* An ack or a ping, with the next control counter. */
 static void
 stream__send_control(struct stream *s, enum frame_kind kind, uint8_t flags)
 {
-	uint8_t		buf[FRAME_OVERHEAD + 1];
-	struct frame	f = { kind, 0, s->delivered, &flags, 0 };
+	uint8_t		buf[FRAME_OVERHEAD + FRAME_CONTROL_LEN];
+	uint8_t		payload[FRAME_CONTROL_LEN];
+	struct frame	f = { kind, 0, s->delivered, payload, sizeof(payload) };
 	size_t		len;
 
 	if (!s->hold)
 		s->announced = s->delivered;
 	else
 		f.ack = s->announced;
-	if (kind == FK_ACK) {
-		if (s->hold)
-			flags |= ACK_HOLDING;
-		f.len = 1;
-	}
+	if (kind != FK_ACK)
+		flags = 0;
+	else if (s->hold)
+		flags |= FRAME_CTL_HOLDING;
+	frame_control_encode(payload, flags, ++s->ctl_sent);
 	len = frame_seal(s->key, s->ad_send, &f, buf, sizeof(buf));
 	if (len > 0)
-		stream__publish(s, buf, len);
+		stream__publish(s, buf, len, true);
 }
 
 static uint64_t
@@ -217,7 +230,7 @@ stream_send(struct stream *s, enum frame_kind kind, const void *data,
 		if (event_pending(s->ev_ack, EV_TIMEOUT, NULL) &&
 		    s->announced == s->delivered)
 			event_del(s->ev_ack);
-		stream__publish(s, e->buf, e->len);
+		stream__publish(s, e->buf, e->len, true);
 		p += chunk;
 		len -= chunk;
 	} while (len > 0);
@@ -327,10 +340,48 @@ stream__resend_all(struct stream *s)
 	for (i = 0; i < s->nsent; i++) {
 		struct sent *e = &s->sent[(s->sent_head + i) % s->sent_cap];
 
-		if (stream__publish(s, e->buf, e->len) == -1)
+		if (stream__publish(s, e->buf, e->len, false) == -1)
 			break;
 	}
 	s->last_progress = mono_ms();
+}
+
+static bool
+stream__bad(struct stream *s, const char *why)
+{
+	s->bad++;
+	log_debug("job %s: dropped frame: %s", s->job, why);
+	return false;
+}
+
+/* An opened ack or ping.  Its cumulative ack is always true (the peer
+ * sent it once), so it is applied even from a stale frame; the rest only
+ * from a fresh one. */
+static bool
+stream__control(struct stream *s, const struct frame *f)
+{
+	uint8_t		flags;
+	uint64_t	counter;
+
+	if (f->seq != 0 ||
+	    frame_control_decode(f->data, f->len, &flags, &counter) == -1)
+		return stream__bad(s, "malformed control frame");
+	stream__acked(s, f->ack);
+	if (counter <= s->ctl_heard)
+		return true;		/* replayed, or overtaken */
+	s->ctl_heard = counter;
+	s->last_heard = mono_ms();
+	if (f->kind != FK_ACK)
+		return true;
+	s->peer_holding = (flags & FRAME_CTL_HOLDING) != 0;
+	/* At most twice a second, so that a peer whose connection flaps
+	 * does not make us send the whole window again and again. */
+	if ((flags & FRAME_CTL_RESEND) &&
+	    mono_ms() - s->resend_asked >= RESEND_MIN_MS) {
+		s->resend_asked = mono_ms();
+		stream__resend_all(s);
+	}
+	return true;
 }
 
 /* Open and deliver one frame; returns false if it was bad. */
@@ -344,29 +395,16 @@ stream__accept(struct stream *s, const uint8_t *buf, size_t len,
 
 	*stored = false;
 	if (frame_open(s->key, s->ad_recv, buf, len, &f, s->scratch, err,
-	    sizeof(err)) == -1) {
-		s->bad++;
-		log_debug("job %s: dropped frame: %s", s->job, err);
-		return false;
-	}
-	s->last_heard = mono_ms();
-	stream__acked(s, f.ack);
-	if (f.kind == FK_ACK) {
-		uint8_t flags = f.len == 1 ? f.data[0] : 0;
-
-		s->peer_holding = (flags & ACK_HOLDING) != 0;
-		/* At most twice a second: a replayed RESEND must not make
-		 * us send the whole window again and again. */
-		if ((flags & ACK_RESEND) &&
-		    mono_ms() - s->resend_asked >= RESEND_MIN_MS) {
-			s->resend_asked = mono_ms();
-			stream__resend_all(s);
-		}
-	}
+	    sizeof(err)) == -1)
+		return stream__bad(s, err);
+	if (f.kind == FK_ACK || f.kind == FK_PING)
+		return stream__control(s, &f);
 	if (f.seq == 0)
-		return true;		/* ack or ping */
+		return stream__bad(s, "data frame without a sequence number");
+	stream__acked(s, f.ack);
 	if (f.seq <= s->delivered) {
-		/* A duplicate: the peer may have missed our ack. */
+		/* A duplicate: the peer may have missed our ack.  Not a sign
+		 * of life: it may be a replay. */
 		if (!s->hold)
 			stream__send_control(s, FK_ACK, 0);
 		return true;
@@ -375,15 +413,19 @@ stream__accept(struct stream *s, const uint8_t *buf, size_t len,
 		for (i = 0; i < s->nearly; i++)
 			if (s->early[i].seq == f.seq)
 				return true;
+		/* Only a frame we keep is fresh: one we cannot keep may
+		 * come again and again while the gap stays open. */
 		if (s->nearly < EARLY_MAX) {
 			s->early[s->nearly].seq = f.seq;
 			s->early[s->nearly].buf = xmemdup(buf, len);
 			s->early[s->nearly].len = len;
 			s->nearly++;
 			*stored = true;
+			s->last_heard = mono_ms();
 		}
 		return true;
 	}
+	s->last_heard = mono_ms();
 	s->delivered = f.seq;
 	s->ops->deliver(s->arg, f.kind, f.data, f.len);
 	return true;
@@ -423,7 +465,7 @@ stream_resend(struct stream *s)
 	stream__resend_all(s);
 	/* Our subscription is new: what the peer sent meanwhile is lost,
 	 * so ask it to send again what we have not acknowledged. */
-	stream__send_control(s, FK_ACK, ACK_RESEND);
+	stream__send_control(s, FK_ACK, FRAME_CTL_RESEND);
 }
 
 static void
@@ -444,7 +486,7 @@ stream__tick(evutil_socket_t fd, short what, void *arg)
 		stream__resend_all(s);
 		s->rto = s->rto * 2 > RTO_MAX_MS ? RTO_MAX_MS : s->rto * 2;
 	}
-	if (s->p.ping_ms > 0 && now - s->last_send >= s->p.ping_ms)
+	if (s->p.ping_ms > 0 && now - s->last_fresh >= s->p.ping_ms)
 		stream__send_control(s, FK_PING, 0);
 	if (s->p.lost_ms > 0 && now - s->last_heard >= s->p.lost_ms &&
 	    s->ops->lost != NULL) {
