@@ -56,7 +56,7 @@ P=$!
 wait_for 5 eval '[ $(grep -c "runs on worker01" "$T/client.log") -ge 2 ]' \
     || fail "the job was not assigned to the stopped worker01"
 admin worker resume worker02
-wait_for 15 grep -q "worker01 stopped heartbeating" "$T/coordinator.log" \
+wait_for 15 grep -q "worker worker01: online -> stale" "$T/coordinator.log" \
     || fail "worker01 was not found stale"
 wait $P; rc=$?
 kill -CONT "$PID_worker01"

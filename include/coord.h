@@ -1,0 +1,185 @@
+/*
+ * The coordinator's shared state and the functions its modules offer each
+ * other.  The applet (src/applets/coordinator.c) holds the message
+ * handlers, the uplink, the janitor and the wiring; the rooms are:
+ *
+ *   registry.h    workers and their state graph
+ *   sched.h       placement, pure
+ *   jobtab.h      unfinished jobs and the pending queue
+ *   coord_out.c   signing and sending, and the store's group commit
+ *   coord_jobs.c  the job lifecycle: transitions, placement, cancels, and
+ *                 what a worker's loss or silence does to its jobs
+ *   coord_presence.c  wills, goodbyes and the silence watch
+ *   coord_admin.c the operations of `dffmpeg admin`
+ *
+ * Store writes are deferred (store_defer) and flushed once per loop
+ * iteration by coord_flush: a message handler validates before anything
+ * is written, a lock held by another connection costs one short busy
+ * timeout, and the batch is retried on a later turn.  Messages published
+ * from a handler reach the socket only after that flush (libmosquitto
+ * queues them while it is in its read callback); timer work flushes
+ * before it publishes.
+ */
+#ifndef DFFMPEG_COORD_H
+#define DFFMPEG_COORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "jobstate.h"
+#include "jobtab.h"
+#include "msg.h"
+#include "registry.h"
+#include "settings.h"
+
+struct event;
+struct event_base;
+struct keyring;
+struct mqtt;
+struct store;
+struct job_row;
+
+/* The verified sender of an uplink message. */
+struct sender {
+	const char	*name;
+	int		 role;
+	uint8_t		 key[KEY_LEN];
+};
+
+/* A will, held until it is clear that the broker is not shutting down. */
+struct held_will {
+	char		 name[NAME_MAX_LEN + 1];
+	int		 role;
+	char		 session[SESSION_BUF];
+	int64_t		 epoch;
+	int64_t		 arrived;	/* mono ms */
+};
+
+struct coord {
+	struct event_base	*base;
+	struct coord_conf	 conf;
+	struct store		*store;
+	struct keyring		*keyring;
+	uint8_t			 master[KEY_LEN];
+	struct mqtt		*mqtt;
+	struct replay		*replay;
+	char			 prefix[128];
+	char			 sub[256];
+
+	struct registry		 reg;
+	struct jobtab		 jobs;
+
+	struct event		*ev_tick;
+	struct event		*ev_flush;	/* the group commit */
+	struct event		*ev_will;	/* releases held wills */
+	struct event		*ev_sig[3];
+	bool			 in_handler;	/* publishes are queued */
+	int64_t			 flush_warned;
+	struct held_will	*wills;
+	size_t			 nwills;
+	int64_t			 started;	/* mono ms */
+	int64_t			 last_purge;
+	int64_t			 last_auth_warn;
+	uint64_t		 dropped[ME__COUNT];
+	uint64_t		 received;
+};
+
+/* ---- coord_out.c ---- */
+
+/* Sign m for topic with key and publish it; returns the payload (owned)
+ * so that it can be remembered as an answer, or NULL. */
+char	*coord_publish(struct coord *, const char *topic, const uint8_t *key,
+	    struct msg *, size_t *lenp);
+/* Answer request req of s with m (cleared) and remember the answer. */
+void	 coord_answer(struct coord *, const struct sender *,
+	    const struct msg *req, struct msg *);
+/* Send m (cleared) to the client process that submitted j. */
+void	 coord_to_client(struct coord *, const struct cjob *, struct msg *);
+/* Sign m for a worker, stamped now, and publish it (m is kept). */
+void	 coord_send_worker(struct coord *, const char *worker, struct msg *);
+/* The same, clearing m. */
+void	 coord_to_worker(struct coord *, const char *worker, struct msg *);
+/* Ask for the deferred store writes to be flushed at the end of this
+ * loop iteration. */
+void	 coord_dirty(struct coord *);
+/* Flush now; on a busy database retry shortly (nothing is lost). */
+void	 coord_flush(struct coord *);
+
+/* ---- coord_jobs.c ---- */
+
+/*
+ * The one place a job changes state: checks the edge against the graph,
+ * records it, and keeps the queue and the worker's slot count right.
+ * Returns -1 (and changes nothing) for an illegal edge.
+ */
+int	 coord_job_transition(struct coord *, struct cjob *, enum job_state,
+	    const char *reason);
+/* Move j to a terminal state and forget it (the store keeps it). */
+void	 coord_job_end(struct coord *, struct cjob *, enum job_state,
+	    const char *why);
+/* Tell the client its job cannot run, and finish it as failed. */
+void	 coord_job_fail(struct coord *, struct cjob *, const char *reason,
+	    const char *text);
+/* Cancel for the client or an administrator (may forget j). */
+void	 coord_job_cancel(struct coord *, struct cjob *, const char *why);
+/* (Re-)send the cancel of a canceling job to its worker. */
+void	 coord_job_send_cancel(struct coord *, struct cjob *);
+/* (Re-)send the assignment of an assigned job. */
+void	 coord_job_send_assign(struct coord *, struct cjob *);
+/* Tell the client where its job runs (its sealed key). */
+void	 coord_job_send_accepted(struct coord *, struct cjob *);
+/* Reserve w for j, send the assignment and tell the client. */
+void	 coord_job_place(struct coord *, struct cjob *, struct cworker *);
+/* Place every pending job that has a worker now, oldest first. */
+void	 coord_schedule(struct coord *);
+/* Whether a job no worker can take now should wait (or is refused, with
+ * why). */
+bool	 coord_could_run(struct coord *, const struct cjob *, char *why,
+	    size_t whylen);
+/* The worker is gone (will, silence, bye: to is lost or offline):
+ * re-queue what it had not started, fail what it ran. */
+void	 coord_worker_gone(struct coord *, struct cworker *,
+	    enum worker_state to, const char *why);
+/* It stopped heartbeating: place nothing there, re-queue what it has not
+ * started, leave its running jobs alone. */
+void	 coord_worker_stale(struct coord *, struct cworker *);
+/* Make our view of w's jobs agree with what it reports running, and with
+ * the reports it still has on the way. */
+void	 coord_worker_reconcile(struct coord *, struct cworker *,
+	    const struct strv *running, const struct strv *reporting);
+/* Rebuild an unfinished job from its row after a restart (a callback of
+ * store_job_list; arg is the coordinator); its worker, if any, is added
+ * to the registry as registering. */
+int	 coord_job_restore(const struct job_row *, void *arg);
+/* A change of w's state, as the registry records it. */
+void	 coord_worker_record(void *arg, const struct cworker *,
+	    enum worker_state from, enum worker_state to, const char *reason);
+
+/* ---- coord_presence.c ---- */
+
+/* A will: held, then judged (see coord_presence.c). */
+void	 coord_presence_gone(struct coord *, const struct sender *,
+	    const struct msg *);
+/* A clean goodbye of a worker or client process. */
+void	 coord_presence_bye(struct coord *, const struct sender *,
+	    const struct msg *);
+/* The timer that honours the wills held long enough. */
+void	 coord_presence_release(int fd, short what, void *arg);
+/* We are connected (again): silence is counted from now. */
+void	 coord_presence_connected(struct coord *);
+/* Our own connection dropped: the wills held were the broker's. */
+void	 coord_presence_disconnected(struct coord *);
+/* Stale, then lost: the silence of each worker. */
+void	 coord_presence_watch(struct coord *, int64_t now);
+
+/* ---- coord_admin.c ---- */
+
+/* An `admin` message: look its operation up in the table and run it. */
+void	 coord_admin(struct coord *, const struct sender *,
+	    const struct msg *);
+/* Re-send a drain or resume the worker has not acted on yet. */
+void	 coord_admin_resend(struct coord *, struct cworker *);
+
+#endif

@@ -1,0 +1,182 @@
+/*
+ * The operations of `admin` messages (dffmpeg admin worker|job ...), one
+ * row of a table each.  Drain and resume are what an administrator wants
+ * of a worker: they are kept with the worker and re-sent until its
+ * heartbeat shows it acted on them.  See coord.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "log.h"
+#include "util.h"
+
+#define WANT_RESEND_MS	1000
+
+typedef void (*admin_fn)(struct coord *, const struct sender *,
+    const struct msg *);
+
+static void
+admin_reply(struct coord *c, const struct sender *s, const struct msg *req,
+    int code, const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void
+admin_reply(struct coord *c, const struct sender *s, const struct msg *req,
+    int code, const char *fmt, ...)
+{
+	struct msg	 m;
+	char		*text;
+	va_list		 ap;
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > MSG_MAX_STR - 1)
+		text[MSG_MAX_STR - 1] = '\0';	/* a field's limit */
+	msg_init(&m, MT_REPLY, COORDINATOR_NAME);
+	msg_set_int(&m, F_CODE, code);
+	msg_set_str(&m, F_TEXT, text);
+	free(text);
+	coord_answer(c, s, req, &m);
+}
+
+static void
+send_want(struct coord *c, struct cworker *w)
+{
+	bool		drain = w->want == WANT_DRAIN;
+	struct msg	m;
+
+	w->want_sent = mono_ms();
+	msg_init(&m, MT_DRAIN, COORDINATOR_NAME);
+	msg_set_str(&m, F_STATUS, drain ? "draining" : "online");
+	msg_set_str(&m, F_REASON, drain ? "drained by an administrator" :
+	    "resumed by an administrator");
+	coord_to_worker(c, w->name, &m);
+}
+
+void
+coord_admin_resend(struct coord *c, struct cworker *w)
+{
+	if (w->want == WANT_RESUME && !w->reports_draining) {
+		w->want = WANT_NONE;	/* done */
+		return;
+	}
+	if ((w->want == WANT_DRAIN && !w->reports_draining) ||
+	    (w->want == WANT_RESUME && w->reports_draining)) {
+		/* Lost on the way, or it registered again since. */
+		if (mono_ms() - w->want_sent >= WANT_RESEND_MS)
+			send_want(c, w);
+	}
+}
+
+static void
+admin_drain(struct coord *c, const struct sender *s, const struct msg *req,
+    bool drain)
+{
+	struct cworker	*w;
+
+	if (!(req->present & FBIT(F_TARGET)) ||
+	    (w = registry_find(&c->reg, req->target)) == NULL ||
+	    w->state == WS_REGISTERING || w->state == WS_OFFLINE) {
+		admin_reply(c, s, req, 1, "no worker named '%s' is registered",
+		    req->present & FBIT(F_TARGET) ? req->target : "");
+		return;
+	}
+	w->want = drain ? WANT_DRAIN : WANT_RESUME;
+	send_want(c, w);
+	log_info("worker %s: %s by %s", w->name, drain ? "drained" :
+	    "resumed", s->name);
+	if (w->state == WS_ONLINE || w->state == WS_DRAINING)
+		registry_transition(&c->reg, w, drain ? WS_DRAINING :
+		    registry_reported_state(w), drain ? "drained by an "
+		    "administrator" : "resumed by an administrator");
+	if (!drain)
+		coord_schedule(c);
+	admin_reply(c, s, req, 0, "worker %s %s (%d job%s running)", w->name,
+	    drain ? "is draining" : "takes jobs again", w->active,
+	    w->active == 1 ? "" : "s");
+}
+
+static void
+admin_do_drain(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	admin_drain(c, s, req, true);
+}
+
+static void
+admin_do_resume(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	admin_drain(c, s, req, false);
+}
+
+static void
+admin_workers(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct buf	 b = { 0 };
+	char		 line[256], nul = '\0';
+	size_t		 i;
+	int		 n;
+
+	for (i = 0; i < c->reg.n; i++) {
+		struct cworker	*w = c->reg.v[i];
+		char		 slots[16] = "-";
+
+		if (w->max_jobs > 0)
+			snprintf(slots, sizeof(slots), "%d", w->max_jobs);
+		n = snprintf(line, sizeof(line), "%-20s %-11s jobs %d/%s "
+		    "weight %d\n", w->name, worker_state_name(w->state),
+		    w->active, slots, w->weight);
+		buf_add(&b, line, (size_t)n);
+	}
+	buf_add(&b, &nul, 1);
+	admin_reply(c, s, req, 0, "%s", (char *)b.data);
+	buf_free(&b);
+}
+
+static void
+admin_cancel(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cjob	*j;
+
+	if (!(req->present & FBIT(F_TARGET)) ||
+	    (j = jobtab_find(&c->jobs, req->target)) == NULL) {
+		admin_reply(c, s, req, 1, "no unfinished job '%s'",
+		    req->present & FBIT(F_TARGET) ? req->target : "");
+		return;
+	}
+	coord_job_cancel(c, j, "canceled by an administrator");
+	/* coord_job_cancel may have finished (and freed) the job. */
+	j = jobtab_find(&c->jobs, req->target);
+	admin_reply(c, s, req, 0, "job %s: %s", req->target,
+	    jobstate_name(j != NULL ? j->state : JS_CANCELED));
+}
+
+static const struct {
+	const char	*what;
+	admin_fn	 fn;
+} admin_ops[] = {
+	{ "drain", admin_do_drain },
+	{ "resume", admin_do_resume },
+	{ "workers", admin_workers },
+	{ "cancel", admin_cancel },
+};
+
+void
+coord_admin(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(admin_ops); i++) {
+		if (strcmp(req->what, admin_ops[i].what) == 0) {
+			admin_ops[i].fn(c, s, req);
+			return;
+		}
+	}
+	admin_reply(c, s, req, 2, "unknown operation '%s'", req->what);
+}

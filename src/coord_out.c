@@ -1,0 +1,153 @@
+/*
+ * The coordinator's sending side: signing and publishing downlink
+ * messages, remembering answers for repeated requests, and the group
+ * commit of the store's deferred writes.  See coord.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "coord.h"
+#include "ident.h"
+#include "log.h"
+#include "loop.h"
+#include "mqtt.h"
+#include "store.h"
+#include "util.h"
+
+#define FLUSH_RETRY_MS		20
+#define FLUSH_WARN_MS		10000
+
+void
+coord_dirty(struct coord *c)
+{
+	if (store_pending(c->store) > 0 &&
+	    !event_pending(c->ev_flush, EV_TIMEOUT, NULL))
+		event_active(c->ev_flush, EV_TIMEOUT, 0);
+}
+
+void
+coord_flush(struct coord *c)
+{
+	int64_t	now;
+	int	rc;
+
+	if (store_pending(c->store) == 0)
+		return;
+	if ((rc = store_flush(c->store)) != 1)
+		return;
+	/* Another connection holds the write lock: the batch waits, the
+	 * loop does not. */
+	now = mono_ms();
+	if (now - c->flush_warned >= FLUSH_WARN_MS) {
+		c->flush_warned = now;
+		log_warnx("the database is locked by another connection; %zu "
+		    "writes wait for it", store_pending(c->store));
+	}
+	if (!event_pending(c->ev_flush, EV_TIMEOUT, NULL))
+		loop_arm(c->ev_flush, FLUSH_RETRY_MS);
+}
+
+char *
+coord_publish(struct coord *c, const char *topic, const uint8_t *key,
+    struct msg *m, size_t *lenp)
+{
+	char	*payload;
+
+	/* From a timer the message leaves at once: what it announces must
+	 * be on disk first (a handler's publishes wait for the flush). */
+	if (!c->in_handler)
+		coord_flush(c);
+	payload = msg_encode(m, topic, key, lenp);
+	if (payload == NULL) {
+		log_warnx("cannot encode a %s message", msg_type_name(m->type));
+		return NULL;
+	}
+	if (mqtt_publish(c->mqtt, topic, payload, *lenp) == -1)
+		log_debug("%s to %s not sent now (not connected)",
+		    msg_type_name(m->type), topic);
+	return payload;
+}
+
+static int
+downlink_topic(struct coord *c, char *buf, size_t len, int role,
+    const char *name, const char *session)
+{
+	if (role == ROLE_WORKER)
+		return topic_fmt(buf, len, c->prefix, "worker/%s", name);
+	if (session == NULL || !name_valid(session, ID_LEN))
+		return -1;
+	return topic_fmt(buf, len, c->prefix, "client/%s/%s", name, session);
+}
+
+void
+coord_answer(struct coord *c, const struct sender *s, const struct msg *req,
+    struct msg *m)
+{
+	char	 topic[256], *payload;
+	size_t	 len;
+
+	if (downlink_topic(c, topic, sizeof(topic), s->role, s->name,
+	    req->session) == -1) {
+		msg_clear(m);
+		return;
+	}
+	if (!(m->present & FBIT(F_REF)) &&
+	    (msg_types[m->type].required | msg_types[m->type].optional) &
+	    FBIT(F_REF))
+		msg_set_str(m, F_REF, req->id);
+	payload = coord_publish(c, topic, s->key, m, &len);
+	if (payload != NULL) {
+		replay_answer(c->replay, req->id, topic, payload, len);
+		free(payload);
+	}
+	msg_clear(m);
+}
+
+void
+coord_to_client(struct coord *c, const struct cjob *j, struct msg *m)
+{
+	uint8_t	 key[KEY_LEN];
+	char	 topic[256], *payload;
+	size_t	 len;
+	int	 role;
+
+	if (keyring_lookup(c->keyring, j->client, key, &role) == -1 ||
+	    downlink_topic(c, topic, sizeof(topic), ROLE_CLIENT, j->client,
+	    j->session) == -1) {
+		msg_clear(m);
+		return;
+	}
+	payload = coord_publish(c, topic, key, m, &len);
+	free(payload);
+	sodium_memzero(key, sizeof(key));
+	msg_clear(m);
+}
+
+void
+coord_send_worker(struct coord *c, const char *worker, struct msg *m)
+{
+	uint8_t	 key[KEY_LEN];
+	char	 topic[256], *payload;
+	size_t	 len;
+	int	 role;
+
+	if (keyring_lookup(c->keyring, worker, key, &role) == -1 ||
+	    downlink_topic(c, topic, sizeof(topic), ROLE_WORKER, worker,
+	    NULL) == -1)
+		return;
+	m->ts = now_ms();
+	payload = coord_publish(c, topic, key, m, &len);
+	free(payload);
+	sodium_memzero(key, sizeof(key));
+}
+
+void
+coord_to_worker(struct coord *c, const char *worker, struct msg *m)
+{
+	coord_send_worker(c, worker, m);
+	msg_clear(m);
+}
