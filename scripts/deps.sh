@@ -38,6 +38,10 @@ if [ "$need" = test ]; then
 	check_cmd ffmpeg ffmpeg
 	check_cmd ffprobe ffmpeg
 	check_cmd sqlite3 sqlite3
+	# A FUSE file system that hangs, for the hung-mount test.
+	check_cmd fusermount3 fuse3
+	/usr/bin/python3 -c 'import fuse' >/dev/null 2>&1 ||
+	    missing="$missing python3-fuse"
 fi
 
 missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ *$//')
