@@ -1,6 +1,7 @@
 /*
- * The SQLite store (migrations, identities, jobs and their transitions)
- * and identities/keys (master key file, sealing, keyring) against real
+ * The SQLite store (migrations, identities, jobs and their transitions,
+ * deferred writes against a second connection holding the lock, the purge
+ * in batches, typed row fields) and identities/keys (master key file, sealing, keyring) against real
  * files in a private temporary directory.
  */
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include "ident.h"
 #include "msg.h"
 #include "store.h"
+#include "store_int.h"
 #include "unit.h"
 #include "util.h"
 
@@ -82,6 +84,23 @@ raw_text(const char *sql, char *out, size_t outlen)
 	snprintf(out, outlen, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	sqlite3_close(db);
+}
+
+static int64_t
+raw_int(const char *sql)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int64_t		 v;
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
 }
 
 START_TEST(test_migrate_fresh_and_reopen)
@@ -387,6 +406,440 @@ START_TEST(test_job_list_purge)
 }
 END_TEST
 
+/* Deferred writes reach the file only at store_flush, all at once, with
+ * the semantics of the direct calls. */
+START_TEST(test_defer_flush)
+{
+	struct store	*s;
+	struct job_row	 j, got;
+	struct strv	 tr = { 0 };
+	uint8_t		 key[SEALED_KEY_MAX];
+
+	s = open_db();
+	make_job(&j, "job1", "pending", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	ck_assert_uint_eq(store_pending(s), 0);
+
+	store_defer(s, true);
+	make_job(&j, "job2", "pending", 1100);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);	/* a duplicate */
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", "assigned",
+	    "w1", NULL, 2000), 0);
+	/* From a state the job is no longer in when this runs. */
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", "running",
+	    NULL, NULL, 2100), 0);
+	ck_assert_int_eq(store_job_transition(s, "nope", "pending", "running",
+	    NULL, NULL, 2100), 0);
+	memset(key, 0x5a, sizeof(key));
+	ck_assert_int_eq(store_job_set_key(s, "job1", key, sizeof(key)), 0);
+	ck_assert_int_eq(store_job_set_exit(s, "job2", 3, 0), 0);
+	ck_assert_int_eq(store_worker_seen(s, "w1", "sess", "online", 2000),
+	    0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", NULL, "online",
+	    "registered", 2000), 0);
+	ck_assert_uint_eq(store_pending(s), 9);
+
+	/* Another connection, and this one's reads, see none of it. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM jobs"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM workers"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    0);
+	ck_assert_int_eq(store_job_get(s, "job2", &got), 1);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.state, "pending");
+	store_job_clear(&got);
+
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_uint_eq(store_pending(s), 0);
+	ck_assert_int_eq(store_flush(s), 0);	/* empty */
+
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM jobs"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM workers"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    1);
+	/* One first transition for job2 despite the duplicate insert. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions "
+	    "WHERE job = 'job2'"), 1);
+	ck_assert_int_eq(store_job_transitions(s, "job1", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 2);
+	ck_assert_str_eq(tr.v[0], "1000 >pending -");
+	ck_assert_str_eq(tr.v[1], "2000 pending>assigned -");
+	strv_free(&tr);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.state, "assigned");
+	ck_assert_str_eq(got.worker, "w1");
+	ck_assert_uint_eq(got.key_sealed_len, sizeof(key));
+	ck_assert_mem_eq(got.key_sealed, key, sizeof(key));
+	ck_assert(!got.exited);
+	store_job_clear(&got);
+	ck_assert_int_eq(store_job_get(s, "job2", &got), 0);
+	ck_assert(got.exited);
+	ck_assert_int_eq(got.exit_code, 3);
+	store_job_clear(&got);
+
+	/* Off again: writes are direct and report "no change" again. */
+	store_defer(s, false);
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", "running",
+	    NULL, NULL, 3000), 1);
+	ck_assert_int_eq(store_job_insert(s, &j), 1);
+	store_close(s);
+}
+END_TEST
+
+/* What is still queued at store_close is written. */
+START_TEST(test_defer_close_writes)
+{
+	struct store	*s;
+	struct job_row	 j;
+
+	s = open_db();
+	store_defer(s, true);
+	make_job(&j, "job1", "pending", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM jobs"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 1);
+}
+END_TEST
+
+/* Another connection holds the write lock: the flush gives up within its
+ * short busy timeout, keeps the queue, and writes it exactly once later. */
+START_TEST(test_defer_busy)
+{
+	static const char *const terminal[] = { "completed", NULL };
+	struct store	*s;
+	struct job_row	 j;
+	sqlite3		*other;
+	int64_t		 t0, took;
+	char		 id[16];
+	int		 i;
+
+	s = open_db();
+	store_set_busy_timeout(s, 20);
+	store_defer(s, true);
+	for (i = 0; i < 5; i++) {
+		snprintf(id, sizeof(id), "job%d", i);
+		make_job(&j, id, "pending", 1000 + i);
+		ck_assert_int_eq(store_job_insert(s, &j), 0);
+		ck_assert_int_eq(store_job_transition(s, id, "pending",
+		    "assigned", "w1", NULL, 2000 + i), 0);
+	}
+	ck_assert_uint_eq(store_pending(s), 10);
+
+	ck_assert_int_eq(sqlite3_open(dbpath, &other), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO "
+	    "workers VALUES ('w9', 's', 'online', 1)", NULL, NULL, NULL),
+	    SQLITE_OK);
+
+	t0 = mono_ms();
+	ck_assert_int_eq(store_flush(s), 1);
+	took = mono_ms() - t0;
+	ck_assert_msg(took < 1000, "store_flush took %lld ms",
+	    (long long)took);
+	ck_assert_uint_eq(store_pending(s), 10);
+	ck_assert_int_eq(store_flush(s), 1);
+	ck_assert_uint_eq(store_pending(s), 10);
+	/* The purge runs at once: busy, it deletes nothing, quickly. */
+	t0 = mono_ms();
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 10000, 10), 0);
+	ck_assert_int_lt(mono_ms() - t0, 1000);
+
+	ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_uint_eq(store_pending(s), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM jobs"), 5);
+	ck_assert_int_eq(raw_int("SELECT count(DISTINCT id) FROM jobs"), 5);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM jobs WHERE state = "
+	    "'assigned'"), 5);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 10);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM workers"), 1);
+	store_close(s);
+}
+END_TEST
+
+/* A statement that fails on its own is skipped; the rest is written. */
+START_TEST(test_defer_skip_failed)
+{
+	struct store	*s;
+	struct job_row	 j;
+
+	s = open_db();
+	store_defer(s, true);
+	make_job(&j, "job1", "pending", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	/* NOT NULL to_state: fails when it runs. */
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending", NULL,
+	    NULL, NULL, 1500), 0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", "", NULL, NULL,
+	    1500), 0);
+	ck_assert_int_eq(store_job_transition(s, "job1", "pending",
+	    "assigned", "w1", NULL, 2000), 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_uint_eq(store_pending(s), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM jobs WHERE state = "
+	    "'assigned'"), 1);
+	store_close(s);
+}
+END_TEST
+
+/* At the bound the next deferred write flushes synchronously first. */
+START_TEST(test_defer_bound)
+{
+	struct store	*s;
+	size_t		 i;
+
+	s = open_db();
+	store_defer(s, true);
+	for (i = 0; i < STORE_QUEUE_MAX; i++)
+		ck_assert_int_eq(store_worker_transition(s, "w1", "a", "b",
+		    NULL, (int64_t)i), 0);
+	ck_assert_uint_eq(store_pending(s), STORE_QUEUE_MAX);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", "b", "c", NULL,
+	    (int64_t)i), 0);
+	ck_assert_uint_eq(store_pending(s), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    STORE_QUEUE_MAX);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    STORE_QUEUE_MAX + 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_purge_batch)
+{
+	static const char *const terminal[] = { "completed", "failed",
+	    "canceled", NULL };
+	static const int64_t order[] = { 300, 100, 500, 200, 400 };
+	struct store	*s;
+	struct job_row	 j;
+	struct strv	 ids = { 0 }, tr = { 0 };
+	char		 id[16];
+	size_t		 i;
+
+	s = open_db();
+	for (i = 0; i < nitems(order); i++) {
+		snprintf(id, sizeof(id), "done%lld", (long long)order[i]);
+		make_job(&j, id, "pending", order[i] - 50);
+		ck_assert_int_eq(store_job_insert(s, &j), 0);
+		ck_assert_int_eq(store_job_transition(s, id, "pending",
+		    "completed", NULL, NULL, order[i]), 0);
+	}
+	make_job(&j, "active", "running", 10);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	make_job(&j, "recent", "failed", 5000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", NULL, "online",
+	    NULL, 10), 0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", "online", "stale",
+	    "missed heartbeats", 20), 0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", "stale", "online",
+	    NULL, 2000), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 12);
+
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 1000, 0), -1);
+	/* Oldest first, at most `limit` a call. */
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 1000, 2), 2);
+	ck_assert_int_eq(store_job_get(s, "done100", &j), 1);
+	ck_assert_int_eq(store_job_get(s, "done200", &j), 1);
+	ck_assert_int_eq(store_job_get(s, "done300", &j), 0);
+	store_job_clear(&j);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions WHERE "
+	    "job IN ('done100', 'done200')"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 8);
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 1000, 2), 2);
+	ck_assert_int_eq(store_job_get(s, "done500", &j), 0);
+	store_job_clear(&j);
+	/* The last old job, then the oldest worker transition. */
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 1000, 2), 2);
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 1000, 2), 1);
+	ck_assert_int_eq(store_job_purge_batch(s, terminal, 1000, 2), 0);
+
+	ck_assert_int_eq(store_job_list(s, NULL, collect_jobs, &ids), 0);
+	ck_assert_uint_eq(ids.n, 2);
+	ck_assert_str_eq(ids.v[0], "active");
+	ck_assert_str_eq(ids.v[1], "recent");
+	strv_free(&ids);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 2);
+	ck_assert_int_eq(store_worker_transitions(s, "w1", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 1);
+	ck_assert_str_eq(tr.v[0], "2000 stale>online -");
+	strv_free(&tr);
+
+	/* The unbounded purge takes worker transitions too, and counts jobs. */
+	ck_assert_int_eq(store_job_purge(s, terminal, 6000), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
+	    0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_worker_transitions)
+{
+	struct store	*s;
+	struct strv	 tr = { 0 };
+
+	s = open_db();
+	ck_assert_int_eq(store_worker_transition(s, "w1", NULL, "online",
+	    "registered", 100), 0);
+	ck_assert_int_eq(store_worker_transition(s, "w2", "", "online", NULL,
+	    150), 0);
+	ck_assert_int_eq(store_worker_transition(s, "w1", "online", "gone",
+	    "will", 200), 0);
+	ck_assert_int_eq(store_worker_transitions(s, "w1", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 2);
+	ck_assert_str_eq(tr.v[0], "100 >online registered");
+	ck_assert_str_eq(tr.v[1], "200 online>gone will");
+	strv_free(&tr);
+	ck_assert_int_eq(store_worker_transitions(s, "w3", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 0);
+	store_close(s);
+}
+END_TEST
+
+/* A file of schema version 1 (as the previous code created it) keeps its
+ * jobs, which read as not exited. */
+START_TEST(test_migrate_from_v1)
+{
+	struct store	*s;
+	struct job_row	 got;
+	char		 err[512];
+
+	ck_assert_int_ge(store_schema_latest(), 2);
+	ck_assert_msg(store__create_at(dbpath, 1, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1);
+	raw_exec("INSERT INTO jobs (id, client, session, binary, args, env, "
+	    "paths, state, exit_code, created, updated) VALUES ('old', 'c1', "
+	    "'sess', 'ffmpeg', '[\"-version\"]', '{}', '[]', 'completed', 0, "
+	    "100, 200)");
+	raw_exec("INSERT INTO job_transitions (job, ts, from_state, to_state) "
+	    "VALUES ('old', 100, '', 'completed')");
+
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	ck_assert_int_eq(store_job_get(s, "old", &got), 0);
+	ck_assert_str_eq(got.state, "completed");
+	ck_assert_str_eq(got.args, "[\"-version\"]");
+	ck_assert_int_eq(got.updated, 200);
+	ck_assert(!got.exited);
+	store_job_clear(&got);
+	ck_assert_int_eq(store_job_set_exit(s, "old", 0, 0), 0);
+	ck_assert_int_eq(store_job_get(s, "old", &got), 0);
+	ck_assert(got.exited);
+	store_job_clear(&got);
+	ck_assert_int_eq(store_worker_transition(s, "w1", NULL, "online", NULL,
+	    1), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_transitions"), 1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_row_typed)
+{
+	static const char *const bad_list[] = {
+		"", "not json", "[\"a\"] x", "[\"a\", 1]", "[\"a\", null]",
+		"[[\"a\"]]", "{\"a\": \"b\"}", "\"a\"", "[\"a\"",
+	};
+	static const char *const bad_map[] = {
+		"", "{", "[\"a\"]", "{\"a\": 1}", "{\"a\": \"b\", \"c\": {}}",
+		"{\"a\": \"b\"} {}", "null",
+	};
+	struct store	*s;
+	struct job_row	 j, got;
+	struct strv	 args = { 0 }, paths = { 0 }, out = { 0 };
+	struct strmap	 env = { 0 }, mout = { 0 };
+	size_t		 i;
+
+	strv_push(&args, "-i");
+	strv_push(&args, "in put \"quoted\" \\ back");
+	strv_push(&args, "");
+	strv_push(&args, "caf\xc3\xa9\n\ttab");
+	strv_push(&paths, "Media");
+	strmap_set(&env, "TMPDIR", "/tmp");
+	strmap_set(&env, "EMPTY", "");
+	strmap_set(&env, "Q", "a=\"b\"");
+
+	memset(&j, 0, sizeof(j));
+	store_row_set_args(&j, &args);
+	store_row_set_args(&j, &args);	/* replaces, no leak */
+	store_row_set_paths(&j, &paths);
+	store_row_set_env(&j, &env);
+	ck_assert_str_eq(j.paths, "[\"Media\"]");
+
+	s = open_db();
+	snprintf(j.id, sizeof(j.id), "job1");
+	snprintf(j.state, sizeof(j.state), "pending");
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	store_job_clear(&j);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	store_close(s);
+
+	ck_assert_int_eq(store_row_args(&got, &out), 0);
+	ck_assert_uint_eq(out.n, args.n);
+	for (i = 0; i < args.n; i++)
+		ck_assert_str_eq(out.v[i], args.v[i]);
+	strv_free(&out);
+	ck_assert_int_eq(store_row_paths(&got, &out), 0);
+	ck_assert_uint_eq(out.n, 1);
+	ck_assert_str_eq(out.v[0], "Media");
+	strv_free(&out);
+	ck_assert_int_eq(store_row_env(&got, &mout), 0);
+	ck_assert_uint_eq(mout.n, env.n);
+	for (i = 0; i < env.n; i++)
+		ck_assert_str_eq(strmap_get(&mout, env.keys[i]), env.vals[i]);
+	strmap_free(&mout);
+	store_job_clear(&got);
+
+	/* Empty lists and maps, and NULL members. */
+	strv_free(&args);
+	strmap_free(&env);
+	store_row_set_args(&j, &args);
+	store_row_set_env(&j, &env);
+	ck_assert_str_eq(j.args, "[]");
+	ck_assert_str_eq(j.env, "{}");
+	ck_assert_int_eq(store_row_args(&j, &out), 0);
+	ck_assert_int_eq(store_row_env(&j, &mout), 0);
+	ck_assert_int_eq(store_row_paths(&j, &out), 0);	/* NULL */
+	ck_assert_uint_eq(out.n, 0);
+	ck_assert_uint_eq(mout.n, 0);
+	store_job_clear(&j);
+
+	/* Malformed text is refused and the output left alone. */
+	strv_push(&out, "kept");
+	strmap_set(&mout, "kept", "1");
+	for (i = 0; i < nitems(bad_list); i++) {
+		j.args = (char *)bad_list[i];
+		ck_assert_msg(store_row_args(&j, &out) == -1, "accepted %s",
+		    bad_list[i]);
+		ck_assert_uint_eq(out.n, 1);
+	}
+	for (i = 0; i < nitems(bad_map); i++) {
+		j.env = (char *)bad_map[i];
+		ck_assert_msg(store_row_env(&j, &mout) == -1, "accepted %s",
+		    bad_map[i]);
+		ck_assert_uint_eq(mout.n, 1);
+	}
+	strv_free(&out);
+	strmap_free(&mout);
+	strv_free(&paths);
+}
+END_TEST
+
 START_TEST(test_master_key)
 {
 	uint8_t		 mk[KEY_LEN], mk2[KEY_LEN], zero[KEY_LEN] = { 0 };
@@ -552,6 +1005,15 @@ make_suite(void)
 	tcase_add_test(tc, test_job_transition);
 	tcase_add_test(tc, test_job_transition_joins_tx);
 	tcase_add_test(tc, test_job_list_purge);
+	tcase_add_test(tc, test_defer_flush);
+	tcase_add_test(tc, test_defer_close_writes);
+	tcase_add_test(tc, test_defer_busy);
+	tcase_add_test(tc, test_defer_skip_failed);
+	tcase_add_test(tc, test_defer_bound);
+	tcase_add_test(tc, test_purge_batch);
+	tcase_add_test(tc, test_worker_transitions);
+	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_row_typed);
 	tcase_add_test(tc, test_master_key);
 	tcase_add_test(tc, test_seal_unseal);
 	tcase_add_test(tc, test_ident_add_lookup);
