@@ -141,10 +141,13 @@ const struct store_stmt_def store__stmts[S__COUNT] = {
 	[S_TRANS_LIST] = { "list job transitions",
 	    "SELECT ts, from_state, to_state, reason FROM job_transitions "
 	    "WHERE job = ?1 ORDER BY id" },
+	/* Walks jobs_updated from the oldest and stops after ?3 matches:
+	 * the unary + keeps the planner off jobs_state, which would visit
+	 * every terminal job, recent ones too, and sort them. */
 	[S_JOB_PURGE] = { "purge jobs",
 	    "DELETE FROM jobs WHERE rowid IN (SELECT rowid FROM jobs "
-	    "WHERE updated < ?2 AND state IN (SELECT value FROM json_each(?1)) "
-	    "ORDER BY updated, rowid LIMIT ?3)" },
+	    "WHERE updated < ?2 AND +state IN (SELECT value FROM "
+	    "json_each(?1)) ORDER BY updated, rowid LIMIT ?3)" },
 	[S_WORKER_SEEN] = { "record worker",
 	    "INSERT INTO workers (id, session, state, last_seen) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO UPDATE SET "

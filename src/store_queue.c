@@ -318,13 +318,19 @@ flush_entry(struct store *s, const struct qent *e)
 	return o;
 }
 
+/* BEGIN or COMMIT of the flush (busy is not an error worth a warning). */
+static enum outcome
+flush_step(struct store *s, enum stmt i)
+{
+	return exec_one(s, i, NULL, 0, true);
+}
+
 int
 store_flush(struct store *s)
 {
 	struct qent	*e;
-	enum outcome	 o;
+	enum outcome	 o, rc;
 	size_t		 skipped = 0;
-	int		 rc;
 
 	if (s->qhead == NULL)
 		return 0;
@@ -333,14 +339,10 @@ store_flush(struct store *s)
 		    "(%zu writes kept)", s->path, s->qlen);
 		return -1;
 	}
-	rc = sqlite3_step(s->st[S_BEGIN]);
-	store__done(s->st[S_BEGIN]);
-	if (store__is_busy(rc))
+	if ((rc = flush_step(s, S_BEGIN)) == FAIL_BUSY)
 		return flush_busy(s);
-	if (rc != SQLITE_DONE) {
-		store__warn(s, store__stmts[S_BEGIN].what);
+	if (failed(rc))
 		return flush_fail(s, store__stmts[S_BEGIN].what);
-	}
 	for (e = s->qhead; e != NULL; e = e->next) {
 		o = flush_entry(s, e);
 		if (o == FAIL_BUSY)
@@ -353,14 +355,10 @@ store_flush(struct store *s)
 			skipped++;
 		}
 	}
-	rc = sqlite3_step(s->st[S_COMMIT]);
-	store__done(s->st[S_COMMIT]);
-	if (store__is_busy(rc))
+	if ((rc = flush_step(s, S_COMMIT)) == FAIL_BUSY)
 		return flush_busy(s);
-	if (rc != SQLITE_DONE) {
-		store__warn(s, store__stmts[S_COMMIT].what);
+	if (failed(rc))
 		return flush_fail(s, store__stmts[S_COMMIT].what);
-	}
 	if (skipped > 0)
 		log_warnx("store %s: %zu of %zu deferred writes skipped",
 		    s->path, skipped, s->qlen);
