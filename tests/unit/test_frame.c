@@ -242,6 +242,37 @@ START_TEST(test_exit)
 }
 END_TEST
 
+START_TEST(test_control)
+{
+	uint8_t		p[FRAME_CONTROL_LEN + 1];
+	uint8_t		flags;
+	uint64_t	counter;
+
+	frame_control_encode(p, FRAME_CTL_RESEND | FRAME_CTL_HOLDING,
+	    0x0102030405060708ULL);
+	ck_assert_mem_eq(p, "\x03\x01\x02\x03\x04\x05\x06\x07\x08",
+	    FRAME_CONTROL_LEN);
+	ck_assert_int_eq(frame_control_decode(p, FRAME_CONTROL_LEN, &flags,
+	    &counter), 0);
+	ck_assert_uint_eq(flags, 3);
+	ck_assert_uint_eq(counter, 0x0102030405060708ULL);
+	frame_control_encode(p, 0, UINT64_MAX);
+	ck_assert_int_eq(frame_control_decode(p, FRAME_CONTROL_LEN, &flags,
+	    &counter), 0);
+	ck_assert_uint_eq(flags, 0);
+	ck_assert_uint_eq(counter, UINT64_MAX);
+	/* Exactly nine bytes: the old one-byte ack is refused. */
+	ck_assert_int_eq(frame_control_decode(p, 0, &flags, &counter), -1);
+	ck_assert_int_eq(frame_control_decode(p, 1, &flags, &counter), -1);
+	ck_assert_int_eq(frame_control_decode(p, FRAME_CONTROL_LEN - 1,
+	    &flags, &counter), -1);
+	ck_assert_int_eq(frame_control_decode(p, FRAME_CONTROL_LEN + 1,
+	    &flags, &counter), -1);
+	ck_assert_int_eq(frame_control_decode(NULL, FRAME_CONTROL_LEN,
+	    &flags, &counter), -1);
+}
+END_TEST
+
 static Suite *
 make_suite(void)
 {
@@ -255,6 +286,7 @@ make_suite(void)
 	tcase_add_test(tc, test_tamper);
 	tcase_add_test(tc, test_nonce_fresh);
 	tcase_add_test(tc, test_exit);
+	tcase_add_test(tc, test_control);
 	suite_add_tcase(s, tc);
 	return s;
 }

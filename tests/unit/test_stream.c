@@ -4,7 +4,8 @@
  * refuse to publish.  Checks ordered exactly-once delivery with kinds
  * preserved, recovery by stream_resend and by the retransmission timer,
  * the window and its writable callback, held acks, bad frames and loss of
- * the peer.
+ * the peer, and that replayed acks, pings and data frames neither keep a
+ * dead peer alive nor change flow control.
  *
  * The stream's timer ticks every 250 ms and retransmits after at least
  * 1 s, so the few tests that need the timer run the loop for a second or
@@ -54,6 +55,8 @@ struct end {
 	int		 dup_pct;
 	int		 reorder_pct;
 	size_t		 drop_at;	/* lose its Nth published frame */
+	bool		 recording;	/* keep a copy of what it publishes */
+	struct queue	 rec;
 
 	size_t		 published;	/* frames handed to the network */
 	size_t		 refused;	/* publish calls while down */
@@ -127,6 +130,8 @@ cb_publish(void *arg, const uint8_t *buf, size_t len)
 		return -1;
 	}
 	e->published++;
+	if (e->recording)
+		q_push(&e->rec, buf, len);
 	if (e->drop_at != 0 && e->published == e->drop_at)
 		return 0;		/* accepted, then lost on the way */
 	q_push(&e->q, buf, len);
@@ -181,6 +186,8 @@ ends_close(void)
 	A.s = B.s = NULL;
 	q_clear(&A.q);
 	q_clear(&B.q);
+	q_clear(&A.rec);
+	q_clear(&B.rec);
 	buf_free(&A.got);
 	buf_free(&B.got);
 }
@@ -585,6 +592,12 @@ b_has_one(void)
 	return B.frames == 1;
 }
 
+static bool
+b_has_two(void)
+{
+	return B.frames == 2;
+}
+
 /*
  * A peer that held its acks and released them without having received
  * anything in between is no longer holding: frames lost after that must
@@ -750,6 +763,226 @@ START_TEST(test_lost)
 }
 END_TEST
 
+/* ---- replays: what anyone reading the topic could send ---- */
+
+/* Play everything e recorded to its peer again. */
+static void
+replay(struct end *e)
+{
+	size_t	i;
+
+	for (i = 0; i < e->rec.n; i++)
+		stream_input(e->peer->s, e->rec.v[i].buf, e->rec.v[i].len);
+}
+
+/* Run the loop for ms, replaying e's recording to its peer every 100 ms
+ * (e's own frames are cut); stops early once A is lost. */
+static void
+run_replaying(struct end *e, int64_t ms)
+{
+	int64_t	end = mono_ms() + ms, next = 0;
+
+	while (A.lost == 0 && mono_ms() < end) {
+		if (mono_ms() >= next) {
+			replay(e);
+			next = mono_ms() + 100;
+		}
+		pump();
+		nap();
+	}
+	pump();
+}
+
+/*
+ * Recorded acks and pings (with and without RESEND and HOLDING) of a peer
+ * that has gone do not keep it alive; while it was there, its fresh pings
+ * did.
+ */
+START_TEST(test_replayed_control)
+{
+	struct stream_params	pa = { 0, 0, 0, 600 };
+	struct stream_params	pb = { 0, 0, 100, 0 };
+	int64_t			t0;
+
+	ends_open(&pa, &pb);
+	B.recording = true;
+	stream_hold(B.s, true);
+	stream_hold(B.s, false);
+	stream_resend(B.s);
+	run_until(1500, never);
+	ck_assert_msg(A.lost == 0, "lost while the peer pinged");
+	ck_assert_uint_gt(B.rec.n, 5);
+	B.recording = false;
+	B.cut = true;
+	t0 = mono_ms();
+	run_replaying(&B, 2500);
+	ck_assert_msg(A.lost > 0, "replayed acks and pings kept a silent "
+	    "peer alive for %lld ms", (long long)(mono_ms() - t0));
+	ck_assert_msg(mono_ms() - t0 < 1500, "lost only after %lld ms",
+	    (long long)(mono_ms() - t0));
+	ck_assert_uint_eq(stream_bad_frames(A.s), 0);
+}
+END_TEST
+
+/* Replayed data frames are duplicates: acknowledged, not signs of life. */
+START_TEST(test_replayed_data)
+{
+	struct stream_params	pa = { 0, 0, 0, 600 };
+	size_t			i, acks;
+	uint8_t			x = 'd';
+
+	ends_open(&pa, NULL);
+	B.recording = true;
+	for (i = 0; i < 5; i++)
+		stream_send(B.s, FK_STDIN, &x, 1);
+	pump();
+	ck_assert_uint_eq(A.frames, 5);
+	ck_assert(stream_drained(B.s));
+	B.recording = false;
+	B.cut = true;
+	acks = A.published;
+	run_replaying(&B, 2500);
+	ck_assert_msg(A.lost > 0, "replayed data frames kept a silent peer "
+	    "alive");
+	ck_assert_uint_eq(A.frames, 5);
+	ck_assert_msg(A.published > acks, "duplicates were not acknowledged");
+}
+END_TEST
+
+/*
+ * A replayed ack flagged RESEND makes no resend, a replayed HOLDING does
+ * not stop the retransmission timer; the same flags sent fresh do work.
+ */
+START_TEST(test_replayed_flags)
+{
+	struct queue	resend = { 0 }, holding = { 0 };
+	size_t		sent;
+	uint8_t		x = 'r';
+	struct timespec	ts = { 0, 600 * 1000 * 1000 };
+
+	ends_open(NULL, NULL);
+	/* B holds: A's frames stay unacknowledged, no timer resends. */
+	B.recording = true;
+	stream_hold(B.s, true);
+	pump();
+	ck_assert_uint_eq(B.rec.n, 1);
+	q_push(&holding, B.rec.v[0].buf, B.rec.v[0].len);
+	stream_send(A.s, FK_STDOUT, &x, 1);
+	pump();
+	ck_assert(!stream_drained(A.s));
+	q_clear(&B.rec);
+	stream_resend(B.s);
+	ck_assert_uint_eq(B.rec.n, 1);
+	q_push(&resend, B.rec.v[0].buf, B.rec.v[0].len);
+	sent = A.published;
+	pump();
+	ck_assert_uint_eq(A.published, sent + 1);	/* the fresh RESEND */
+	B.recording = false;
+
+	/* Past the RESEND rate limit: the replay must be ignored for being
+	 * stale, not for being early. */
+	nanosleep(&ts, NULL);
+	sent = A.published;
+	stream_input(A.s, resend.v[0].buf, resend.v[0].len);
+	pump();
+	ck_assert_msg(A.published == sent, "a replayed RESEND made A send "
+	    "%zu frames", A.published - sent);
+	stream_resend(B.s);
+	pump();
+	ck_assert_uint_eq(A.published, sent + 1);
+
+	/* B lets go; its old HOLDING, replayed, must not stop A's timer. */
+	stream_hold(B.s, false);
+	pump();
+	ck_assert(stream_drained(A.s));
+	stream_input(A.s, holding.v[0].buf, holding.v[0].len);
+	A.drop_at = A.published + 1;
+	stream_send(A.s, FK_STDOUT, &x, 1);
+	pump();
+	ck_assert_uint_eq(B.frames, 1);
+	ck_assert_msg(run_until(2600, b_has_two), "a replayed HOLDING "
+	    "stopped the retransmission timer");
+	ck_assert_uint_eq(stream_bad_frames(A.s), 0);
+	q_clear(&resend);
+	q_clear(&holding);
+}
+END_TEST
+
+/*
+ * An end busy retransmitting (its peer holds acks and keeps asking for a
+ * resend, as after reconnects) still pings: its resends are duplicates to
+ * the peer, which would otherwise take it for lost.
+ */
+START_TEST(test_busy_pings)
+{
+	struct stream_params	pa = { 0, 0, 1000, 0 };
+	struct stream_params	pb = { 0, 0, 0, 2500 };
+	uint8_t			data[1000];
+	int64_t			end, next = 0;
+	size_t			sent;
+
+	memset(data, 'b', sizeof(data));
+	ends_open(&pa, &pb);
+	stream_hold(B.s, true);
+	pump();
+	stream_send(A.s, FK_STDOUT, data, sizeof(data));
+	pump();
+	ck_assert(!stream_drained(A.s));
+	sent = A.published;
+	end = mono_ms() + 4000;
+	while (mono_ms() < end) {
+		if (mono_ms() >= next) {
+			stream_resend(B.s);
+			next = mono_ms() + 300;
+		}
+		pump();
+		nap();
+	}
+	ck_assert_msg(A.published - sent >= 4, "A re-sent only %zu frames",
+	    A.published - sent);
+	ck_assert_msg(B.lost == 0, "an end busy retransmitting was taken for "
+	    "lost");
+}
+END_TEST
+
+/* Control frames without their counter are bad frames. */
+START_TEST(test_short_control)
+{
+	uint8_t		 buf[FRAME_OVERHEAD + FRAME_CONTROL_LEN + 1];
+	uint8_t		 payload[FRAME_CONTROL_LEN + 1] = { 0 };
+	struct frame	 f = { FK_PING, 0, 0, payload, 0 };
+	char		 ad[ID_BUF + 4];
+	size_t		 len, n;
+	static const size_t sizes[] = { 0, 1, FRAME_CONTROL_LEN - 1,
+				    FRAME_CONTROL_LEN + 1 };
+
+	ends_open(NULL, NULL);
+	snprintf(ad, sizeof(ad), "%s/in", job);	/* as B sends to A */
+	for (n = 0; n < nitems(sizes); n++) {
+		f.kind = n % 2 ? FK_ACK : FK_PING;
+		f.len = sizes[n];
+		len = frame_seal(key, ad, &f, buf, sizeof(buf));
+		ck_assert_uint_gt(len, 0);
+		stream_input(A.s, buf, len);
+		ck_assert_uint_eq(stream_bad_frames(A.s), n + 1);
+	}
+	/* Right size: accepted. */
+	frame_control_encode(payload, 0, 1);
+	f.kind = FK_PING;
+	f.len = FRAME_CONTROL_LEN;
+	len = frame_seal(key, ad, &f, buf, sizeof(buf));
+	stream_input(A.s, buf, len);
+	ck_assert_uint_eq(stream_bad_frames(A.s), nitems(sizes));
+	/* A data frame without a sequence number is bad as well. */
+	f.kind = FK_STDIN;
+	f.len = 1;
+	len = frame_seal(key, ad, &f, buf, sizeof(buf));
+	stream_input(A.s, buf, len);
+	ck_assert_uint_eq(stream_bad_frames(A.s), nitems(sizes) + 1);
+	ck_assert_uint_eq(A.frames, 0);
+}
+END_TEST
+
 static Suite *
 make_suite(void)
 {
@@ -768,6 +1001,11 @@ make_suite(void)
 	tcase_add_test(tc, test_bad_frames);
 	tcase_add_test(tc, test_disconnected);
 	tcase_add_test(tc, test_lost);
+	tcase_add_test(tc, test_replayed_control);
+	tcase_add_test(tc, test_replayed_data);
+	tcase_add_test(tc, test_replayed_flags);
+	tcase_add_test(tc, test_busy_pings);
+	tcase_add_test(tc, test_short_control);
 	suite_add_tcase(s, tc);
 	return s;
 }
