@@ -67,7 +67,8 @@ void		 mqtt_unsubscribe(struct mqtt *, const char *topic);
 int		 mqtt_publish(struct mqtt *, const char *topic, const void *,
 		    size_t);
 bool		 mqtt_is_connected(const struct mqtt *);
-/* Clean disconnect: queued packets are written, then DISCONNECT (no will);
+/* Clean disconnect: queued packets are written and acknowledged, then
+ * DISCONNECT (no will);
  * done is called when the socket is closed or after timeout_ms. */
 void		 mqtt_shutdown(struct mqtt *, int timeout_ms,
 		    void (*done)(void *), void *arg);

@@ -76,10 +76,16 @@ struct mqtt {
 	void		       (*shutdown_done)(void *);
 	void			*shutdown_arg;
 	int64_t			 shutdown_deadline;
+	/* QoS 1 publishes not yet acknowledged on this connection: a clean
+	 * shutdown waits for them, since mosquitto takes a connection closed
+	 * before its PUBACK went out for a lost one (and publishes the will). */
+	int			 inflight;
+	bool			 disconnect_pending;
 };
 
 static void	mqtt__sync(struct mqtt *);
 static void	mqtt__drop(struct mqtt *, const char *);
+static void	mqtt__disconnect(struct mqtt *);
 
 int
 topic_fmt(char *buf, size_t len, const char *prefix, const char *fmt, ...)
@@ -380,6 +386,9 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 		/* FALLTHROUGH */
 	case MQ_UP:
 	case MQ_CLOSING:
+		if (m->state == MQ_CLOSING && m->disconnect_pending &&
+		    (m->inflight <= 0 || now >= m->shutdown_deadline - 500))
+			mqtt__disconnect(m);
 		if (m->state == MQ_CLOSING && now >= m->shutdown_deadline) {
 			mqtt__drop(m, "shutdown timed out");
 			break;
@@ -416,6 +425,7 @@ mqtt__cb_connect(struct mosquitto *mosq, void *arg, int rc)
 	m->last_err[0] = '\0';
 	m->state = MQ_UP;
 	m->up = true;
+	m->inflight = 0;
 	m->backoff_ms = BACKOFF_MIN_MS;
 	for (i = 0; i < m->nsubs; i++) {
 		if (mosquitto_subscribe(m->mosq, &m->subs[i].mid,
@@ -424,6 +434,22 @@ mqtt__cb_connect(struct mosquitto *mosq, void *arg, int rc)
 	}
 	if (m->ops->connected != NULL)
 		m->ops->connected(m->arg);
+}
+
+static void
+mqtt__cb_publish(struct mosquitto *mosq, void *arg, int mid)
+{
+	struct mqtt	*m = arg;
+
+	(void)mosq;
+	(void)mid;
+	if (m->inflight > 0)
+		m->inflight--;
+	if (m->disconnect_pending && m->inflight == 0) {
+		/* Inside the library: mqtt__on_read syncs the events after. */
+		m->disconnect_pending = false;
+		mosquitto_disconnect(m->mosq);
+	}
 }
 
 static void
@@ -539,6 +565,7 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 	}
 	mosquitto_connect_callback_set(m->mosq, mqtt__cb_connect);
 	mosquitto_disconnect_callback_set(m->mosq, mqtt__cb_disconnect);
+	mosquitto_publish_callback_set(m->mosq, mqtt__cb_publish);
 	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);
 	mosquitto_message_callback_set(m->mosq, mqtt__cb_message);
 	mosquitto_log_callback_set(m->mosq, mqtt__cb_log);
@@ -644,6 +671,8 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		return -1;
 	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1,
 	    false);
+	if (rc == MOSQ_ERR_SUCCESS)
+		m->inflight++;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_debug("mqtt: publish to %s: %s", topic,
 		    mosquitto_strerror(rc));
@@ -660,6 +689,17 @@ mqtt_is_connected(const struct mqtt *m)
 	return m->state == MQ_UP && m->up;
 }
 
+/* Send DISCONNECT (once); the socket check in mqtt__sync finishes. */
+static void
+mqtt__disconnect(struct mqtt *m)
+{
+	if (!m->disconnect_pending)
+		return;
+	m->disconnect_pending = false;
+	mosquitto_disconnect(m->mosq);
+	mqtt__sync(m);
+}
+
 void
 mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
 {
@@ -674,7 +714,8 @@ mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
 		return;
 	}
 	m->state = MQ_CLOSING;
-	mosquitto_disconnect(m->mosq);
-	mqtt__sync(m);
+	m->disconnect_pending = true;
+	if (m->inflight <= 0)
+		mqtt__disconnect(m);
 }
 

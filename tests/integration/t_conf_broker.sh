@@ -1,14 +1,17 @@
 #!/bin/bash
-# Drop-in conformance, broker restart (design §6.3): the broker SIGKILLed
-# and restarted on the same port in the middle of a large stream; the
-# job resumes and the bytes and exit status are those of a run without
-# the restart.  Every case runs; the failures are listed at the end.
+# Drop-in conformance, broker restart (design §6.3): the broker stopped
+# the way systemd does it (SIGTERM: a stopping mosquitto publishes every
+# client's will) or SIGKILLed, and restarted on the same port in the
+# middle of a large stream, twice within seconds; the job resumes, the
+# bytes and exit status are those of a run without the restarts, and the
+# wills of the shutdown fail nothing.  Every case runs; the failures are
+# listed at the end.
 . "$(dirname "$0")/lib.sh"
 
-# restart_broker: SIGKILL the broker, and start it again on the same port
-# with the same configuration half a second later.
+# restart_broker SIGNAL: stop the broker with SIGNAL, and start it again
+# on the same port with the same configuration half a second later.
 restart_broker() {
-	kill -KILL "$PID_mosquitto"
+	kill "-$1" "$PID_mosquitto"
 	wait "$PID_mosquitto" 2>/dev/null
 	sleep 0.5
 	spawn mosquitto2 "$MOSQUITTO" -c "$T/mosquitto.conf"
@@ -30,8 +33,11 @@ t0=$(ms)
 pp=$!
 sleep 1.5
 kill -0 $pp 2>/dev/null || bad "stdout: the job ended before the broker restart"
-restart_broker
-kill -0 $pp 2>/dev/null || bad "stdout: the proxy ended during the broker restart"
+restart_broker TERM
+sleep 1.5
+kill -0 $pp 2>/dev/null || bad "stdout: the proxy ended after the first broker restart"
+restart_broker TERM
+kill -0 $pp 2>/dev/null || bad "stdout: the proxy ended during the broker restarts"
 while kill -0 $pp 2>/dev/null && [ $(( $(ms) - t0 )) -lt 60000 ]; do
 	sleep 0.1
 done
@@ -39,7 +45,7 @@ kill -0 $pp 2>/dev/null && { bad "stdout: still running after 60 s"; kill -KILL 
 wait $pp
 prc=$?
 wait $rpid
-echo "     stdout: $(( $(ms) - t0 )) ms with the broker restart"
+echo "     stdout: $(( $(ms) - t0 )) ms with two broker SIGTERM restarts"
 [ $prc = 0 ] || bad "stdout: exit status $prc: $(head -c 300 "$T/out.p.err")"
 [ -s "$T/out.p.err" ] && bad "stdout: unexpected stderr: $(head -c 300 "$T/out.p.err")"
 cmp -s "$T/out.p.sum" "$T/out.l.sum" ||
@@ -60,14 +66,24 @@ slow_reader <"$T/in.yuv" |
     sha256sum >"$T/inout.p.sum" &
 jpid=$!
 sleep 1.5
-restart_broker
+restart_broker TERM
+sleep 1
+restart_broker KILL
 wait $jpid
-echo "     stdin: $(( $(ms) - t0 )) ms with the broker restart"
+echo "     stdin: $(( $(ms) - t0 )) ms with a broker SIGTERM and a SIGKILL restart"
 [ "$(cat "$T/inout.p.rc")" = 0 ] ||
     bad "stdin: exit status $(cat "$T/inout.p.rc"): $(head -c 300 "$T/inout.p.err")"
 cmp -s "$T/inout.p.sum" "$T/inout.l.sum" ||
     bad "stdin: sha256 $(cut -c1-16 "$T/inout.p.sum"), local $(cut -c1-16 "$T/inout.l.sum"): $(head -c 300 "$T/inout.p.err")"
 [ -s "$T/inout.p.err" ] && bad "stdin: unexpected stderr: $(head -c 300 "$T/inout.p.err")"
+
+# The wills of the stopping broker failed nothing.
+grep -q "went away" "$T/coordinator.log" &&
+    bad "a job was failed for a will of the stopping broker: $(grep "went away" "$T/coordinator.log" | head -n 1)"
+n=$(q "select count(*) from jobs where state != 'completed'")
+[ "$n" = 0 ] || bad "$n jobs not completed: $(q "select state, reason from jobs where state != 'completed'")"
+grep -q "wills\? just before our connection dropped" "$T/coordinator.log" ||
+    echo "     (no will of the stopping broker reached the coordinator this time)"
 
 [ "$FAILED" = 0 ] && pass
 exit 1
