@@ -30,6 +30,7 @@
 #include "mqtt.h"
 #include "msg.h"
 #include "node.h"
+#include "outbox.h"
 #include "paths.h"
 #include "settings.h"
 #include "stream.h"
@@ -41,6 +42,7 @@
 #define SUBMIT_RESEND_MS	1000
 #define STATUS_POLL_MS		3000
 #define FINISHED_GRACE_MS	5000
+#define LOST_CANCEL_MS		2000	/* wait for the cancel's ack */
 #define TICK_MS			100
 
 struct output {
@@ -68,6 +70,7 @@ struct proxy {
 	bool			 out_subscribed;
 	int64_t			 started;	/* mono ms */
 	int64_t			 next_submit;
+	bool			 was_ready;	/* ready before: a reconnect */
 	bool			 answered;
 	bool			 accepted;
 	uint8_t			 key[KEY_LEN];
@@ -91,6 +94,7 @@ struct proxy {
 	int64_t			 last_frame;	/* mono ms */
 	int			 finished_code, finished_sig;
 	bool			 closing;
+	int64_t			 lost_at;	/* worker lost, cancel sent */
 
 	struct event		*ev_tick;
 	struct event		*ev_sig[4];
@@ -360,16 +364,30 @@ proxy_writable(void *arg)
 		event_active(p->ev_stdin, EV_TIMEOUT, 0);
 }
 
+/*
+ * The worker stops the job when it stops hearing from us; when we stop
+ * hearing from it, the job is as good as gone.  But a worker that is only
+ * cut off or frozen keeps running it, and our clean disconnect fires no
+ * will: cancel the job at the coordinator, which makes the worker stop it
+ * when it is back.  The cancel is reliable; proxy_tick gives up when it is
+ * acknowledged or after LOST_CANCEL_MS.
+ */
 static void
 proxy_lost(void *arg)
 {
 	struct proxy	*p = arg;
+	struct msg	 m;
 
-	/* The worker stops the job when it stops hearing from us; when we
-	 * stop hearing from it, the job is as good as gone. */
-	if (p->hello && !p->exit_seen)
-		proxy_fail(p, false, "lost contact with the worker running "
-		    "the job");
+	if (!p->hello || p->exit_seen || p->lost_at != 0 || p->closing)
+		return;
+	p->lost_at = mono_ms();
+	log_warnx("job %s: lost contact with the worker; canceling the job",
+	    p->job);
+	msg_init(&m, MT_CANCEL, p->node.name);
+	msg_set_str(&m, F_JOB, p->job);
+	msg_set_str(&m, F_SESSION, p->node.session);
+	node_send(&p->node, &m, true);
+	msg_clear(&m);
 }
 
 static const struct stream_ops proxy_stream_ops = {
@@ -421,6 +439,10 @@ proxy_fail(struct proxy *p, bool may_fallback, const char *fmt, ...)
 static void
 proxy_try_finish(struct proxy *p)
 {
+	/* Once the worker is given up, late frames do not change the end:
+	 * its exit would be our cancel's doing. */
+	if (p->lost_at != 0)
+		return;
 	if (!p->exit_seen || buf_used(&p->out[0].b) > 0 ||
 	    buf_used(&p->out[1].b) > 0)
 		return;
@@ -482,9 +504,21 @@ static void
 proxy_ready(void *arg)
 {
 	struct proxy	*p = arg;
+	bool		 reconnect = p->was_ready;
 
+	p->was_ready = true;
 	p->next_submit = 0;
 	proxy_maybe_submit(p);
+	/* After a reconnect a running job is announced again (same id, so
+	 * the coordinator only answers `accepted` again, which
+	 * proxy_accepted ignores): the coordinator learns the session's new
+	 * connection.  Before hello proxy_maybe_submit re-sends it anyway. */
+	if (reconnect && p->hello && !p->exit_seen && p->lost_at == 0 &&
+	    !p->closing) {
+		log_debug("job %s: reconnected; announcing the job again",
+		    p->job);
+		proxy_submit(p);
+	}
 	/* The stream is re-sent once the job's output topic is renewed
 	 * (proxy_on_out_sub), so that the worker's answer is not lost. */
 }
@@ -614,6 +648,20 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (p->closing)
 		return;
+	if (p->lost_at != 0) {
+		if (outbox_pending(p->node.outbox) == 0 ||
+		    now - p->lost_at >= LOST_CANCEL_MS) {
+			if (outbox_pending(p->node.outbox) > 0)
+				log_warnx("job %s: the coordinator did not "
+				    "acknowledge the cancel", p->job);
+			else
+				log_info("job %s: the coordinator "
+				    "acknowledged the cancel", p->job);
+			proxy_fail(p, false, "lost contact with the worker "
+			    "running the job");
+		}
+		return;
+	}
 	if (!p->answered && now - p->started > p->conf.connect_timeout) {
 		proxy_fail(p, true, "no coordinator answered within %lld ms "
 		    "(broker %s)", (long long)p->conf.connect_timeout,
