@@ -153,6 +153,9 @@ void	 coord_worker_reconcile(struct coord *, struct cworker *,
  * store_job_list; arg is the coordinator); its worker, if any, is added
  * to the registry as registering. */
 int	 coord_job_restore(const struct job_row *, void *arg);
+/* Cancel on w the jobs it runs that are not its own (any more). */
+void	 coord_worker_strays(struct coord *, struct cworker *,
+	    const struct strv *running);
 /* A change of w's state, as the registry records it. */
 void	 coord_worker_record(void *arg, const struct cworker *,
 	    enum worker_state from, enum worker_state to, const char *reason);

@@ -35,5 +35,9 @@ bool		 outbox_done(struct outbox *, const char *id);
 /* Publish everything pending now (after a reconnect). */
 void		 outbox_flush(struct outbox *);
 size_t		 outbox_pending(const struct outbox *);
+/* Add to out (once each) the jobs that pending messages are about: the
+ * reports a worker is still re-sending. */
+struct strv;
+void		 outbox_pending_jobs(const struct outbox *, struct strv *out);
 
 #endif

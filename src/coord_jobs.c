@@ -330,13 +330,12 @@ reconcile_job(struct coord *c, struct cjob *j, const void *arg)
 }
 
 void
-coord_worker_reconcile(struct coord *c, struct cworker *w,
-    const struct strv *running, const struct strv *reporting)
+coord_worker_strays(struct coord *c, struct cworker *w,
+    const struct strv *running)
 {
-	struct reconcile	 r = { w, running, reporting };
-	struct cjob		*j;
-	struct msg		 m;
-	size_t			 i;
+	struct cjob	*j;
+	struct msg	 m;
+	size_t		 i;
 
 	for (i = 0; i < running->n; i++) {
 		j = jobtab_find(&c->jobs, running->v[i]);
@@ -350,6 +349,15 @@ coord_worker_reconcile(struct coord *c, struct cworker *w,
 		msg_set_str(&m, F_JOB, running->v[i]);
 		coord_to_worker(c, w->name, &m);
 	}
+}
+
+void
+coord_worker_reconcile(struct coord *c, struct cworker *w,
+    const struct strv *running, const struct strv *reporting)
+{
+	struct reconcile	 r = { w, running, reporting };
+
+	coord_worker_strays(c, w, running);
 	w->active = 0;
 	each_job_of(c, w, reconcile_job, &r);
 }

@@ -150,6 +150,17 @@ outbox_flush(struct outbox *o)
 	}
 }
 
+void
+outbox_pending_jobs(const struct outbox *o, struct strv *out)
+{
+	size_t	i;
+
+	for (i = 0; i < o->n; i++)
+		if ((o->v[i].m.present & FBIT(F_JOB)) &&
+		    !strv_contains(out, o->v[i].m.job))
+			strv_push(out, o->v[i].m.job);
+}
+
 size_t
 outbox_pending(const struct outbox *o)
 {

@@ -293,6 +293,11 @@ handle_register(struct coord *c, const struct sender *s, const struct msg *req)
 		snprintf(w->session, sizeof(w->session), "%s", req->session);
 		w->epoch = w->will_epoch = 0;
 	}
+	/* The answer first: the worker acts on nothing (such as the cancels
+	 * of the reconciliation) before its registration is accepted. */
+	msg_init(&m, MT_REGISTERED, COORDINATOR_NAME);
+	msg_set_str(&m, F_SESSION, req->session);
+	coord_answer(c, s, req, &m);
 	registry_update(w, req, mono_ms());
 	registry_transition(&c->reg, w, registry_reported_state(w),
 	    "registered");
@@ -300,9 +305,6 @@ handle_register(struct coord *c, const struct sender *s, const struct msg *req)
 	store_worker_seen(c->store, w->name, w->session,
 	    worker_state_name(w->state), now_ms());
 	coord_dirty(c);
-	msg_init(&m, MT_REGISTERED, COORDINATOR_NAME);
-	msg_set_str(&m, F_SESSION, w->session);
-	coord_answer(c, s, req, &m);
 	coord_admin_resend(c, w);
 	coord_schedule(c);
 }
@@ -330,6 +332,7 @@ handle_heartbeat(struct coord *c, const struct sender *s,
 	registry_transition(&c->reg, w, registry_reported_state(w),
 	    w->state == WS_STALE ? "heartbeating again" : w->reports_draining ?
 	    "it reports draining" : "it takes jobs again");
+	coord_worker_strays(c, w, &req->running);
 	coord_admin_resend(c, w);
 	msg_init(&m, MT_ACK, COORDINATOR_NAME);
 	coord_answer(c, s, req, &m);

@@ -43,6 +43,8 @@
 #include "xmalloc.h"
 
 #define REGISTER_WARN_MS	10000
+#define CONFLICT_RETRY_MS	2000	/* identity in use: register again */
+#define CONFLICT_WARN_MS	30000
 #define PROBE_KEY		"probe"
 
 struct worker;
@@ -65,6 +67,7 @@ struct worker {
 	bool			 registered;
 	int64_t			 register_sent;
 	int64_t			 register_warned;
+	int64_t			 conflict_warned;
 	char			 register_id[ID_BUF];
 	bool			 draining;	/* takes no new jobs */
 	bool			 starting;	/* first probe or checks pending */
@@ -77,6 +80,7 @@ struct worker {
 	struct strmap		 health;	/* variable -> "ok" | why */
 	struct pcheck		*checks;	/* one per variable */
 	struct event		*ev_heartbeat;
+	struct event		*ev_reregister;	/* after a conflict */
 	struct event		*ev_sig[3];
 	bool			 exiting;
 	bool			 stopping;	/* exit when idle */
@@ -429,11 +433,22 @@ worker_fill_state(struct worker *w, struct msg *m)
 	struct strv	running = { 0 };
 	size_t		i;
 
+	struct strv	reporting = { 0 }, pending = { 0 };
+
 	for (i = 0; i < w->njobs; i++)
 		if (!w->jobs[i]->reported)
 			strv_push(&running, w->jobs[i]->id);
+	/* Reports still on their way: after a restart of the coordinator
+	 * they, not its guesses, say how those jobs ended. */
+	outbox_pending_jobs(w->node.outbox, &pending);
+	for (i = 0; i < pending.n; i++)
+		if (!strv_contains(&running, pending.v[i]))
+			strv_push(&reporting, pending.v[i]);
 	msg_set_strv(m, F_RUNNING, &running);
+	msg_set_strv(m, F_REPORTING, &reporting);
 	strv_free(&running);
+	strv_free(&reporting);
+	strv_free(&pending);
 	msg_set_str(m, F_STATUS, w->draining ? "draining" : "online");
 }
 
@@ -531,11 +546,56 @@ worker_ready(void *arg)
 		stream_resend(w->jobs[i]->stream);
 }
 
+/*
+ * Another process uses our identity (session is its session, or NULL when
+ * the coordinator refused ours for that reason): an error an operator must
+ * fix, said now and then.
+ */
+static void
+worker_conflict(struct worker *w, const char *session)
+{
+	int64_t	now = mono_ms();
+
+	if (now - w->conflict_warned < CONFLICT_WARN_MS)
+		return;
+	w->conflict_warned = now;
+	log_warnx("another process is worker '%s'%s%s%s: each worker needs an "
+	    "identity of its own (dffmpeg admin user add NAME --role worker)",
+	    w->node.name, session != NULL ? " (session " : "",
+	    session != NULL ? session : "", session != NULL ? ")" : "");
+}
+
+static void
+worker_on_reregister(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	worker_send_register(arg);
+}
+
 static void
 worker_control(void *arg, const struct msg *m)
 {
 	struct worker	*w = arg;
 
+	/* Both processes of an identity that is used twice get every
+	 * downlink message: only answers naming our session are ours, and
+	 * nothing is acted on before our registration was accepted. */
+	if ((m->type == MT_REGISTERED || m->type == MT_REREGISTER) &&
+	    (m->present & FBIT(F_SESSION)) &&
+	    strcmp(m->session, w->node.session) != 0) {
+		/* Its registration accepted, or refused because of us. */
+		if (m->type == MT_REGISTERED || (m->present & FBIT(F_REASON) &&
+		    strcmp(m->reason, "conflict") == 0))
+			worker_conflict(w, m->session);
+		return;
+	}
+	if (!w->registered && m->type != MT_REGISTERED &&
+	    m->type != MT_REREGISTER) {
+		log_debug("ignored a %s before our registration was accepted",
+		    msg_type_name(m->type));
+		return;
+	}
 	switch (m->type) {
 	case MT_REGISTERED:
 		if (!w->registered)
@@ -544,6 +604,16 @@ worker_control(void *arg, const struct msg *m)
 		w->registered = true;
 		break;
 	case MT_REREGISTER:
+		if (m->present & FBIT(F_REASON) &&
+		    strcmp(m->reason, "conflict") == 0) {
+			worker_conflict(w, NULL);
+			loop_arm(w->ev_reregister, CONFLICT_RETRY_MS);
+			break;
+		}
+		if (m->present & FBIT(F_REASON) &&
+		    strcmp(m->reason, "lost") == 0)
+			log_warnx("the coordinator took this worker for lost "
+			    "(its jobs here were failed); registering again");
 		worker_send_register(w);
 		break;
 	case MT_ASSIGN:
@@ -740,6 +810,7 @@ worker_main(int argc, char **argv)
 	    w.conf.key, false, &worker_node_ops, &w, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	w.ev_heartbeat = loop_timer(w.base, true, worker_on_heartbeat, &w);
+	w.ev_reregister = loop_timer(w.base, false, worker_on_reregister, &w);
 	loop_arm(w.ev_heartbeat, (int)w.conf.registration_interval);
 	w.ev_sig[0] = loop_signal(w.base, SIGTERM, worker_on_signal, &w);
 	w.ev_sig[1] = loop_signal(w.base, SIGINT, worker_on_signal, &w);
@@ -758,6 +829,7 @@ worker_main(int argc, char **argv)
 	if (w.ev_stop != NULL)
 		event_free(w.ev_stop);
 	event_free(w.ev_heartbeat);
+	event_free(w.ev_reregister);
 	bgtask_pool_free(w.tasks);
 	free(w.checks);
 	node_free(&w.node);
