@@ -22,7 +22,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define WILL_HOLD_MS		500
+#define WILL_HOLD_MS		250
 #define WILLS_MAX		4096
 
 /* A client process is gone (its will, for the connection of epoch e, or
