@@ -33,6 +33,7 @@
 #include "outbox.h"
 #include "paths.h"
 #include "settings.h"
+#include "sink.h"
 #include "stream.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -44,16 +45,6 @@
 #define FINISHED_GRACE_MS	5000
 #define LOST_CANCEL_MS		2000	/* wait for the cancel's ack */
 #define TICK_MS			100
-
-struct output {
-	int		 fd;
-	struct buf	 b;
-	struct event	*ev;
-	bool		 nonblock;	/* we set O_NONBLOCK (restore it) */
-	int		 flags;
-	bool		 broken;	/* EPIPE: discard */
-	uint8_t		 last;		/* last byte written */
-};
 
 struct proxy {
 	struct event_base	*base;
@@ -85,7 +76,7 @@ struct proxy {
 	bool			 stdin_poll;	/* fd 0 works with the loop */
 	bool			 stdin_done;
 
-	struct output		 out[2];	/* stdout, stderr */
+	struct sink		 out[2];	/* stdout, stderr */
 
 	bool			 exit_seen;
 	int			 exit_code;
@@ -111,121 +102,46 @@ static void	proxy_fail(struct proxy *, bool, const char *, ...)
 /* ---- outputs ---- */
 
 static void
-output_init(struct output *o, int fd)
-{
-	struct stat	st;
-
-	o->fd = fd;
-	o->flags = fcntl(fd, F_GETFL);
-	/* Pipes and sockets become non-blocking so a slow reader cannot
-	 * stall the loop; terminals and files are left alone (the flag
-	 * would be shared with other processes using them). */
-	if (o->flags != -1 && fstat(fd, &st) == 0 &&
-	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
-	    !(o->flags & O_NONBLOCK) &&
-	    fcntl(fd, F_SETFL, o->flags | O_NONBLOCK) == 0)
-		o->nonblock = true;
-}
-
-static void
-output_restore(struct output *o)
-{
-	if (o->nonblock) {
-		fcntl(o->fd, F_SETFL, o->flags);
-		o->nonblock = false;
-	}
-}
-
-static void
 proxy_update_hold(struct proxy *p)
 {
 	if (p->stream != NULL)
-		stream_hold(p->stream, buf_used(&p->out[0].b) +
-		    buf_used(&p->out[1].b) > OUT_HIGH_WATER);
-}
-
-/* Write what can be written now; the rest waits for the write event. */
-static void
-output_flush(struct proxy *p, struct output *o)
-{
-	ssize_t	n;
-
-	while (buf_used(&o->b) > 0) {
-		n = write(o->fd, buf_head(&o->b), buf_used(&o->b));
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1 && errno == EAGAIN)
-			break;
-		if (n == -1) {
-			uint8_t	which = o == &p->out[0] ? 1 : 2;
-
-			log_warnx("%s: %s; discarding the rest",
-			    which == 1 ? "stdout" : "stderr", strerror(errno));
-			o->broken = true;
-			buf_drain(&o->b, buf_used(&o->b));
-			/* The remote process must meet the same closed
-			 * pipe a local one would. */
-			if (p->stream != NULL && !p->exit_seen)
-				stream_send(p->stream, FK_CLOSED, &which, 1);
-			break;
-		}
-		o->last = buf_head(&o->b)[n - 1];
-		buf_drain(&o->b, (size_t)n);
-	}
+		stream_hold(p->stream, sink_queued(&p->out[0]) +
+		    sink_queued(&p->out[1]) > OUT_HIGH_WATER);
 }
 
 static void
-output_on_writable(evutil_socket_t fd, short what, void *arg);
-
-static void
-output_arm(struct proxy *p, struct output *o)
-{
-	if (buf_used(&o->b) == 0) {
-		proxy_update_hold(p);
-		return;
-	}
-	if (o->ev == NULL)
-		o->ev = event_new(p->base, o->fd, EV_WRITE, output_on_writable,
-		    p);
-	event_add(o->ev, NULL);
-	proxy_update_hold(p);
-}
-
-static void
-output_on_writable(evutil_socket_t fd, short what, void *arg)
+output_broken(void *arg, int fd, int err)
 {
 	struct proxy	*p = arg;
-	struct output	*o = fd == p->out[0].fd ? &p->out[0] : &p->out[1];
+	uint8_t		 which = fd == STDOUT_FILENO ? 1 : 2;
 
-	(void)what;
-	output_flush(p, o);
-	output_arm(p, o);
+	log_warnx("%s: %s; discarding the rest", which == 1 ? "stdout" :
+	    "stderr", strerror(err));
+	/* The remote process must meet the same closed pipe a local one
+	 * would. */
+	if (p->stream != NULL && !p->exit_seen)
+		stream_send(p->stream, FK_CLOSED, &which, 1);
+}
+
+static void
+output_drained(void *arg)
+{
+	struct proxy	*p = arg;
+
+	proxy_update_hold(p);
 	proxy_try_finish(p);
 }
+
+static const struct sink_ops output_ops = {
+	output_broken,
+	output_drained,
+};
 
 static void
 output_write(struct proxy *p, int idx, const uint8_t *data, size_t len)
 {
-	struct output	*o = &p->out[idx];
-	ssize_t		 n;
-
-	if (o->broken)
-		return;
-	/* Nothing queued: write straight from the frame, queue the rest. */
-	while (buf_used(&o->b) == 0 && len > 0) {
-		n = write(o->fd, data, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;		/* EAGAIN or an error: see flush */
-		o->last = data[n - 1];
-		data += n;
-		len -= (size_t)n;
-	}
-	buf_add(&o->b, data, len);
-	if (len > 0)
-		output_flush(p, o);
-	output_arm(p, o);
+	sink_write(&p->out[idx], data, len);
+	proxy_update_hold(p);
 }
 
 /* ---- stdin ---- */
@@ -443,8 +359,8 @@ proxy_try_finish(struct proxy *p)
 	 * its exit would be our cancel's doing. */
 	if (p->lost_at != 0)
 		return;
-	if (!p->exit_seen || buf_used(&p->out[0].b) > 0 ||
-	    buf_used(&p->out[1].b) > 0)
+	if (!p->exit_seen || sink_queued(&p->out[0]) > 0 ||
+	    sink_queued(&p->out[1]) > 0)
 		return;
 	proxy_end(p);
 }
@@ -754,10 +670,7 @@ proxy_cleanup(struct proxy *p)
 	int	k;
 
 	for (k = 0; k < 2; k++) {
-		output_restore(&p->out[k]);
-		if (p->out[k].ev != NULL)
-			event_free(p->out[k].ev);
-		buf_free(&p->out[k].b);
+		sink_free(&p->out[k]);
 	}
 	if (p->ev_stdin != NULL)
 		event_free(p->ev_stdin);
@@ -796,8 +709,6 @@ proxy_main(int argc, char **argv)
 			    strcmp(name, "ffprobe") == 0;
 
 	memset(&p, 0, sizeof(p));
-	p.out[0].fd = STDOUT_FILENO;
-	p.out[1].fd = STDERR_FILENO;
 	if (sodium_init() < 0) {
 		fprintf(stderr, "dffmpeg: libsodium failed to initialise\n");
 		return 1;
@@ -852,8 +763,8 @@ proxy_main(int argc, char **argv)
 	topic_fmt(p.topic_in, sizeof(p.topic_in), p.node.prefix,
 	    "job/%s/in", p.job);
 	log_info("job %s: %s with %d arguments", p.job, name, argc - 1);
-	output_init(&p.out[0], STDOUT_FILENO);
-	output_init(&p.out[1], STDERR_FILENO);
+	sink_init(&p.out[0], p.base, STDOUT_FILENO, &output_ops, &p);
+	sink_init(&p.out[1], p.base, STDERR_FILENO, &output_ops, &p);
 	mqtt_subscribe(p.node.mqtt, p.topic_out, proxy_on_out_sub, &p);
 	for (k = 0; k < 4; k++)
 		p.ev_sig[k] = loop_signal(p.base, sigs[k], proxy_on_signal,
@@ -869,7 +780,7 @@ proxy_main(int argc, char **argv)
 	if (p.failure != NULL) {
 		if (p.fallback) {
 			for (k = 0; k < 2; k++)
-				output_restore(&p.out[k]);
+				sink_restore(&p.out[k]);
 			proxy_exec_fallback(&p);
 		}
 		/* On a line of its own, even after remote progress output. */

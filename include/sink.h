@@ -1,0 +1,56 @@
+/*
+ * A byte sink on a descriptor the process was given (the proxy's stdout
+ * and stderr): data is written as it comes, straight from the caller's
+ * buffer when nothing is queued, and what the descriptor does not take now
+ * waits for a write event, so that a slow reader never stalls the loop.
+ * A reader that went away (EPIPE or another write error) makes the sink
+ * broken: it discards from then on and tells its owner once, so that the
+ * remote process can meet the same closed pipe a local one would.
+ *
+ * Pipes and sockets are made non-blocking for the loop, and their flags
+ * are restored by sink_restore (terminals and files are left alone).
+ */
+#ifndef DFFMPEG_SINK_H
+#define DFFMPEG_SINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+struct event;
+struct event_base;
+
+struct sink_ops {
+	/* The reader is gone (once); what follows is discarded. */
+	void	(*broken)(void *arg, int fd, int err);
+	/* Queued bytes were written (the queue may now be empty). */
+	void	(*drained)(void *arg);
+};
+
+struct sink {
+	struct event_base	*base;
+	int			 fd;
+	struct buf		 b;
+	struct event		*ev;
+	bool			 nonblock;	/* we set O_NONBLOCK */
+	int			 flags;
+	bool			 broken;
+	uint8_t			 last;		/* last byte written, 0: none */
+	const struct sink_ops	*ops;
+	void			*arg;
+};
+
+void	 sink_init(struct sink *, struct event_base *, int fd,
+	    const struct sink_ops *, void *arg);
+/* Write data, or queue what cannot be written now. */
+void	 sink_write(struct sink *, const uint8_t *, size_t);
+/* Bytes waiting for the descriptor. */
+size_t	 sink_queued(const struct sink *);
+/* Give the descriptor its flags back (before an exec, at exit). */
+void	 sink_restore(struct sink *);
+/* Restore and free; the descriptor stays open. */
+void	 sink_free(struct sink *);
+
+#endif
