@@ -67,9 +67,13 @@ void		 store_set_busy_timeout(struct store *, int ms);
  * Turn deferred mode on or off.  While on, the deferrable writes below
  * queue a copy of their statement and values and return 0 (they cannot
  * report "not found" / "no change": that is decided when the queue is
- * written, with the same semantics as a direct call).  Turning it off
- * writes nothing: call store_flush first, or later direct writes overtake
- * what is queued.
+ * written, with the same semantics as a direct call).  They return -1
+ * only for a value refused before queueing (a sealed key over
+ * SEALED_KEY_MAX) or when the queue is at its bound and the synchronous
+ * flush that makes room found the database still busy (the write is then
+ * dropped, logged).  Turning deferred mode off writes nothing: call
+ * store_flush first, or later direct writes overtake what is queued.
+ * Identity writes and the purge always run at once.
  */
 void		 store_defer(struct store *, bool on);
 /*

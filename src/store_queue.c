@@ -382,11 +382,10 @@ queue_make_room(struct store *s)
 	sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
 	rc = store_flush(s);
 	sqlite3_busy_timeout(s->db, s->busy_ms);
-	if (rc == 1) {
+	if (rc == 1)
 		log_error("store %s: the database is still busy", s->path);
-		return -1;
-	}
-	return 0;
+	/* Written or dropped, the queue is empty; refused, it is not. */
+	return s->qlen == 0 ? 0 : -1;
 }
 
 int

@@ -591,13 +591,17 @@ START_TEST(test_defer_skip_failed)
 }
 END_TEST
 
-/* At the bound the next deferred write flushes synchronously first. */
+/* At the bound the next deferred write flushes synchronously first,
+ * waiting the normal busy timeout, not the short one. */
 START_TEST(test_defer_bound)
 {
 	struct store	*s;
+	sqlite3		*other;
+	int64_t		 t0;
 	size_t		 i;
 
 	s = open_db();
+	store_set_busy_timeout(s, 20);
 	store_defer(s, true);
 	for (i = 0; i < STORE_QUEUE_MAX; i++)
 		ck_assert_int_eq(store_worker_transition(s, "w1", "a", "b",
@@ -605,6 +609,23 @@ START_TEST(test_defer_bound)
 	ck_assert_uint_eq(store_pending(s), STORE_QUEUE_MAX);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM worker_transitions"),
 	    0);
+
+	/* Locked for longer than the normal busy timeout: the write that
+	 * does not fit is refused, the queue kept. */
+	ck_assert_int_eq(sqlite3_open(dbpath, &other), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE; INSERT INTO "
+	    "workers VALUES ('w9', 's', 'online', 1)", NULL, NULL, NULL),
+	    SQLITE_OK);
+	t0 = mono_ms();
+	ck_assert_int_eq(store_worker_transition(s, "w1", "b", "x", NULL,
+	    (int64_t)i), -1);
+	ck_assert_int_ge(mono_ms() - t0, STORE_BUSY_TIMEOUT_MS - 100);
+	ck_assert_uint_eq(store_pending(s), STORE_QUEUE_MAX);
+	ck_assert_int_eq(sqlite3_exec(other, "COMMIT", NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(other);
+
+	/* Free again: written synchronously, then the new one queued. */
 	ck_assert_int_eq(store_worker_transition(s, "w1", "b", "c", NULL,
 	    (int64_t)i), 0);
 	ck_assert_uint_eq(store_pending(s), 1);
