@@ -5,7 +5,7 @@
  *
  * Nothing here blocks the loop (design §6.3): the capability probe of the
  * ffmpeg binary and the health checks of the path variables' mounts run in
- * child processes with deadlines (bgtask.h), and registration, heartbeats
+ * child processes with deadlines (wcheck.h), and registration, heartbeats
  * and assigns use their cached results.  The first register waits for the
  * first probe and the first round of mount checks, so that the
  * coordinator learns this worker's capabilities and healthy paths at once;
@@ -17,14 +17,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
 
 #include "applet.h"
-#include "bgtask.h"
 #include "bounds.h"
 #include "caps.h"
 #include "daemon.h"
@@ -40,21 +38,12 @@
 #include "stream.h"
 #include "util.h"
 #include "wjob.h"
+#include "wcheck.h"
 #include "xmalloc.h"
 
 #define REGISTER_WARN_MS	10000
 #define CONFLICT_RETRY_MS	2000	/* identity in use: register again */
 #define CONFLICT_WARN_MS	30000
-#define PROBE_KEY		"probe"
-
-struct worker;
-
-/* The mount check of one path variable (index into pm.roots). */
-struct pcheck {
-	struct worker	*w;
-	size_t		 i;
-	bool		 done;		/* a first result came */
-};
 
 struct worker {
 	struct event_base	*base;
@@ -70,15 +59,7 @@ struct worker {
 	int64_t			 conflict_warned;
 	char			 register_id[ID_BUF];
 	bool			 draining;	/* takes no new jobs */
-	bool			 starting;	/* first probe or checks pending */
-	struct bgtask_pool	*tasks;		/* the probe, mount checks */
-	struct caps		 caps;		/* of the ffmpeg binary */
-	bool			 caps_known;
-	bool			 probed;	/* caps_stat is valid */
-	bool			 probe_done;	/* the first probe has ended */
-	struct stat		 caps_stat;	/* the binary when probed */
-	struct strmap		 health;	/* variable -> "ok" | why */
-	struct pcheck		*checks;	/* one per variable */
+	struct wcheck		*checks;	/* probe and mount health */
 	struct event		*ev_heartbeat;
 	struct event		*ev_reregister;	/* after a conflict */
 	struct event		*ev_sig[3];
@@ -164,7 +145,8 @@ worker_on_assign(struct worker *w, const struct msg *m)
 	}
 	/* The cached health: a check of a hung mount never returns. */
 	for (i = 0; i < m->paths.n; i++) {
-		if ((h = strmap_get(&w->health, m->paths.v[i])) == NULL) {
+		if ((h = strmap_get(wcheck_health(w->checks),
+		    m->paths.v[i])) == NULL) {
 			snprintf(err, sizeof(err), "path variable '%s' is not "
 			    "configured on worker %s", m->paths.v[i],
 			    w->node.name);
@@ -205,226 +187,6 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 	}
 }
 
-/* ---- probes and mount checks, in child processes ---- */
-
-/*
- * Start-up ends once the first probe and the first mount check of every
- * variable have a result (each bounded by its deadline): then register.
- */
-static void
-worker_maybe_start(struct worker *w)
-{
-	size_t	i;
-
-	if (!w->starting || !w->probe_done)
-		return;
-	for (i = 0; i < w->pm.roots.n; i++)
-		if (!w->checks[i].done)
-			return;
-	w->starting = false;
-	log_debug("first probe and mount checks done");
-	if (w->node.ready)
-		worker_send_register(w);
-}
-
-/* In the child: probe, and write the caps as text (or why not). */
-static int
-worker_probe_work(void *arg, struct buf *out)
-{
-	struct worker	*w = arg;
-	struct caps	 c;
-	char		 err[512];
-	int		 rc;
-
-	if (caps_probe(strmap_get(&w->conf.binaries, "ffmpeg"), &c, err,
-	    sizeof(err)) == -1) {
-		buf_add(out, err, strlen(err));
-		return -1;
-	}
-	if ((rc = caps_encode(&c, out, err, sizeof(err))) == -1) {
-		buf_drain(out, buf_used(out));
-		buf_add(out, err, strlen(err));
-	}
-	caps_free(&c);
-	return rc;
-}
-
-/*
- * The probe's result: drop what the operator disabled, and tell the
- * coordinator (register again) unless this is the start-up's probe, whose
- * result the first register carries.
- */
-static void
-worker_on_probe(void *arg, enum bgtask_status st, const char *out,
-    size_t len)
-{
-	static const size_t kinds[] = { CAPS_ENCODERS, CAPS_DECODERS,
-	    CAPS_HWACCELS, CAPS_FILTERS };
-	struct worker	*w = arg;
-	const struct strv *disabled[] = { &w->conf.disable.encoders,
-	    &w->conf.disable.decoders, &w->conf.disable.hwaccels,
-	    &w->conf.disable.filters };
-	const char	*bin = strmap_get(&w->conf.binaries, "ffmpeg");
-	char		 err[512];
-	size_t		 i;
-
-	caps_free(&w->caps);
-	w->caps_known = false;
-	if (st != BGTASK_OK)
-		snprintf(err, sizeof(err), "%s", out);
-	else if (caps_decode(out, len, &w->caps, err, sizeof(err)) == 0)
-		w->caps_known = true;
-	else
-		log_warnx("%s: the probe's result is malformed: %s", bin, err);
-	if (!w->caps_known) {
-		utf8_sanitize(err, strlen(err));
-		log_warnx("cannot probe %s: %s; jobs that need particular "
-		    "codecs or filters will not be placed here", bin, err);
-	} else {
-		for (i = 0; i < nitems(kinds); i++)
-			caps_remove(&w->caps, kinds[i], disabled[i]);
-		log_info("%s: ffmpeg %s, %zu encoders, %zu decoders, "
-		    "%zu hwaccels, %zu filters, %zu devices", bin,
-		    w->caps.version, w->caps.lists[CAPS_ENCODERS].n,
-		    w->caps.lists[CAPS_DECODERS].n,
-		    w->caps.lists[CAPS_HWACCELS].n,
-		    w->caps.lists[CAPS_FILTERS].n, w->caps.devices.n);
-	}
-	if (!w->probe_done) {
-		w->probe_done = true;
-		worker_maybe_start(w);
-	} else if (!w->starting && w->node.ready) {
-		log_info("probed the changed ffmpeg binary; registering again");
-		worker_send_register(w);
-	}
-}
-
-/*
- * Probe the ffmpeg binary (encoders, decoders, hwaccels, filters, device
- * nodes) if it changed since the last probe, also after a failed one: a
- * broken binary is not worth a probe every heartbeat.  One probe at a
- * time; a change during a probe is seen by the next heartbeat after it.
- */
-static void
-worker_start_probe(struct worker *w)
-{
-	const char	*bin = strmap_get(&w->conf.binaries, "ffmpeg");
-	struct stat	 st;
-	char		 err[256];
-
-	if (bin == NULL || bgtask_busy(w->tasks, PROBE_KEY))
-		return;
-	if (stat(bin, &st) == -1)
-		memset(&st, 0, sizeof(st));
-	if (w->probed && st.st_ino == w->caps_stat.st_ino &&
-	    st.st_mtime == w->caps_stat.st_mtime &&
-	    st.st_size == w->caps_stat.st_size)
-		return;
-	if (w->probed)
-		log_info("the ffmpeg binary changed; probing it again");
-	w->caps_stat = st;
-	w->probed = true;
-	if (bgtask_start(w->tasks, PROBE_KEY, CAPS_PROBE_TIMEOUT_MS,
-	    worker_probe_work, worker_on_probe, w, err, sizeof(err)) == -1)
-		worker_on_probe(w, BGTASK_ERROR, err, strlen(err));
-}
-
-/* A variable's health: cache it, log a change (as a first result only
- * if unhealthy), and tell the coordinator at once. */
-static void
-worker_set_health(struct worker *w, size_t i, const char *why)
-{
-	const char	*var = w->pm.roots.keys[i];
-	const char	*old = strmap_get(&w->health, var);
-	bool		 first = !w->checks[i].done;
-
-	w->checks[i].done = true;
-	if (first || strcmp(old, why) != 0) {
-		if (strcmp(why, "ok") == 0) {
-			if (!first)
-				log_info("path variable %s is healthy again",
-				    var);
-		} else
-			log_warnx("path variable %s is unhealthy: %s", var,
-			    why);
-		strmap_set(&w->health, var, why);
-		if (!first)
-			worker_send_heartbeat(w);
-	}
-	worker_maybe_start(w);
-}
-
-/* In the child: what paths_health says of one variable. */
-static int
-worker_check_work(void *arg, struct buf *out)
-{
-	const struct pcheck	*pc = arg;
-	const struct worker	*w = pc->w;
-	char			 why[PATH_BUF + 64];
-
-	if (paths_health(w->pm.roots.vals[pc->i], strmap_get(&w->conf.mounts,
-	    w->pm.roots.keys[pc->i]), why, sizeof(why)) == 0) {
-		buf_add(out, "ok", 2);
-		return 0;
-	}
-	buf_add(out, why, strlen(why));
-	return -1;
-}
-
-static void
-worker_on_check(void *arg, enum bgtask_status st, const char *out,
-    size_t len)
-{
-	struct pcheck	*pc = arg;
-	char		 why[PATH_BUF + 64];
-
-	(void)len;
-	switch (st) {
-	case BGTASK_OK:
-		snprintf(why, sizeof(why), "ok");
-		break;
-	case BGTASK_FAILED:
-		snprintf(why, sizeof(why), "%s", out[0] != '\0' ? out :
-		    "unhealthy");
-		break;
-	case BGTASK_TIMEOUT:
-		snprintf(why, sizeof(why), "mount check timed out after %d ms",
-		    PATHS_CHECK_TIMEOUT_MS);
-		break;
-	default:
-		snprintf(why, sizeof(why), "mount check failed: %s", out);
-		break;
-	}
-	utf8_sanitize(why, strlen(why));
-	worker_set_health(pc->w, pc->i, why);
-}
-
-/*
- * Check every path variable's mount, one child each, so that one hung
- * mount makes only its own variable unhealthy.  A variable whose previous
- * check is still stuck (killed at its deadline, not yet reaped: the kernel
- * holds it) is not checked again; it stays "timed out" until the child
- * is gone.
- */
-static void
-worker_start_checks(struct worker *w)
-{
-	char	key[BGTASK_KEY_MAX], err[256], why[320];
-	size_t	i;
-
-	for (i = 0; i < w->pm.roots.n; i++) {
-		snprintf(key, sizeof(key), "mount:%s", w->pm.roots.keys[i]);
-		if (bgtask_busy(w->tasks, key))
-			continue;
-		if (bgtask_start(w->tasks, key, PATHS_CHECK_TIMEOUT_MS,
-		    worker_check_work, worker_on_check, &w->checks[i], err,
-		    sizeof(err)) == -1) {
-			snprintf(why, sizeof(why), "cannot check: %s", err);
-			worker_set_health(w, i, why);
-		}
-	}
-}
-
 /* ---- the control plane ---- */
 
 static void
@@ -457,10 +219,11 @@ worker_send_register(struct worker *w)
 {
 	struct msg	m;
 	struct strmap	bins = { 0 };
+	const struct caps *caps;
 	size_t		i;
 
-	if (w->starting)
-		return;		/* worker_maybe_start registers */
+	if (!wcheck_ready(w->checks))
+		return;		/* worker_checked registers */
 	if (w->register_id[0] != '\0')
 		outbox_done(w->node.outbox, w->register_id);
 	msg_init(&m, MT_REGISTER, w->node.name);
@@ -471,16 +234,16 @@ worker_send_register(struct worker *w)
 		    access(w->conf.binaries.vals[i], X_OK) == 0 ? "ok" :
 		    "missing");
 	msg_set_strmap(&m, F_BINARIES, &bins);
-	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
+	msg_set_strmap(&m, F_PATH_HEALTH, wcheck_health(w->checks));
 	msg_set_int(&m, F_MAX_JOBS, w->conf.max_jobs);
 	msg_set_int(&m, F_WEIGHT, w->conf.weight);
 	msg_set_int(&m, F_INTERVAL, w->conf.registration_interval);
-	if (w->caps_known) {
-		msg_set_strv(&m, F_ENCODERS, &w->caps.lists[CAPS_ENCODERS]);
-		msg_set_strv(&m, F_DECODERS, &w->caps.lists[CAPS_DECODERS]);
-		msg_set_strv(&m, F_HWACCELS, &w->caps.lists[CAPS_HWACCELS]);
-		msg_set_strv(&m, F_FILTERS, &w->caps.lists[CAPS_FILTERS]);
-		msg_set_strv(&m, F_DEVICES, &w->caps.devices);
+	if ((caps = wcheck_caps(w->checks)) != NULL) {
+		msg_set_strv(&m, F_ENCODERS, &caps->lists[CAPS_ENCODERS]);
+		msg_set_strv(&m, F_DECODERS, &caps->lists[CAPS_DECODERS]);
+		msg_set_strv(&m, F_HWACCELS, &caps->lists[CAPS_HWACCELS]);
+		msg_set_strv(&m, F_FILTERS, &caps->lists[CAPS_FILTERS]);
+		msg_set_strv(&m, F_DEVICES, &caps->devices);
 	}
 	worker_fill_state(w, &m);
 	snprintf(w->register_id, sizeof(w->register_id), "%s", m.id);
@@ -500,11 +263,46 @@ worker_send_heartbeat(struct worker *w)
 		return;
 	msg_init(&m, MT_HEARTBEAT, w->node.name);
 	msg_set_str(&m, F_SESSION, w->node.session);
-	msg_set_strmap(&m, F_PATH_HEALTH, &w->health);
+	msg_set_strmap(&m, F_PATH_HEALTH, wcheck_health(w->checks));
 	worker_fill_state(w, &m);
 	node_send(&w->node, &m, false);
 	msg_clear(&m);
 }
+
+/* wcheck_ops: the first probe and mount checks are done (start-up). */
+static void
+worker_checked(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (w->node.ready)
+		worker_send_register(w);
+}
+
+/* wcheck_ops: the probe of a changed binary has a result. */
+static void
+worker_reprobed(void *arg)
+{
+	struct worker	*w = arg;
+
+	if (!w->node.ready)
+		return;		/* worker_ready registers */
+	log_info("probed the changed ffmpeg binary; registering again");
+	worker_send_register(w);
+}
+
+/* wcheck_ops: a variable's health changed: tell the coordinator now. */
+static void
+worker_health(void *arg)
+{
+	worker_send_heartbeat(arg);
+}
+
+static const struct wcheck_ops worker_check_ops = {
+	worker_checked,
+	worker_reprobed,
+	worker_health,
+};
 
 /* Start this round's mount checks (and a probe if the binary changed);
  * the heartbeat carries the results of the previous ones. */
@@ -516,9 +314,8 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	worker_start_checks(w);
-	worker_start_probe(w);
-	if (!w->node.ready || w->starting)
+	wcheck_run(w->checks);
+	if (!w->node.ready || !wcheck_ready(w->checks))
 		return;
 	if (!w->registered) {
 		if (now - w->register_sent >= REGISTER_WARN_MS &&
@@ -787,13 +584,7 @@ worker_main(int argc, char **argv)
 
 	loop_tune_malloc();
 	w.base = loop_new();
-	w.tasks = bgtask_pool_new(w.base);
-	w.checks = xcalloc(w.pm.roots.n + 1, sizeof(*w.checks));
-	for (i = 0; i < (int)w.pm.roots.n; i++) {
-		w.checks[i].w = &w;
-		w.checks[i].i = (size_t)i;
-		strmap_set(&w.health, w.pm.roots.keys[i], "checking");
-	}
+	w.checks = wcheck_new(w.base, &w.conf, &w.pm, &worker_check_ops, &w);
 	w.jobctx.base = w.base;
 	w.jobctx.node = &w.node;
 	w.jobctx.pm = &w.pm;
@@ -801,11 +592,8 @@ worker_main(int argc, char **argv)
 	w.jobctx.kill_grace = w.conf.kill_grace;
 	w.jobctx.gone = job_gone;
 	w.jobctx.arg = &w;
-	/* Registering waits for these; the loop does not. */
-	w.starting = true;
-	w.probe_done = strmap_get(&w.conf.binaries, "ffmpeg") == NULL;
-	worker_start_probe(&w);
-	worker_start_checks(&w);
+	/* Registering waits for the first results; the loop does not. */
+	wcheck_run(w.checks);
 	if (node_init(&w.node, w.base, &w.conf.mqtt, w.conf.client_id,
 	    w.conf.key, false, &worker_node_ops, &w, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -818,7 +606,6 @@ worker_main(int argc, char **argv)
 	log_info("worker %s starting (broker %s:%d)", w.conf.client_id,
 	    w.conf.mqtt.host, w.conf.mqtt.port);
 	node_start(&w.node);
-	worker_maybe_start(&w);
 	event_base_dispatch(w.base);
 
 	while (w.njobs > 0)
@@ -830,11 +617,8 @@ worker_main(int argc, char **argv)
 		event_free(w.ev_stop);
 	event_free(w.ev_heartbeat);
 	event_free(w.ev_reregister);
-	bgtask_pool_free(w.tasks);
-	free(w.checks);
+	wcheck_free(w.checks);
 	node_free(&w.node);
-	strmap_free(&w.health);
-	caps_free(&w.caps);
 	pathmap_free(&w.pm);
 	settings_free_worker(&w.conf);
 	event_base_free(w.base);
