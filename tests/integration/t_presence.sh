@@ -62,7 +62,7 @@ wait $P; rc=$?
 [ $rc = 0 ] || fail "the job exited $rc after a replayed will: $(tail -n 2 "$T/replay.err")"
 [ $(grep -c "ignored a will of worker worker01 (connection 1)" "$T/coordinator.log") -ge 2 ] ||
     fail "the replayed will was not seen and ignored"
-[ "$(q "select state from jobs where args like '%replay.null%'")" = completed ] ||
+wait_for 5 eval '[ "$(q "select state from jobs where args like '"'%replay.null%'"'")" = completed ]' ||
     fail "job state: $(q "select state, reason from jobs where args like '%replay.null%'")"
 echo "     a replayed will and stolen client ids: job completed"
 
