@@ -218,3 +218,19 @@ differ() {
 # norm FILE: stderr split on '\r' and '\n' without the progress segments
 # (frame=...), whose speed= and fps= values differ between runs.
 norm() { tr '\r' '\n' <"$1" | grep -v 'frame='; }
+
+# worker_fault SIGNAL WORKER PID ERRFILE LIMIT_MS: send SIGNAL to WORKER
+# while the client process PID runs a job on it; the client must exit 1
+# with a `dffmpeg:` line naming the worker within LIMIT_MS.  Sets FAULT_MS.
+worker_fault() {
+	eval "wpid=\$PID_$2"
+	t0=$(date +%s%N)
+	kill "-$1" "$wpid"
+	wait "$3"; frc=$?
+	FAULT_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+	[ $frc = 1 ] || fail "client exit $frc after SIG$1 of $2"
+	tail -n 1 "$4" | grep -q "^dffmpeg: .*$2" ||
+	    fail "no dffmpeg: line after SIG$1 of $2: $(tail -n 2 "$4")"
+	[ $FAULT_MS -lt "$5" ] ||
+	    fail "the client took $FAULT_MS ms to learn of SIG$1 of $2"
+}

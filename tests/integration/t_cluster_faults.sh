@@ -32,17 +32,11 @@ admin worker drain worker02	# make worker01 the only candidate
     -t 30 -f null -y "$T/media/running-$$.null" >"$T/r.out" 2>"$T/r.err" &
 P=$!
 wait_for 10 remote_running "running-$$" || fail "the job did not start"
-killed=$(date +%s%N)
-kill -KILL "$PID_worker01"
-wait $P; rc=$?
-ms=$(( ($(date +%s%N) - killed) / 1000000 ))
-[ $rc = 1 ] || fail "client exit $rc after its worker died"
-tail -n 1 "$T/r.err" | grep -q '^dffmpeg: .*worker01' || fail "no dffmpeg: line: $(tail -n 2 "$T/r.err")"
-[ $ms -lt 1500 ] || fail "the client took $ms ms to learn its worker died"
+worker_fault KILL worker01 $P "$T/r.err" 1500
 wait_for 2 eval '! remote_running "running-$$"' || fail "ffmpeg outlived its worker"
 [ "$(q "select state from jobs where args like '%running-$$%'")" = failed ] \
     || fail "job state: $(q "select state, reason from jobs where args like '%running-$$%'")"
-echo "  worker SIGKILL -> client exit: $ms ms"
+echo "  worker SIGKILL -> client exit: $FAULT_MS ms"
 
 # 3. A worker that stops heartbeating (stopped, not dead) loses the job it
 # had not started to another worker; when it wakes up and starts its copy

@@ -70,14 +70,8 @@ echo "     a replayed will and stolen client ids: job completed"
 # the client within a second.
 long_job second 30 & P=$!
 wait_for 10 remote_running "second.null" || fail "the job did not start"
-killed=$(date +%s%N)
-kill -KILL "$PID_worker01"
-wait $P; rc=$?
-ms=$(( ($(date +%s%N) - killed) / 1000000 ))
-[ $rc = 1 ] || fail "client exit $rc after its worker died"
-tail -n 1 "$T/second.err" | grep -q '^dffmpeg: .*worker01' || fail "no dffmpeg: line: $(tail -n 2 "$T/second.err")"
-[ $ms -lt 1500 ] || fail "the client took $ms ms to learn its worker died (second will)"
-echo "     worker SIGKILL after a will already fired -> client exit: $ms ms"
+worker_fault KILL worker01 $P "$T/second.err" 1500
+echo "     worker SIGKILL after a will already fired -> client exit: $FAULT_MS ms"
 wait_for 2 eval '! remote_running "second.null"' || fail "ffmpeg outlived its worker"
 
 # 4. A host that hangs (SIGSTOP: the socket stays open, no will until the
@@ -88,14 +82,8 @@ wait_for 10 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log")
     || fail "worker01 did not come back after SIGKILL"
 long_job hang 60 & P=$!
 wait_for 10 remote_running "hang.null" || fail "the job did not start"
-stopped=$(date +%s%N)
-kill -STOP "$PID_worker01"
-wait $P; rc=$?
-ms=$(( ($(date +%s%N) - stopped) / 1000000 ))
-[ $rc = 1 ] || fail "client exit $rc after its worker hung"
-tail -n 1 "$T/hang.err" | grep -q '^dffmpeg: .*worker01' || fail "no dffmpeg: line: $(tail -n 2 "$T/hang.err")"
-[ $ms -lt 9000 ] || fail "the client took $ms ms to learn its worker hung"
-echo "     worker host hang -> client exit: $ms ms"
+worker_fault STOP worker01 $P "$T/hang.err" 9000
+echo "     worker host hang -> client exit: $FAULT_MS ms"
 remote_running "hang.null" || fail "the hung worker's ffmpeg died early (the test is void)"
 kill -CONT "$PID_worker01"
 woke=$(date +%s%N)
