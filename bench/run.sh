@@ -17,10 +17,12 @@
 #
 # Prints a table; exits 0 on a MISS (a measurement, not a test) and 1 when
 # something is broken (a failed run, different bytes).  Then bench/coord.sh
-# measures the coordinator under load and prints its own table.
+# measures the coordinator under load and prints its own table, and
+# bench/soak.sh runs 300 jobs through worker and broker faults and prints
+# its own (it fails the bench on a hung, lost or unexplained job).
 # Environment: RSS (the bench/rss helper; built here if unset), N (runs of
 # -version, default 30), REPS (runs of each raw-video case, default 3),
-# and those of bench/coord.sh (LOADGEN, ...).
+# and those of bench/coord.sh (LOADGEN, ...) and bench/soak.sh (JOBS, ...).
 . "$(dirname "$0")/../tests/integration/lib.sh"
 . "$(dirname "$0")/common.sh"
 
@@ -183,5 +185,10 @@ echo "$MISS target(s) missed (a measurement: exit 0 all the same)."
 for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
 wait_for 10 eval '! alive'
 echo
-"$(dirname "$0")/coord.sh" || exit 1
-exit 0
+rc=0
+"$(dirname "$0")/coord.sh" || rc=1
+# The soak (bench/soak.sh) brings its own cluster too; it runs even when
+# the coordinator's part failed, and either failing fails the bench.
+echo
+"$(dirname "$0")/soak.sh" || rc=1
+exit $rc
