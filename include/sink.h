@@ -7,8 +7,8 @@
  * broken: it discards from then on and tells its owner once, so that the
  * remote process can meet the same closed pipe a local one would.
  *
- * Pipes and sockets are made non-blocking for the loop, and their flags
- * are restored by sink_restore (terminals and files are left alone).
+ * The descriptor itself is never changed: the sink writes through its own
+ * way to it (ownfd.h), non-blocking for pipes and sockets.
  */
 #ifndef DFFMPEG_SINK_H
 #define DFFMPEG_SINK_H
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ownfd.h"
 #include "util.h"
 
 struct event;
@@ -31,11 +32,10 @@ struct sink_ops {
 
 struct sink {
 	struct event_base	*base;
-	int			 fd;
+	int			 fd;		/* the inherited one */
+	struct ownfd		 own;		/* how we write to it */
 	struct buf		 b;
 	struct event		*ev;
-	bool			 nonblock;	/* we set O_NONBLOCK */
-	int			 flags;
 	bool			 broken;
 	uint8_t			 last;		/* last byte written, 0: none */
 	const struct sink_ops	*ops;
@@ -48,9 +48,7 @@ void	 sink_init(struct sink *, struct event_base *, int fd,
 void	 sink_write(struct sink *, const uint8_t *, size_t);
 /* Bytes waiting for the descriptor. */
 size_t	 sink_queued(const struct sink *);
-/* Give the descriptor its flags back (before an exec, at exit). */
-void	 sink_restore(struct sink *);
-/* Restore and free; the descriptor stays open. */
+/* Free; the inherited descriptor stays open and as it was. */
 void	 sink_free(struct sink *);
 
 #endif

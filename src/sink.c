@@ -2,9 +2,7 @@
  * A byte sink on an inherited descriptor.  See sink.h.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -17,41 +15,22 @@ void
 sink_init(struct sink *s, struct event_base *base, int fd,
     const struct sink_ops *ops, void *arg)
 {
-	struct stat	st;
-
 	memset(s, 0, sizeof(*s));
 	s->base = base;
 	s->fd = fd;
 	s->ops = ops;
 	s->arg = arg;
-	s->flags = fcntl(fd, F_GETFL);
-	/* Pipes and sockets become non-blocking so a slow reader cannot
-	 * stall the loop; terminals and files are left alone (the flag
-	 * would be shared with other processes using them). */
-	if (s->flags != -1 && fstat(fd, &st) == 0 &&
-	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) &&
-	    !(s->flags & O_NONBLOCK) &&
-	    fcntl(fd, F_SETFL, s->flags | O_NONBLOCK) == 0)
-		s->nonblock = true;
-}
-
-void
-sink_restore(struct sink *s)
-{
-	if (s->nonblock) {
-		fcntl(s->fd, F_SETFL, s->flags);
-		s->nonblock = false;
-	}
+	ownfd_open(&s->own, fd, true);
 }
 
 void
 sink_free(struct sink *s)
 {
-	sink_restore(s);
 	if (s->ev != NULL)
 		event_free(s->ev);
 	s->ev = NULL;
 	buf_free(&s->b);
+	ownfd_close(&s->own);
 }
 
 size_t
@@ -67,10 +46,10 @@ sink__flush(struct sink *s)
 	ssize_t	n;
 
 	while (buf_used(&s->b) > 0) {
-		n = write(s->fd, buf_head(&s->b), buf_used(&s->b));
+		n = ownfd_write(&s->own, buf_head(&s->b), buf_used(&s->b));
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1 && errno == EAGAIN)
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
 		if (n == -1) {
 			int	err = errno;
@@ -92,8 +71,8 @@ sink__arm(struct sink *s)
 	if (buf_used(&s->b) == 0)
 		return;
 	if (s->ev == NULL)
-		s->ev = event_new(s->base, s->fd, EV_WRITE, sink__on_writable,
-		    s);
+		s->ev = event_new(s->base, s->own.fd, EV_WRITE,
+		    sink__on_writable, s);
 	event_add(s->ev, NULL);
 }
 
@@ -119,7 +98,7 @@ sink_write(struct sink *s, const uint8_t *data, size_t len)
 		return;
 	/* Nothing queued: write straight from the caller, queue the rest. */
 	while (buf_used(&s->b) == 0 && len > 0) {
-		n = write(s->fd, data, len);
+		n = ownfd_write(&s->own, data, len);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)

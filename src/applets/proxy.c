@@ -30,6 +30,7 @@
 #include "mqtt.h"
 #include "msg.h"
 #include "node.h"
+#include "ownfd.h"
 #include "outbox.h"
 #include "paths.h"
 #include "settings.h"
@@ -73,6 +74,7 @@ struct proxy {
 	bool			 hello;
 
 	struct event		*ev_stdin;
+	struct ownfd		 in;		/* our way to fd 0 */
 	bool			 stdin_poll;	/* fd 0 works with the loop */
 	bool			 stdin_done;
 
@@ -156,6 +158,7 @@ stdin_finish(struct proxy *p)
 		event_free(p->ev_stdin);
 		p->ev_stdin = NULL;
 	}
+	ownfd_close(&p->in);
 	stream_send(p->stream, FK_STDIN_EOF, NULL, 0);
 }
 
@@ -181,8 +184,9 @@ proxy_read_stdin(struct proxy *p)
 			event_del(p->ev_stdin);
 		return;		/* resumed by proxy_writable */
 	}
-	n = read(STDIN_FILENO, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+	n = ownfd_read(&p->in, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
+	    errno == EINTR))
 		return;
 	if (n <= 0) {
 		if (n == -1)
@@ -198,15 +202,13 @@ proxy_read_stdin(struct proxy *p)
 static void
 proxy_start_stdin(struct proxy *p)
 {
-	struct stat	st;
-
-	if (fstat(STDIN_FILENO, &st) == -1) {
+	if (ownfd_open(&p->in, STDIN_FILENO, false) == OWNFD_NONE) {
 		stdin_finish(p);	/* closed stdin: EOF at once */
 		return;
 	}
-	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
-	    isatty(STDIN_FILENO)) {
-		p->ev_stdin = event_new(p->base, STDIN_FILENO,
+	log_debug("stdin: %s", ownfd_kind_name(p->in.kind));
+	if (p->in.pollable) {
+		p->ev_stdin = event_new(p->base, p->in.fd,
 		    EV_READ | EV_PERSIST, stdin_on_event, p);
 		if (event_add(p->ev_stdin, NULL) == 0) {
 			p->stdin_poll = true;
@@ -674,6 +676,7 @@ proxy_cleanup(struct proxy *p)
 	}
 	if (p->ev_stdin != NULL)
 		event_free(p->ev_stdin);
+	ownfd_close(&p->in);
 	for (i = 0; i < p->nearly; i++)
 		free(p->early[i]);
 	for (k = 0; k < 4; k++)
@@ -778,11 +781,8 @@ proxy_main(int argc, char **argv)
 	code = p.exit_code;
 	sig = p.exit_sig;
 	if (p.failure != NULL) {
-		if (p.fallback) {
-			for (k = 0; k < 2; k++)
-				sink_restore(&p.out[k]);
+		if (p.fallback)
 			proxy_exec_fallback(&p);
-		}
 		/* On a line of its own, even after remote progress output. */
 		fprintf(stderr, "%sdffmpeg: %s\n", p.out[1].last != '\0' &&
 		    p.out[1].last != '\n' ? "\n" : "", p.failure);
