@@ -280,6 +280,15 @@ static const struct cfg_key http_keys[] = {
 	{ "log_level", CFG_STRING, offsetof(type, log_level), 0, 16, "info", \
 	    NULL, 0, check_log_level }
 
+/* What callers of ffmpeg set for it: hardware drivers, the time zone of
+ * drawtext's localtime, ffmpeg's own log colours, its temporary files.
+ * The same default on both sides: a variable travels only when the
+ * client sends it and the worker accepts it. */
+#define FORWARD_ENV_DEFAULT \
+	"[LIBVA_DRIVER_NAME, NEOReadDebugKeys, EnableExtendedVaFormats, " \
+	"AMD_DEBUG, TMPDIR, TZ, AV_LOG_FORCE_NOCOLOR, AV_LOG_FORCE_COLOR, " \
+	"AV_LOG_FORCE_256COLOR]"
+
 #define CO(f)		offsetof(struct coord_conf, f)
 const struct cfg_key coord_conf_keys[] = {
 	{ "database", CFG_STRING, CO(database), 0, PATH_BUF, NULL, NULL,
@@ -317,8 +326,7 @@ const struct cfg_key worker_conf_keys[] = {
 	{ "paths", CFG_MAP, WO(paths), 0, 0, NULL, NULL, 0, check_path_map },
 	{ "mounts", CFG_MAP, WO(mounts), 0, 0, NULL, NULL, 0, check_mounts },
 	{ "forward_env", CFG_LIST, WO(forward_env), 0, 0,
-	    "[LIBVA_DRIVER_NAME, NEOReadDebugKeys, EnableExtendedVaFormats, "
-	    "AMD_DEBUG, TMPDIR]", NULL, 0, check_env_names },
+	    FORWARD_ENV_DEFAULT, NULL, 0, check_env_names },
 	{ "disable", CFG_SECTION, WO(disable), 0, 0, NULL, disable_keys },
 	{ "max_jobs", CFG_INT, WO(max_jobs), 0, 1000, "0" },
 	{ "weight", CFG_INT, WO(weight), 1, 1000, "1" },
@@ -343,8 +351,7 @@ const struct cfg_key client_conf_keys[] = {
 	{ "binaries", CFG_LIST, CL(binaries), 0, 0, "[ffmpeg, ffprobe]", NULL,
 	    0, check_binary_names },
 	{ "forward_env", CFG_LIST, CL(forward_env), 0, 0,
-	    "[LIBVA_DRIVER_NAME, NEOReadDebugKeys, EnableExtendedVaFormats, "
-	    "AMD_DEBUG, TMPDIR]", NULL, 0, check_env_names },
+	    FORWARD_ENV_DEFAULT, NULL, 0, check_env_names },
 	{ "fallback", CFG_MAP, CL(fallback), 0, 0, NULL, NULL, 0,
 	    check_binary_map },
 	{ "connect_timeout", CFG_DURATION, CL(connect_timeout), 100,

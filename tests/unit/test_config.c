@@ -375,9 +375,10 @@ START_TEST(defaults_coord_client)
 
 	ck_assert_int_eq(parse(client_conf_keys, &cl, "client_id: c\n"), 0);
 	ck_assert_uint_eq(cl.binaries.n, 2);
-	ck_assert_uint_eq(cl.forward_env.n, 5);
+	ck_assert_uint_eq(cl.forward_env.n, 9);
 	ck_assert_str_eq(cl.forward_env.v[0], "LIBVA_DRIVER_NAME");
 	ck_assert_str_eq(cl.forward_env.v[4], "TMPDIR");
+	ck_assert_str_eq(cl.forward_env.v[5], "TZ");
 	ck_assert_uint_eq(cl.fallback.n, 0);
 	ck_assert_int_eq(cl.connect_timeout, 5000);
 	config_free(client_conf_keys, &cl);
