@@ -21,6 +21,7 @@
 #include "node.h"
 #include "paths.h"
 #include "proc.h"
+#include "sigfwd.h"
 #include "stream.h"
 #include "wjob.h"
 #include "xmalloc.h"
@@ -162,14 +163,10 @@ job_close_output(struct wjob *j, bool is_err)
 	}
 }
 
-static const int forwardable[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGKILL,
-    SIGUSR1, SIGUSR2, SIGCONT, SIGSTOP, SIGTSTP };
-
 static void
 job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 {
 	struct wjob	*j = arg;
-	size_t		 i;
 
 	switch (kind) {
 	case FK_STDIN:
@@ -185,13 +182,11 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 	case FK_SIGNAL:
 		if (len != 1 || !j->spawned || j->exited)
 			return;
-		for (i = 0; i < nitems(forwardable); i++) {
-			if (forwardable[i] == data[0]) {
-				log_info("job %s: forwarding signal %d", j->id,
-				    data[0]);
-				kill(j->pid, data[0]);
-				return;
-			}
+		if (sigfwd_find(data[0]) != NULL) {
+			log_info("job %s: forwarding signal %d", j->id,
+			    data[0]);
+			kill(j->pid, data[0]);
+			return;
 		}
 		log_debug("job %s: ignored signal %d", j->id, data[0]);
 		break;

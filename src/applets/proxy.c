@@ -30,6 +30,7 @@
 #include "mqtt.h"
 #include "msg.h"
 #include "node.h"
+#include "sigfwd.h"
 #include "ownfd.h"
 #include "outbox.h"
 #include "paths.h"
@@ -46,6 +47,7 @@
 #define FINISHED_GRACE_MS	5000
 #define LOST_CANCEL_MS		2000	/* wait for the cancel's ack */
 #define TICK_MS			100
+#define STOP_DELAY_MS		20	/* the forwarded TSTP goes out first */
 
 struct proxy {
 	struct event_base	*base;
@@ -90,7 +92,8 @@ struct proxy {
 	int64_t			 lost_at;	/* worker lost, cancel sent */
 
 	struct event		*ev_tick;
-	struct event		*ev_sig[4];
+	struct event		*ev_sig[SIGFWD_MAX];
+	struct event		*ev_stop;	/* stops us after a TSTP */
 	const char		*failure;	/* set: print and exit 1 */
 	char			 failbuf[512];
 	bool			 fallback;
@@ -606,6 +609,7 @@ static void
 proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct proxy	*p = arg;
+	const struct sigfwd *f = sigfwd_find((int)sig);
 	uint8_t		 s = (uint8_t)sig;
 	struct msg	 m;
 
@@ -613,10 +617,17 @@ proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 	log_info("job %s: signal %d", p->job, (int)sig);
 	if (p->exit_seen)
 		return;		/* the remote process is gone already */
-	if (p->stream != NULL && p->hello) {
+	if (p->stream != NULL && p->hello)
 		stream_send(p->stream, FK_SIGNAL, &s, 1);
+	if (f == NULL || f->kind == SIGFWD_CONT)
+		return;
+	if (f->kind == SIGFWD_STOP) {
+		/* Stop as a local process would, once the frame is out. */
+		loop_arm(p->ev_stop, STOP_DELAY_MS);
 		return;
 	}
+	if (p->stream != NULL && p->hello)
+		return;
 	/* Nothing runs yet: withdraw the job and die of the signal. */
 	msg_init(&m, MT_CANCEL, p->node.name);
 	msg_set_str(&m, F_JOB, p->job);
@@ -627,6 +638,15 @@ proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 	p->exit_code = -1;
 	p->exit_sig = (int)sig;
 	proxy_end(p);
+}
+
+static void
+proxy_on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	raise(SIGSTOP);
 }
 
 /* Die the way the remote process died. */
@@ -679,9 +699,11 @@ proxy_cleanup(struct proxy *p)
 	ownfd_close(&p->in);
 	for (i = 0; i < p->nearly; i++)
 		free(p->early[i]);
-	for (k = 0; k < 4; k++)
+	for (k = 0; k < SIGFWD_MAX; k++)
 		if (p->ev_sig[k] != NULL)
 			event_free(p->ev_sig[k]);
+	if (p->ev_stop != NULL)
+		event_free(p->ev_stop);
 	if (p->ev_tick != NULL)
 		event_free(p->ev_tick);
 	stream_free(p->stream);
@@ -703,10 +725,10 @@ proxy_serves(const struct client_conf *conf, const char *name)
 int
 proxy_main(int argc, char **argv)
 {
-	static const int sigs[4] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP };
 	struct proxy	 p;
 	char		 err[1024];
 	const char	*name = argv[0];
+	size_t		 i;
 	int		 k, code, sig;
 	bool		 known = strcmp(name, "ffmpeg") == 0 ||
 			    strcmp(name, "ffprobe") == 0;
@@ -769,9 +791,11 @@ proxy_main(int argc, char **argv)
 	sink_init(&p.out[0], p.base, STDOUT_FILENO, &output_ops, &p);
 	sink_init(&p.out[1], p.base, STDERR_FILENO, &output_ops, &p);
 	mqtt_subscribe(p.node.mqtt, p.topic_out, proxy_on_out_sub, &p);
-	for (k = 0; k < 4; k++)
-		p.ev_sig[k] = loop_signal(p.base, sigs[k], proxy_on_signal,
-		    &p);
+	for (i = 0, k = 0; i < sigfwd_count; i++)
+		if (sigfwd_table[i].catchable)
+			p.ev_sig[k++] = loop_signal(p.base, sigfwd_table[i].sig,
+			    proxy_on_signal, &p);
+	p.ev_stop = loop_timer(p.base, false, proxy_on_stop, &p);
 	p.ev_tick = loop_timer(p.base, true, proxy_tick, &p);
 	loop_arm(p.ev_tick, TICK_MS);
 	p.started = mono_ms();

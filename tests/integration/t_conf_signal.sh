@@ -62,9 +62,10 @@ cluster_up
 # (and any other shell message) in a log.
 exec 2>>"$T/shell.log"
 
-# 6. SIGTERM (and SIGINT, SIGHUP) to the proxy mid-transcode: the same exit
-# status as a local ffmpeg given the signal, and a complete mp4.
-for sig in TERM INT HUP; do
+# 6. SIGTERM (and SIGINT, SIGHUP, SIGXCPU, SIGUSR1) to the proxy
+# mid-transcode: the same exit status as a local ffmpeg given the signal,
+# and a complete mp4 when the local one is.
+for sig in TERM INT HUP XCPU USR1; do
 	local_sig $sig "sig$sig.l.mp4"
 	lrc=$?
 	"$T/bin/ffmpeg" $(endless "sig$sig.p.mp4") </dev/null >/dev/null \
@@ -94,6 +95,38 @@ for sig in TERM INT HUP; do
 	[ "$pm" = "$lm" ] || bad "SIG$sig: the remote ffmpeg says '$pm', a local one '$lm'"
 	grep -q '^dffmpeg:' "$T/sig$sig.p.err" && bad "SIG$sig: $(grep '^dffmpeg:' "$T/sig$sig.p.err")"
 done
+
+# 6b. Job control: SIGTSTP stops the proxy and the remote ffmpeg (its
+# output stops growing), SIGCONT continues both.
+pstate() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null; }
+fsize() { stat -c %s "$1" 2>/dev/null || echo 0; }
+"$T/bin/ffmpeg" $(endless tstp.mp4) </dev/null >/dev/null 2>"$T/tstp.err" &
+pp=$!
+if wait_for 10 remote_runs tstp.mp4; then
+	rp=$(remote_pid tstp.mp4)
+	sleep 0.5
+	t0=$(ms)
+	kill -TSTP $pp
+	wait_for 2 eval '[ "$(pstate $rp)" = T ]' || bad "SIGTSTP: the remote ffmpeg did not stop"
+	echo "     SIGTSTP: the remote ffmpeg stopped $(( $(ms) - t0 )) ms after the proxy's"
+	wait_for 2 eval '[ "$(pstate $pp)" = T ]' || bad "SIGTSTP: the proxy did not stop"
+	s1=$(fsize "$T/media/tstp.mp4"); sleep 1; s2=$(fsize "$T/media/tstp.mp4")
+	[ "$s1" = "$s2" ] || bad "SIGTSTP: the output grew from $s1 to $s2 bytes while stopped"
+	kill -CONT $pp
+	wait_for 2 eval '[ "$(pstate $rp)" != T ]' || bad "SIGCONT: the remote ffmpeg did not continue"
+	[ "$(pstate $pp)" != T ] || bad "SIGCONT: the proxy did not continue"
+	sleep 1
+	s3=$(fsize "$T/media/tstp.mp4")
+	[ "$s3" -gt "$s2" ] || bad "SIGCONT: the output did not grow again ($s2, then $s3 bytes)"
+	kill -TERM $pp
+	wait_gone $pp 10000 || { bad "SIGTSTP: the proxy still runs 10 s after SIGTERM"; kill -KILL $pp; }
+	{ wait $pp; } 2>/dev/null
+	prc=$?
+	[ $prc = 255 ] || bad "SIGTSTP case: exit status $prc after SIGTERM, local 255"
+else
+	bad "SIGTSTP: the remote ffmpeg did not start"
+	kill -KILL $pp
+fi
 
 # 7. SIGKILL to the proxy: the remote ffmpeg is gone within 1 s and the
 # job ends `canceled`.
