@@ -46,6 +46,8 @@ enum frame_kind {
 			   (payload u8 1) or stderr (2) is gone: close that
 			   pipe so the remote process gets EPIPE, as a local
 			   one would */
+	FK_NICE,	/* client -> worker: i8, the proxy's nice value, for
+			   the remote process (at hello and when it changes) */
 	FK__MAX
 };
 

@@ -25,6 +25,7 @@ static const char *const kind_names[FK__MAX] = {
 	[FK_ACK] = "ack",
 	[FK_PING] = "ping",
 	[FK_CLOSED] = "closed",
+	[FK_NICE] = "nice",
 };
 
 /* Longest job id bound into the associated data. */

@@ -2,11 +2,13 @@
  * A job on a worker: spawning, the relay between its pipes and its
  * stream, its reports, linger and kill.  See wjob.h.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +165,43 @@ job_close_output(struct wjob *j, bool is_err)
 	}
 }
 
+/*
+ * Give the job's process (every thread of it: on Linux a nice value is a
+ * thread's) the client's nice value, but never a higher priority than the
+ * worker's own.
+ */
+static void
+job_renice(struct wjob *j, int nice)
+{
+	char		 path[64];
+	struct dirent	*de;
+	DIR		*d;
+	int		 floor, n = 0;
+
+	errno = 0;
+	floor = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0)
+		floor = 0;
+	if (nice < floor)
+		nice = floor;
+	if (nice > 19)
+		nice = 19;
+	snprintf(path, sizeof(path), "/proc/%ld/task", (long)j->pid);
+	if ((d = opendir(path)) == NULL) {
+		setpriority(PRIO_PROCESS, (id_t)j->pid, nice);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		if (setpriority(PRIO_PROCESS, (id_t)atol(de->d_name),
+		    nice) == 0)
+			n++;
+	}
+	closedir(d);
+	log_info("job %s: nice %d (%d threads)", j->id, nice, n);
+}
+
 static void
 job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 {
@@ -200,6 +239,10 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 		log_info("job %s: the client's %s is closed", j->id,
 		    data[0] == 1 ? "stdout" : "stderr");
 		job_check_done(j);
+		break;
+	case FK_NICE:
+		if (len == 1 && j->spawned && !j->exited)
+			job_renice(j, (int8_t)data[0]);
 		break;
 	default:
 		log_debug("job %s: unexpected %s frame", j->id,

@@ -48,6 +48,7 @@
 #define LOST_CANCEL_MS		2000	/* wait for the cancel's ack */
 #define TICK_MS			100
 #define STOP_DELAY_MS		20	/* the forwarded TSTP goes out first */
+#define NICE_CHECK_MS		1000
 
 struct proxy {
 	struct event_base	*base;
@@ -94,6 +95,8 @@ struct proxy {
 	struct event		*ev_tick;
 	struct event		*ev_sig[SIGFWD_MAX];
 	struct event		*ev_stop;	/* stops us after a TSTP */
+	int			 nice;		/* last sent to the remote */
+	int64_t			 nice_checked;	/* mono ms */
 	const char		*failure;	/* set: print and exit 1 */
 	char			 failbuf[512];
 	bool			 fallback;
@@ -236,6 +239,25 @@ proxy_publish(void *arg, const uint8_t *buf, size_t len)
 	return mqtt_publish(p->node.mqtt, p->topic_in, buf, len);
 }
 
+/* Our nice value goes to the remote process: at hello, and whenever it
+ * changed (renice), checked every NICE_CHECK_MS. */
+static void
+proxy_send_nice(struct proxy *p, bool always)
+{
+	int8_t	v;
+	int	n;
+
+	p->nice_checked = mono_ms();
+	errno = 0;
+	n = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || (!always && n == p->nice))
+		return;
+	p->nice = n;
+	v = (int8_t)n;
+	stream_send(p->stream, FK_NICE, &v, 1);
+	log_debug("job %s: nice %d", p->job, n);
+}
+
 static void
 proxy_deliver(void *arg, enum frame_kind kind, const uint8_t *data,
     size_t len)
@@ -246,6 +268,7 @@ proxy_deliver(void *arg, enum frame_kind kind, const uint8_t *data,
 	case FK_HELLO:
 		if (!p->hello) {
 			p->hello = true;
+			proxy_send_nice(p, true);
 			log_debug("job %s: the remote process runs", p->job);
 			proxy_start_stdin(p);
 		}
@@ -602,6 +625,8 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 		proxy_try_finish(p);
 		return;
 	}
+	if (p->hello && !p->exit_seen && now - p->nice_checked >= NICE_CHECK_MS)
+		proxy_send_nice(p, false);
 	proxy_maybe_submit(p);
 }
 

@@ -128,6 +128,28 @@ else
 	kill -KILL $pp
 fi
 
+# 6c. Priority: the proxy's nice value at start and after a renice is the
+# remote ffmpeg's.
+pnice() { awk '{ print $19 }' "/proc/$1/stat" 2>/dev/null; }
+nice -n 10 "$T/bin/ffmpeg" $(endless nice.mp4) </dev/null >/dev/null 2>"$T/nice.err" &
+pp=$!
+if wait_for 10 remote_runs nice.mp4; then
+	rp=$(remote_pid nice.mp4)
+	wait_for 3 eval '[ "$(pnice $rp)" = 10 ]' ||
+	    bad "nice: the remote ffmpeg runs at nice $(pnice $rp), the proxy at 10"
+	renice -n 15 -p $pp >/dev/null
+	t0=$(ms)
+	wait_for 4 eval '[ "$(pnice $rp)" = 15 ]' ||
+	    bad "renice: the remote ffmpeg runs at nice $(pnice $rp), the proxy at 15"
+	echo "     nice: 10 at start; renice to 15 reached the remote in $(( $(ms) - t0 )) ms"
+	kill -TERM $pp
+	wait_gone $pp 10000 || kill -KILL $pp
+	{ wait $pp; } 2>/dev/null
+else
+	bad "nice: the remote ffmpeg did not start"
+	kill -KILL $pp
+fi
+
 # 7. SIGKILL to the proxy: the remote ffmpeg is gone within 1 s and the
 # job ends `canceled`.
 "$T/bin/ffmpeg" $(endless kill7.mp4) </dev/null >/dev/null 2>"$T/kill7.err" &
