@@ -42,6 +42,8 @@ struct cjob {
 	struct msg	 assign;	/* re-sent until started/rejected */
 	bool		 assigning;
 	int64_t		 cancel_sent;	/* mono ms; re-sent while canceling */
+	bool		 cancel_relay;	/* an administrator's: the client
+					   still reads the last output */
 	/* Since when (mono ms) its worker has said that a report for it is
 	 * on the way (after a restart of ours); 0: none expected. */
 	int64_t		 report_due;

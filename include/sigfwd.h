@@ -23,7 +23,7 @@ enum sigfwd_kind {
 struct sigfwd {
 	int			sig;
 	enum sigfwd_kind	kind;
-	bool			catchable;	/* the proxy can forward it */
+	bool			catchable;	/* the proxy catches and forwards it */
 };
 
 #define SIGFWD_MAX	24	/* rows the table may have */

@@ -96,11 +96,13 @@ void		 wjob_start(struct wjob *);
 /* Kills a child still running. */
 void		 wjob_free(struct wjob *);
 /*
- * Stop a job nobody will read any more (canceled, or its client is gone):
- * SIGTERM, SIGKILL after its grace, and its output no longer relayed.  A
- * job not yet spawned never starts.
+ * Stop a job: SIGTERM, SIGKILL after its grace.  With relay (an
+ * administrator's cancel: the client still reads) its output goes on to
+ * the end, as a local ffmpeg's last lines would; otherwise (nobody will
+ * read it any more: its client is gone) it is no longer relayed.  A job
+ * not yet spawned never starts.
  */
-void		 wjob_stop(struct wjob *, const char *why);
+void		 wjob_stop(struct wjob *, const char *why, bool relay);
 /* Tell the coordinator that job will not run here (reliable). */
 void		 wjob_reject(struct node *, const char *job, const char *reason,
 		    const char *text);

@@ -150,6 +150,7 @@ admin_cancel(struct coord *c, const struct sender *s, const struct msg *req)
 		    req->present & FBIT(F_TARGET) ? req->target : "");
 		return;
 	}
+	j->cancel_relay = true;
 	coord_job_cancel(c, j, "canceled by an administrator");
 	/* coord_job_cancel may have finished (and freed) the job. */
 	j = jobtab_find(&c->jobs, req->target);

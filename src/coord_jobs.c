@@ -105,6 +105,8 @@ coord_job_send_cancel(struct coord *c, struct cjob *j)
 	j->cancel_sent = mono_ms();
 	msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
 	msg_set_str(&m, F_JOB, j->id);
+	if (j->cancel_relay)
+		msg_set_str(&m, F_REASON, "admin");
 	coord_to_worker(c, j->worker, &m);
 }
 

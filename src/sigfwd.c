@@ -19,8 +19,11 @@ const struct sigfwd sigfwd_table[] = {
 	{ SIGVTALRM, SIGFWD_END, true },
 	{ SIGPROF, SIGFWD_END, true },
 	{ SIGTSTP, SIGFWD_STOP, true },
-	{ SIGTTIN, SIGFWD_STOP, true },
-	{ SIGTTOU, SIGFWD_STOP, true },
+	/* Sent by the kernel for a background read or write of the
+	 * terminal, which a handler would make restart for ever: left at
+	 * their default, they stop the proxy as they stop a local ffmpeg. */
+	{ SIGTTIN, SIGFWD_STOP, false },
+	{ SIGTTOU, SIGFWD_STOP, false },
 	{ SIGCONT, SIGFWD_CONT, true },
 	{ SIGKILL, SIGFWD_END, false },
 	{ SIGSTOP, SIGFWD_STOP, false },

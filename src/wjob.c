@@ -258,7 +258,7 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
  * pipes after it exited keeps the job from ending and being reported.
  */
 void
-wjob_stop(struct wjob *j, const char *why)
+wjob_stop(struct wjob *j, const char *why, bool relay)
 {
 	if (!j->spawned) {
 		j->canceled = true;	/* it never starts */
@@ -269,6 +269,8 @@ wjob_stop(struct wjob *j, const char *why)
 		kill(j->pid, SIGTERM);
 		loop_arm(j->ev_kill, (int)j->grace);
 	}
+	if (relay)
+		return;
 	job_close_output(j, false);
 	job_close_output(j, true);
 	job_check_done(j);
@@ -280,7 +282,7 @@ job_lost(void *arg)
 	struct wjob	*j = arg;
 
 	if (!j->reported)
-		wjob_stop(j, "nothing heard from the client");
+		wjob_stop(j, "nothing heard from the client", false);
 }
 
 static const struct stream_ops job_stream_ops = {

@@ -238,6 +238,8 @@ handle_cancel(struct coord *c, const struct sender *s, const struct msg *req)
 	struct cjob	*j = jobtab_find(&c->jobs, req->job);
 	struct msg	 m;
 
+	if (j != NULL && s->role == ROLE_ADMIN)
+		j->cancel_relay = true;
 	if (j != NULL && (s->role == ROLE_ADMIN ||
 	    strcmp(j->client, s->name) == 0))
 		coord_job_cancel(c, j, s->role == ROLE_ADMIN ? "canceled by an "

@@ -183,7 +183,11 @@ worker_on_cancel(struct worker *w, const struct msg *m)
 	if (!j->reported) {
 		if (m->present & FBIT(F_GRACE))
 			j->grace = m->grace;
-		wjob_stop(j, "canceled by the coordinator");
+		/* An administrator's cancel is a kill its client watches;
+		 * any other means nobody reads the job any more. */
+		wjob_stop(j, "canceled by the coordinator",
+		    (m->present & FBIT(F_REASON)) &&
+		    strcmp(m->reason, "admin") == 0);
 	}
 }
 
@@ -536,7 +540,7 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
 		for (i = 0; i < w->njobs; i++) {
 			j = w->jobs[i];
 			if (!j->reported)
-				wjob_stop(j, "the worker is stopping");
+				wjob_stop(j, "the worker is stopping", false);
 		}
 		w->stop_deadline = mono_ms() + w->conf.kill_grace + 3000;
 	}

@@ -47,6 +47,11 @@ job_state() {
 
 job_is() { [ "$(job_state "$1")" = "$2" ]; }
 
+job_id() {
+	sqlite3 "$T/coordinator.db" \
+	    "select id from jobs where args like '%$1%'" 2>/dev/null
+}
+
 # local_sig SIG NAME: the exit status of a local ffmpeg given SIG after 1 s.
 local_sig() {
 	ffmpeg $(endless "$2") </dev/null >/dev/null 2>"$T/$2.err" &
@@ -147,6 +152,30 @@ if wait_for 10 remote_runs nice.mp4; then
 	{ wait $pp; } 2>/dev/null
 else
 	bad "nice: the remote ffmpeg did not start"
+	kill -KILL $pp
+fi
+
+# 6d. An administrator's cancel looks like a local kill: the remote
+# ffmpeg's last lines arrive and the exit status is SIGTERM's.
+"$T/bin/ffmpeg" $(endless admin.mp4) </dev/null >/dev/null 2>"$T/admin.err" &
+pp=$!
+if wait_for 10 remote_runs admin.mp4; then
+	sleep 1
+	id=$(job_id admin.mp4)
+	"$DFFMPEG" admin -c "$T/coordinator.yaml" job cancel "$id" >/dev/null ||
+	    bad "admin job cancel $id failed"
+	wait_gone $pp 10000 || { bad "admin cancel: the proxy still runs 10 s later"; kill -KILL $pp; }
+	{ wait $pp; } 2>/dev/null
+	prc=$?
+	echo "     admin cancel: proxy exit status $prc, local SIGTERM 255"
+	[ $prc = 255 ] || bad "admin cancel: exit status $prc, local 255"
+	grep -aq 'received signal 15' "$T/admin.err" ||
+	    bad "admin cancel: ffmpeg's last lines did not arrive: $(tail -c 200 "$T/admin.err")"
+	grep -q '^dffmpeg:' "$T/admin.err" && bad "admin cancel: $(grep '^dffmpeg:' "$T/admin.err")"
+	valid_mp4 "$T/media/admin.mp4" || bad "admin cancel: the mp4 was not finished"
+	wait_for 5 job_is admin.mp4 canceled || bad "admin cancel: job state $(job_state admin.mp4)"
+else
+	bad "admin cancel: the remote ffmpeg did not start"
 	kill -KILL $pp
 fi
 
