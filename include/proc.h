@@ -32,6 +32,9 @@ typedef void (*proc_exit_cb)(pid_t, int status, void *arg);
 /* Call cb once when pid exits (SIGCHLD on the loop of base). */
 void	proc_watch(struct event_base *, pid_t, proc_exit_cb, void *arg);
 void	proc_unwatch(pid_t);
+/* Die of sig, as a child did (default action, no core dump); does not
+ * return. */
+void	proc_die_of(int sig) __attribute__((noreturn));
 /* Reap children now (also done on SIGCHLD). */
 void	proc_reap(void);
 

@@ -92,6 +92,7 @@ struct client_conf {
 	struct strv	 forward_env;
 	struct strmap	 fallback;	/* binary -> local executable */
 	int64_t		 connect_timeout;	/* ms */
+	int64_t		 fallback_after;	/* ms queued before the fallback */
 	char		*log_file;
 	char		*log_level;
 	uint8_t		 key[KEY_LEN];

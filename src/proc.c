@@ -10,6 +10,7 @@
 #include <string.h>
 #include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -208,4 +209,19 @@ proc_unwatch(pid_t pid)
 			return;
 		}
 	}
+}
+
+void
+proc_die_of(int sig)
+{
+	struct rlimit	 rl = { 0, 0 };
+	sigset_t	 set;
+
+	setrlimit(RLIMIT_CORE, &rl);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	_exit(128 + sig);
 }

@@ -356,6 +356,9 @@ const struct cfg_key client_conf_keys[] = {
 	    check_binary_map },
 	{ "connect_timeout", CFG_DURATION, CL(connect_timeout), 100,
 	    3600 * SECOND, "5s" },
+	/* With a fallback: how long a queued job may wait for a worker. */
+	{ "fallback_after", CFG_DURATION, CL(fallback_after), 0,
+	    3600 * SECOND, "2s" },
 	LOG_KEYS(struct client_conf),
 	{ NULL }
 };

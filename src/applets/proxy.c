@@ -31,11 +31,12 @@
 #include "msg.h"
 #include "node.h"
 #include "sigfwd.h"
-#include "ownfd.h"
 #include "outbox.h"
 #include "paths.h"
+#include "proc.h"
 #include "settings.h"
 #include "sink.h"
+#include "source.h"
 #include "stream.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -76,10 +77,7 @@ struct proxy {
 	bool			 early_dropped;
 	bool			 hello;
 
-	struct event		*ev_stdin;
-	struct ownfd		 in;		/* our way to fd 0 */
-	bool			 stdin_poll;	/* fd 0 works with the loop */
-	bool			 stdin_done;
+	struct source		 in;		/* stdin, once the remote runs */
 
 	struct sink		 out[2];	/* stdout, stderr */
 
@@ -91,6 +89,7 @@ struct proxy {
 	int			 finished_code, finished_sig;
 	bool			 closing;
 	int64_t			 lost_at;	/* worker lost, cancel sent */
+	int64_t			 queued_at;	/* first `queued`, mono ms */
 
 	struct event		*ev_tick;
 	struct event		*ev_sig[SIGFWD_MAX];
@@ -103,7 +102,6 @@ struct proxy {
 };
 
 static void	proxy_try_finish(struct proxy *);
-static void	proxy_read_stdin(struct proxy *);
 static void	proxy_fail(struct proxy *, bool, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
@@ -155,79 +153,36 @@ output_write(struct proxy *p, int idx, const uint8_t *data, size_t len)
 /* ---- stdin ---- */
 
 static void
-stdin_finish(struct proxy *p)
+stdin_data(void *arg, const uint8_t *data, size_t len)
 {
-	if (p->stdin_done)
-		return;
-	p->stdin_done = true;
-	if (p->ev_stdin != NULL) {
-		event_free(p->ev_stdin);
-		p->ev_stdin = NULL;
-	}
-	ownfd_close(&p->in);
+	struct proxy	*p = arg;
+
+	stream_send(p->stream, FK_STDIN, data, len);
+}
+
+static void
+stdin_eof(void *arg)
+{
+	struct proxy	*p = arg;
+
 	stream_send(p->stream, FK_STDIN_EOF, NULL, 0);
 }
 
-static void
-stdin_on_event(evutil_socket_t fd, short what, void *arg)
+/* Hold stdin back while the window is full, and for good once the remote
+ * process has exited. */
+static bool
+stdin_full(void *arg)
 {
-	(void)fd;
-	(void)what;
-	proxy_read_stdin(arg);
+	struct proxy	*p = arg;
+
+	return p->exit_seen || stream_full(p->stream);
 }
 
-/* Read one chunk of stdin (as soon as it is there: no line buffering). */
-static void
-proxy_read_stdin(struct proxy *p)
-{
-	uint8_t	buf[FRAME_MAX_PAYLOAD];
-	ssize_t	n;
-
-	if (p->stdin_done || p->exit_seen)
-		return;
-	if (stream_full(p->stream)) {
-		if (p->ev_stdin != NULL && p->stdin_poll)
-			event_del(p->ev_stdin);
-		return;		/* resumed by proxy_writable */
-	}
-	n = ownfd_read(&p->in, buf, sizeof(buf));
-	if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK ||
-	    errno == EINTR))
-		return;
-	if (n <= 0) {
-		if (n == -1)
-			log_debug("stdin: %s", strerror(errno));
-		stdin_finish(p);
-		return;
-	}
-	stream_send(p->stream, FK_STDIN, buf, (size_t)n);
-	if (!p->stdin_poll)
-		event_active(p->ev_stdin, EV_TIMEOUT, 0);
-}
-
-static void
-proxy_start_stdin(struct proxy *p)
-{
-	if (ownfd_open(&p->in, STDIN_FILENO, false) == OWNFD_NONE) {
-		stdin_finish(p);	/* closed stdin: EOF at once */
-		return;
-	}
-	log_debug("stdin: %s", ownfd_kind_name(p->in.kind));
-	if (p->in.pollable) {
-		p->ev_stdin = event_new(p->base, p->in.fd,
-		    EV_READ | EV_PERSIST, stdin_on_event, p);
-		if (event_add(p->ev_stdin, NULL) == 0) {
-			p->stdin_poll = true;
-			return;
-		}
-		event_free(p->ev_stdin);
-	}
-	/* Regular files and devices such as /dev/null cannot be polled:
-	 * they are always readable, so read them chunk by chunk. */
-	p->ev_stdin = event_new(p->base, -1, 0, stdin_on_event, p);
-	p->stdin_poll = false;
-	event_active(p->ev_stdin, EV_TIMEOUT, 0);
-}
+static const struct source_ops stdin_ops = {
+	stdin_data,
+	stdin_eof,
+	stdin_full,
+};
 
 /* ---- the data plane ---- */
 
@@ -270,7 +225,8 @@ proxy_deliver(void *arg, enum frame_kind kind, const uint8_t *data,
 			p->hello = true;
 			proxy_send_nice(p, true);
 			log_debug("job %s: the remote process runs", p->job);
-			proxy_start_stdin(p);
+			source_start(&p->in, p->base, STDIN_FILENO,
+			    FRAME_MAX_PAYLOAD, &stdin_ops, p);
 		}
 		break;
 	case FK_STDOUT:
@@ -300,12 +256,7 @@ proxy_writable(void *arg)
 {
 	struct proxy	*p = arg;
 
-	if (p->ev_stdin == NULL || p->stdin_done)
-		return;
-	if (p->stdin_poll)
-		event_add(p->ev_stdin, NULL);
-	else
-		event_active(p->ev_stdin, EV_TIMEOUT, 0);
+	source_resume(&p->in);
 }
 
 /*
@@ -524,6 +475,8 @@ proxy_control(void *arg, const struct msg *m)
 		if (!p->answered)
 			log_info("job %s: queued", p->job);
 		p->answered = true;
+		if (p->queued_at == 0 && !p->accepted)
+			p->queued_at = mono_ms();
 		break;
 	case MT_REFUSED:
 		proxy_fail(p, true, "%s", m->present & FBIT(F_TEXT) ?
@@ -582,6 +535,20 @@ static const struct node_ops proxy_node_ops = {
 	proxy_data,
 };
 
+/* Take back a job that does not run yet (its cancel leaves before our
+ * clean disconnect completes: mqtt_shutdown waits for its PUBACK). */
+static void
+proxy_withdraw(struct proxy *p)
+{
+	struct msg	m;
+
+	msg_init(&m, MT_CANCEL, p->node.name);
+	msg_set_str(&m, F_JOB, p->job);
+	msg_set_str(&m, F_SESSION, p->node.session);
+	node_send(&p->node, &m, false);
+	msg_clear(&m);
+}
+
 static void
 proxy_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -612,6 +579,14 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 		    p->conf.mqtt.host);
 		return;
 	}
+	if (p->queued_at != 0 && !p->accepted && strmap_get(&p->conf.fallback,
+	    p->spec.binary) != NULL &&
+	    now - p->queued_at >= p->conf.fallback_after) {
+		proxy_withdraw(p);
+		proxy_fail(p, true, "no worker took the job within %lld ms",
+		    (long long)p->conf.fallback_after);
+		return;
+	}
 	/* `finished` can overtake the stream (after a reconnect, the data
 	 * is re-sent after it): only a stream that has gone quiet is over. */
 	if (p->finished_at != 0 && !p->exit_seen &&
@@ -636,7 +611,6 @@ proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 	struct proxy	*p = arg;
 	const struct sigfwd *f = sigfwd_find((int)sig);
 	uint8_t		 s = (uint8_t)sig;
-	struct msg	 m;
 
 	(void)what;
 	log_info("job %s: signal %d", p->job, (int)sig);
@@ -654,11 +628,7 @@ proxy_on_signal(evutil_socket_t sig, short what, void *arg)
 	if (p->stream != NULL && p->hello)
 		return;
 	/* Nothing runs yet: withdraw the job and die of the signal. */
-	msg_init(&m, MT_CANCEL, p->node.name);
-	msg_set_str(&m, F_JOB, p->job);
-	msg_set_str(&m, F_SESSION, p->node.session);
-	node_send(&p->node, &m, false);
-	msg_clear(&m);
+	proxy_withdraw(p);
 	p->exit_seen = true;
 	p->exit_code = -1;
 	p->exit_sig = (int)sig;
@@ -672,22 +642,6 @@ proxy_on_stop(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	(void)arg;
 	raise(SIGSTOP);
-}
-
-/* Die the way the remote process died. */
-static void __attribute__((noreturn))
-die_by_signal(int sig)
-{
-	struct rlimit	 rl = { 0, 0 };
-	sigset_t	 set;
-
-	setrlimit(RLIMIT_CORE, &rl);
-	signal(sig, SIG_DFL);
-	sigemptyset(&set);
-	sigaddset(&set, sig);
-	sigprocmask(SIG_UNBLOCK, &set, NULL);
-	raise(sig);
-	_exit(128 + sig);
 }
 
 static void
@@ -719,9 +673,7 @@ proxy_cleanup(struct proxy *p)
 	for (k = 0; k < 2; k++) {
 		sink_free(&p->out[k]);
 	}
-	if (p->ev_stdin != NULL)
-		event_free(p->ev_stdin);
-	ownfd_close(&p->in);
+	source_free(&p->in);
 	for (i = 0; i < p->nearly; i++)
 		free(p->early[i]);
 	for (k = 0; k < SIGFWD_MAX; k++)
@@ -842,6 +794,6 @@ proxy_main(int argc, char **argv)
 	settings_free_client(&p.conf);
 	log_close();
 	if (sig > 0)
-		die_by_signal(sig);
+		proc_die_of(sig);	/* as the remote process did */
 	return code < 0 ? 1 : code;
 }

@@ -58,4 +58,23 @@ echo "fallback: {ffprobe: $(command -v ffprobe)}" >>"$T/client.yaml"
 cmp -s "$T/out" <(ffprobe -version) || fail "refused+fallback: stdout differs"
 grep -q "running the local fallback.*not allowed" "$T/client.log" \
     || fail "refused+fallback: no warning in the log"
+
+# a full queue: with every worker drained, the job waits fallback_after
+# (default 2 s) and then runs locally; the coordinator forgets it.
+"$DFFMPEG" admin -c "$T/coordinator.yaml" worker drain worker01 >/dev/null ||
+    fail "admin worker drain"
+sed '/^fallback:/d' "$T/client.yaml" >"$T/queue.yaml"
+echo "fallback: {ffmpeg: $(command -v ffmpeg)}" >>"$T/queue.yaml"
+start=$(date +%s%N)
+DFFMPEG_CLIENT_CONFIG=$T/queue.yaml "$T/bin/ffmpeg" -hide_banner -version \
+    >"$T/out" 2>"$T/err" || fail "queue+fallback failed: $(cat "$T/err")"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+echo "     full queue -> local fallback after $ms ms"
+cmp -s "$T/out" <(ffmpeg -hide_banner -version) || fail "queue+fallback: stdout differs"
+[ -s "$T/err" ] && fail "queue+fallback: stderr not empty: $(cat "$T/err")"
+[ $ms -ge 2000 ] && [ $ms -lt 5000 ] || fail "queue+fallback: took $ms ms with fallback_after 2s"
+grep -q "running the local fallback.*no worker took the job within 2000 ms" "$T/client.log" \
+    || fail "queue+fallback: no warning in the log"
+wait_for 5 eval '[ "$(q "select state from jobs where args like '"'%-version%'"' order by created desc limit 1")" = canceled ]' \
+    || fail "queue+fallback: the queued job was not withdrawn: $(q "select state from jobs order by created desc limit 1")"
 pass

@@ -381,6 +381,7 @@ START_TEST(defaults_coord_client)
 	ck_assert_str_eq(cl.forward_env.v[5], "TZ");
 	ck_assert_uint_eq(cl.fallback.n, 0);
 	ck_assert_int_eq(cl.connect_timeout, 5000);
+	ck_assert_int_eq(cl.fallback_after, 2000);
 	config_free(client_conf_keys, &cl);
 
 	/* An explicit empty list is not replaced by the default. */
