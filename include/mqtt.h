@@ -56,6 +56,10 @@ void		 mqtt_set_will(struct mqtt *, const char *topic, mqtt_will_fn,
  * before the first, then growing by one with each. */
 int64_t		 mqtt_epoch(const struct mqtt *);
 const char	*mqtt_client_id(const struct mqtt *);
+/* Why the latest connection attempt failed ("cannot connect to the broker
+ * at H:P: Connection refused", "... refused the connection as ID: not
+ * authorised"), "" once connected. */
+const char	*mqtt_last_error(const struct mqtt *);
 /* Begin connecting; failures are retried forever with back-off. */
 void		 mqtt_start(struct mqtt *);
 /* Subscribe now if connected, and again after every reconnect. */

@@ -615,6 +615,12 @@ mqtt_epoch(const struct mqtt *m)
 }
 
 const char *
+mqtt_last_error(const struct mqtt *m)
+{
+	return m->last_err;
+}
+
+const char *
 mqtt_client_id(const struct mqtt *m)
 {
 	return m->client_id;

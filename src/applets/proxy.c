@@ -574,9 +574,16 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!p->answered && now - p->started > p->conf.connect_timeout) {
-		proxy_fail(p, true, "no coordinator answered within %lld ms "
-		    "(broker %s)", (long long)p->conf.connect_timeout,
-		    p->conf.mqtt.host);
+		/* Say which it was: the broker, or the coordinator behind. */
+		if (mqtt_is_connected(p->node.mqtt))
+			proxy_fail(p, true, "no coordinator answered within "
+			    "%lld ms (broker %s)",
+			    (long long)p->conf.connect_timeout,
+			    p->conf.mqtt.host);
+		else
+			proxy_fail(p, true, "%s", *mqtt_last_error(p->node.mqtt) ?
+			    mqtt_last_error(p->node.mqtt) : "the broker did not "
+			    "answer our connection");
 		return;
 	}
 	if (p->queued_at != 0 && !p->accepted && strmap_get(&p->conf.fallback,

@@ -20,9 +20,35 @@ DFFMPEG_CLIENT_CONFIG=$T/nofb.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ $rc = 1 ] || fail "no coordinator: exit $rc, expected 1"
 [ -s "$T/out" ] && fail "no coordinator: something on stdout"
-[ "$(wc -l <"$T/err")" = 1 ] && grep -q '^dffmpeg: no coordinator answered' "$T/err" \
-    || fail "no coordinator: stderr was: $(cat "$T/err")"
-[ $ms -lt 5000 ] || fail "no coordinator: took $ms ms with connect_timeout 1s"
+[ "$(wc -l <"$T/err")" = 1 ] &&
+    grep -q "^dffmpeg: cannot connect to the broker at 127.0.0.1:$dead: Connection refused" "$T/err" \
+    || fail "no broker: stderr was: $(cat "$T/err")"
+[ $ms -lt 5000 ] || fail "no broker: took $ms ms with connect_timeout 1s"
+
+# A broker, but no coordinator behind it: another line.
+broker_up
+sed "s/port: $dead/port: $PORT/" "$T/nofb.yaml" >"$T/nocoord.yaml"
+DFFMPEG_CLIENT_CONFIG=$T/nocoord.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] &&
+    grep -q '^dffmpeg: no coordinator answered within 1000 ms' "$T/err" \
+    || fail "no coordinator: exit $rc, stderr: $(cat "$T/err")"
+kill -TERM "$PID_mosquitto"; wait "$PID_mosquitto" 2>/dev/null
+
+# A broker that refuses our password: the broker's reason.
+if command -v mosquitto_passwd >/dev/null; then
+	mosquitto_passwd -b -c "$T/passwd" jellyfin right 2>/dev/null
+	sed -i 's/^allow_anonymous true/allow_anonymous false/' "$T/mosquitto.conf"
+	echo "password_file $T/passwd" >>"$T/mosquitto.conf"
+	spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"
+	wait_for 5 port_open "$PORT" || fail "the password broker did not start"
+	sed "s/^mqtt: .*/mqtt: {host: 127.0.0.1, port: $PORT, username: jellyfin, password: wrong}/" \
+	    "$T/nofb.yaml" >"$T/badpw.yaml"
+	DFFMPEG_CLIENT_CONFIG=$T/badpw.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"; rc=$?
+	[ $rc = 1 ] && grep -q "^dffmpeg: the broker at 127.0.0.1:$PORT refused the connection as jellyfin-.*: .*not authori[sz]ed" "$T/err" \
+	    || fail "wrong password: exit $rc, stderr: $(cat "$T/err")"
+	kill -TERM "$PID_mosquitto"; wait "$PID_mosquitto" 2>/dev/null
+fi
+unset PORT
 
 cat >"$T/fb.yaml" <<EOC
 client_id: jellyfin
