@@ -8,14 +8,12 @@
  * run at all (exit 1); its log goes to log_file or syslog.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -30,11 +28,11 @@
 #include "mqtt.h"
 #include "msg.h"
 #include "node.h"
-#include "sigfwd.h"
 #include "outbox.h"
 #include "paths.h"
 #include "proc.h"
 #include "settings.h"
+#include "sigfwd.h"
 #include "sink.h"
 #include "source.h"
 #include "stream.h"
@@ -78,9 +76,7 @@ struct proxy {
 	bool			 hello;
 
 	struct source		 in;		/* stdin, once the remote runs */
-
 	struct sink		 out[2];	/* stdout, stderr */
-
 	bool			 exit_seen;
 	int			 exit_code;
 	int			 exit_sig;
@@ -699,13 +695,6 @@ proxy_cleanup(struct proxy *p)
 		event_base_free(p->base);
 }
 
-static bool
-proxy_serves(const struct client_conf *conf, const char *name)
-{
-	return strcmp(name, "ffmpeg") == 0 || strcmp(name, "ffprobe") == 0 ||
-	    strv_contains(&conf->binaries, name);
-}
-
 int
 proxy_main(int argc, char **argv)
 {
@@ -732,7 +721,7 @@ proxy_main(int argc, char **argv)
 		fprintf(stderr, "dffmpeg: %s\n", err);
 		return 1;
 	}
-	if (!proxy_serves(&p.conf, name)) {
+	if (!known && !strv_contains(&p.conf.binaries, name)) {
 		fprintf(stderr, "dffmpeg: %s: applet not found\n", name);
 		settings_free_client(&p.conf);
 		return EXIT_NOT_FOUND;
