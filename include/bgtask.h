@@ -78,6 +78,5 @@ int	 bgtask_start(struct bgtask_pool *, const char *key, int deadline_ms,
 bool	 bgtask_busy(const struct bgtask_pool *, const char *key);
 /* Children not yet reaped (including those whose done has run). */
 size_t	 bgtask_count(const struct bgtask_pool *);
-const char *bgtask_status_name(enum bgtask_status);
 
 #endif

@@ -55,7 +55,6 @@ void		 mqtt_set_will(struct mqtt *, const char *topic, mqtt_will_fn,
 /* The epoch of the current connection (or of the latest attempt): 0
  * before the first, then growing by one with each. */
 int64_t		 mqtt_epoch(const struct mqtt *);
-const char	*mqtt_client_id(const struct mqtt *);
 /* Why the latest connection attempt failed ("cannot connect to the broker
  * at H:P: Connection refused", "... refused the connection as ID: not
  * authorised"), "" once connected. */

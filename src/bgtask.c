@@ -50,22 +50,6 @@ struct bgtask_pool {
 	size_t			  n;
 };
 
-const char *
-bgtask_status_name(enum bgtask_status st)
-{
-	switch (st) {
-	case BGTASK_OK:
-		return "ok";
-	case BGTASK_FAILED:
-		return "failed";
-	case BGTASK_TIMEOUT:
-		return "timeout";
-	case BGTASK_ERROR:
-		return "error";
-	}
-	return "?";
-}
-
 struct bgtask_pool *
 bgtask_pool_new(struct event_base *base)
 {

@@ -620,12 +620,6 @@ mqtt_last_error(const struct mqtt *m)
 	return m->last_err;
 }
 
-const char *
-mqtt_client_id(const struct mqtt *m)
-{
-	return m->client_id;
-}
-
 void
 mqtt_start(struct mqtt *m)
 {
