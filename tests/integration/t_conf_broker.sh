@@ -12,7 +12,8 @@
 # on the same port with the same configuration half a second later.
 restart_broker() {
 	kill "-$1" "$PID_mosquitto"
-	wait "$PID_mosquitto" 2>/dev/null
+	# (not a child this shell can wait for: spawn disowns it)
+	wait_for 5 eval '! kill -0 $PID_mosquitto' || bad "the broker did not stop"
 	sleep 0.5
 	spawn mosquitto2 "$MOSQUITTO" -c "$T/mosquitto.conf"
 	PID_mosquitto=$PID_mosquitto2

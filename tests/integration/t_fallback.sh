@@ -25,6 +25,13 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
     || fail "no broker: stderr was: $(cat "$T/err")"
 [ $ms -lt 5000 ] || fail "no broker: took $ms ms with connect_timeout 1s"
 
+# broker_down: stop the private broker and wait until it is gone (it is
+# not a child the shell can wait for).
+broker_down() {
+	kill -TERM "$PID_mosquitto"
+	wait_for 5 eval '! kill -0 $PID_mosquitto' || fail "the broker did not stop"
+}
+
 # A broker, but no coordinator behind it: another line.
 broker_up
 sed "s/port: $dead/port: $PORT/" "$T/nofb.yaml" >"$T/nocoord.yaml"
@@ -32,7 +39,7 @@ DFFMPEG_CLIENT_CONFIG=$T/nocoord.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/e
 [ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] &&
     grep -q '^dffmpeg: no coordinator answered within 1000 ms' "$T/err" \
     || fail "no coordinator: exit $rc, stderr: $(cat "$T/err")"
-kill -TERM "$PID_mosquitto"; wait "$PID_mosquitto" 2>/dev/null
+broker_down
 
 # A broker that refuses our password: the broker's reason.
 if command -v mosquitto_passwd >/dev/null; then
@@ -46,7 +53,7 @@ if command -v mosquitto_passwd >/dev/null; then
 	DFFMPEG_CLIENT_CONFIG=$T/badpw.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"; rc=$?
 	[ $rc = 1 ] && grep -q "^dffmpeg: the broker at 127.0.0.1:$PORT refused the connection as jellyfin-.*: .*not authori[sz]ed" "$T/err" \
 	    || fail "wrong password: exit $rc, stderr: $(cat "$T/err")"
-	kill -TERM "$PID_mosquitto"; wait "$PID_mosquitto" 2>/dev/null
+	broker_down
 fi
 unset PORT
 
