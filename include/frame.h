@@ -23,6 +23,12 @@
  * replayed from the topic is stale.  Data frames need no counter: a
  * replayed one is a duplicate seq.  A control frame of any other length
  * is bad.
+ *
+ * A pause frame (FK_PAUSE) has the control layout too, seq 0 and ack 0,
+ * but comes from a second sender, the proxy's stop watcher (stopwatch.h),
+ * which has a counter of its own: the receiver keeps a separate highest
+ * pause counter, and a fresh pause frame is a sign of life (the watcher
+ * repeats it while the proxy is stopped).
  */
 #ifndef DFFMPEG_FRAME_H
 #define DFFMPEG_FRAME_H
@@ -48,6 +54,10 @@ enum frame_kind {
 			   one would */
 	FK_NICE,	/* client -> worker: i8, the proxy's nice value, for
 			   the remote process (at hello and when it changes) */
+	FK_PAUSE,	/* client -> worker, from the proxy's stop watcher:
+			   control payload, flag FRAME_PAUSE_STOPPED set while
+			   the proxy is stopped (pause the remote process),
+			   clear once it runs again */
 	FK__MAX
 };
 
@@ -61,6 +71,7 @@ enum frame_kind {
 #define FRAME_CONTROL_LEN	9	/* u8 flags, u64 counter */
 #define FRAME_CTL_RESEND	0x01
 #define FRAME_CTL_HOLDING	0x02
+#define FRAME_PAUSE_STOPPED	0x01	/* pause frames */
 
 struct frame {
 	enum frame_kind	 kind;

@@ -15,6 +15,9 @@ enum log_sink { LOG_SINK_STDERR, LOG_SINK_FILE, LOG_SINK_SYSLOG, LOG_SINK_NONE }
 /* Set where messages go.  For LOG_SINK_FILE, path is opened for appending;
  * on failure the sink falls back to syslog and -1 is returned. */
 int	 log_init(const char *ident, enum log_sink sink, const char *path);
+/* Open the sink of the last log_init again (a forked child that closed
+ * every descriptor). */
+int	 log_reopen(void);
 void	 log_set_level(enum log_level);
 enum log_level log_get_level(void);
 int	 log_level_parse(const char *, enum log_level *);

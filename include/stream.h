@@ -89,6 +89,15 @@ void		 stream_resend(struct stream *);
 void		 stream_hold(struct stream *, bool);
 /* Send an ack now if one is owed. */
 void		 stream_flush_ack(struct stream *);
+/*
+ * Seal a pause frame (frame.h) for the worker end of job: what the
+ * proxy's stop watcher sends from a process of its own, with a counter of
+ * its own (from 1, growing).  Returns the length, 0 if it does not fit.
+ * The worker end delivers a fresh one as FK_PAUSE with one byte of flags.
+ */
+size_t		 stream_seal_pause(const uint8_t key[KEY_LEN], const char *job,
+		    bool stopped, uint64_t counter, uint8_t *out,
+		    size_t outcap);
 /* Frames dropped as bad (authentication, format). */
 uint64_t	 stream_bad_frames(const struct stream *);
 

@@ -74,6 +74,7 @@ struct wjob {
 	bool		 spawned;
 	bool		 canceled;	/* before it was spawned */
 	bool		 exited;
+	bool		 paused;	/* by the proxy's stop watcher */
 	int		 status;
 	struct buf	 errtail;
 	uint64_t	 bytes_in, bytes_out;

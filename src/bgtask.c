@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,23 +256,6 @@ task_on_deadline(evutil_socket_t fd, short what, void *arg)
 	task_finish(t, BGTASK_TIMEOUT, why);
 }
 
-/* Close every descriptor above 2 but keep: the broker connection, the
- * loop's descriptors and other children's pipes are not the child's. */
-static void
-child_close_fds(int keep)
-{
-	long	i, max;
-
-	if ((keep <= 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
-	    close_range((unsigned)keep + 1, ~0U, 0) == 0)
-		return;
-	if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 65536)
-		max = 65536;
-	for (i = 3; i < max; i++)
-		if (i != keep)
-			close((int)i);
-}
-
 static void __attribute__((noreturn))
 child(int fd, pid_t parent, bgtask_work_fn work, void *arg)
 {
@@ -281,17 +263,10 @@ child(int fd, pid_t parent, bgtask_work_fn work, void *arg)
 	const uint8_t	*p;
 	size_t		 left;
 	ssize_t		 n;
-	sigset_t	 none;
-	int		 i, rc;
+	int		 rc;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
+	if (proc_child_init(parent, fd) == -1)
 		_exit(2);
-	for (i = 1; i < NSIG; i++)
-		signal(i, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	child_close_fds(fd);
 	rc = work(arg, &out);
 	p = buf_head(&out);
 	left = buf_used(&out);

@@ -26,6 +26,7 @@ static const char *const kind_names[FK__MAX] = {
 	[FK_PING] = "ping",
 	[FK_CLOSED] = "closed",
 	[FK_NICE] = "nice",
+	[FK_PAUSE] = "pause",
 };
 
 /* Longest job id bound into the associated data. */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ static const char	*log_ident = "dffmpeg";
 static enum log_sink	 log_sink = LOG_SINK_STDERR;
 static enum log_level	 log_level = LL_INFO;
 static int		 log_fd = -1;
+static char		 log_path[PATH_MAX];	/* LOG_SINK_FILE */
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -28,6 +30,8 @@ log_init(const char *ident, enum log_sink sink, const char *path)
 	log_ident = ident;
 	log_sink = sink;
 	if (sink == LOG_SINK_FILE) {
+		if (path != log_path)
+			snprintf(log_path, sizeof(log_path), "%s", path);
 		log_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
 		    0640);
 		if (log_fd == -1) {
@@ -40,6 +44,12 @@ log_init(const char *ident, enum log_sink sink, const char *path)
 	} else if (sink == LOG_SINK_SYSLOG)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 	return 0;
+}
+
+int
+log_reopen(void)
+{
+	return log_init(log_ident, log_sink, log_path);
 }
 
 void

@@ -41,6 +41,35 @@ set_nonblock_cloexec(int fd)
 	return fcntl(fd, F_SETFD, FD_CLOEXEC);
 }
 
+int
+proc_child_init(pid_t parent, int keep)
+{
+	sigset_t	none;
+	long		i, max;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		return -1;
+	for (i = 1; i < NSIG; i++)
+		signal((int)i, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* The broker connection, the loop's descriptors and other children's
+	 * pipes are not the child's. */
+	if (keep < 3) {
+		if (close_range(3, ~0U, 0) == 0)
+			return 0;
+	} else if ((keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
+	    close_range((unsigned)keep + 1, ~0U, 0) == 0)
+		return 0;
+	if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 65536)
+		max = 65536;
+	for (i = 3; i < max; i++)
+		if (i != keep)
+			close((int)i);
+	return 0;
+}
+
 /* In the child: only async-signal-safe calls until exec. */
 static void __attribute__((noreturn))
 child(const struct proc_spec *spec, int in[2], int out[2], int errp[2],

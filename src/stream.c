@@ -34,6 +34,7 @@
 #define RTO_MIN_MS		1000
 #define RTO_MAX_MS		16000
 #define RESEND_MIN_MS		500
+#define STALL_MS		2000	/* a tick this late: we were stopped */
 
 struct sent {
 	uint64_t	 seq;
@@ -80,6 +81,8 @@ struct stream {
 	size_t			 nearly;
 	int64_t			 last_heard;	/* last fresh frame */
 	uint64_t		 ctl_heard;	/* highest control counter */
+	uint64_t		 pause_heard;	/* highest pause counter */
+	int64_t			 last_tick;	/* mono ms of stream__tick */
 	uint64_t		 bad;
 
 	struct event		*ev_ack;	/* deferred ack */
@@ -116,6 +119,7 @@ stream_new(struct event_base *base, const uint8_t key[KEY_LEN],
 	s->next_seq = 1;
 	s->rto = RTO_MIN_MS;
 	s->last_fresh = s->last_heard = s->last_progress = mono_ms();
+	s->last_tick = s->last_heard;
 	s->scratch = xmalloc(FRAME_MAX_PAYLOAD);
 	s->ev_ack = event_new(base, -1, 0, stream__ack_cb, s);
 	s->ev_tick = event_new(base, -1, EV_PERSIST, stream__tick, s);
@@ -384,6 +388,26 @@ stream__control(struct stream *s, const struct frame *f)
 	return true;
 }
 
+/* An opened pause frame from the peer's stop watcher: delivered (flags
+ * only) when fresh by the watcher's own counter, which also makes it a
+ * sign of life. */
+static bool
+stream__pause(struct stream *s, const struct frame *f)
+{
+	uint8_t		flags;
+	uint64_t	counter;
+
+	if (f->seq != 0 ||
+	    frame_control_decode(f->data, f->len, &flags, &counter) == -1)
+		return stream__bad(s, "malformed pause frame");
+	if (counter <= s->pause_heard)
+		return true;
+	s->pause_heard = counter;
+	s->last_heard = mono_ms();
+	s->ops->deliver(s->arg, FK_PAUSE, &flags, 1);
+	return true;
+}
+
 /* Open and deliver one frame; returns false if it was bad. */
 static bool
 stream__accept(struct stream *s, const uint8_t *buf, size_t len,
@@ -399,6 +423,8 @@ stream__accept(struct stream *s, const uint8_t *buf, size_t len,
 		return stream__bad(s, err);
 	if (f.kind == FK_ACK || f.kind == FK_PING)
 		return stream__control(s, &f);
+	if (f.kind == FK_PAUSE)
+		return stream__pause(s, &f);
 	if (f.seq == 0)
 		return stream__bad(s, "data frame without a sequence number");
 	stream__acked(s, f.ack);
@@ -459,6 +485,21 @@ stream_input(struct stream *s, const uint8_t *buf, size_t len)
 	stream__schedule_ack(s);
 }
 
+size_t
+stream_seal_pause(const uint8_t key[KEY_LEN], const char *job, bool stopped,
+    uint64_t counter, uint8_t *out, size_t outcap)
+{
+	uint8_t		payload[FRAME_CONTROL_LEN];
+	struct frame	f = { FK_PAUSE, 0, 0, payload, sizeof(payload) };
+	char		ad[ID_BUF + 4];
+
+	if (snprintf(ad, sizeof(ad), "%s/in", job) >= (int)sizeof(ad))
+		return 0;
+	frame_control_encode(payload, stopped ? FRAME_PAUSE_STOPPED : 0,
+	    counter);
+	return frame_seal(key, ad, &f, out, outcap);
+}
+
 void
 stream_resend(struct stream *s)
 {
@@ -476,6 +517,12 @@ stream__tick(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	/* A tick long overdue means this process did not run (stopped, or
+	 * its host suspended): the peer gets a fresh lost_ms from now, since
+	 * what it sent meanwhile is still waiting to be read. */
+	if (now - s->last_tick > STALL_MS)
+		s->last_heard = now;
+	s->last_tick = now;
 	if (stream_full(s))
 		s->was_full = true;
 	if (s->nsent > 0 && !s->peer_holding &&

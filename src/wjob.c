@@ -225,6 +225,8 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 			log_info("job %s: forwarding signal %d", j->id,
 			    data[0]);
 			kill(j->pid, data[0]);
+			if (data[0] == SIGCONT)
+				j->paused = false;
 			return;
 		}
 		log_debug("job %s: ignored signal %d", j->id, data[0]);
@@ -243,6 +245,18 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 	case FK_NICE:
 		if (len == 1 && j->spawned && !j->exited)
 			job_renice(j, (int8_t)data[0]);
+		break;
+	case FK_PAUSE:
+		/* The proxy is stopped (SIGSTOP, which it cannot forward
+		 * itself), or runs again. */
+		if (len != 1 || !j->spawned || j->exited ||
+		    ((data[0] & FRAME_PAUSE_STOPPED) != 0) == j->paused)
+			break;
+		j->paused = !j->paused;
+		log_info("job %s: the client is %s; %s the process", j->id,
+		    j->paused ? "stopped" : "running again",
+		    j->paused ? "pausing" : "resuming");
+		kill(j->pid, j->paused ? SIGSTOP : SIGCONT);
 		break;
 	default:
 		log_debug("job %s: unexpected %s frame", j->id,
@@ -267,6 +281,9 @@ wjob_stop(struct wjob *j, const char *why, bool relay)
 	if (!j->exited && !event_pending(j->ev_kill, EV_TIMEOUT, NULL)) {
 		log_info("job %s: %s; stopping it", j->id, why);
 		kill(j->pid, SIGTERM);
+		/* A paused (stopped) process acts on it only once continued. */
+		kill(j->pid, SIGCONT);
+		j->paused = false;
 		loop_arm(j->ev_kill, (int)j->grace);
 	}
 	if (relay)

@@ -35,6 +35,7 @@
 #include "sigfwd.h"
 #include "sink.h"
 #include "source.h"
+#include "stopwatch.h"
 #include "stream.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -90,6 +91,7 @@ struct proxy {
 	struct event		*ev_tick;
 	struct event		*ev_sig[SIGFWD_MAX];
 	struct event		*ev_stop;	/* stops us after a TSTP */
+	struct stopwatch	 watch;		/* pauses the remote on SIGSTOP */
 	int			 nice;		/* last sent to the remote */
 	int64_t			 nice_checked;	/* mono ms */
 	const char		*failure;	/* set: print and exit 1 */
@@ -221,6 +223,8 @@ proxy_deliver(void *arg, enum frame_kind kind, const uint8_t *data,
 			p->hello = true;
 			proxy_send_nice(p, true);
 			log_debug("job %s: the remote process runs", p->job);
+			stopwatch_start(&p->watch, &p->conf.mqtt,
+			    p->conf.client_id, p->node.prefix, p->key, p->job);
 			source_start(&p->in, p->base, STDIN_FILENO,
 			    FRAME_MAX_PAYLOAD, &stdin_ops, p);
 		}
@@ -673,9 +677,9 @@ proxy_cleanup(struct proxy *p)
 	size_t	i;
 	int	k;
 
-	for (k = 0; k < 2; k++) {
+	stopwatch_end(&p->watch);
+	for (k = 0; k < 2; k++)
 		sink_free(&p->out[k]);
-	}
 	source_free(&p->in);
 	for (i = 0; i < p->nearly; i++)
 		free(p->early[i]);

@@ -101,37 +101,54 @@ for sig in TERM INT HUP XCPU USR1; do
 	grep -q '^dffmpeg:' "$T/sig$sig.p.err" && bad "SIG$sig: $(grep '^dffmpeg:' "$T/sig$sig.p.err")"
 done
 
-# 6b. Job control: SIGTSTP stops the proxy and the remote ffmpeg (its
-# output stops growing), SIGCONT continues both.
+# 6b. Job control: SIGTSTP, SIGSTOP (which the proxy cannot catch: its
+# stop watcher sees it) and a SIGSTOP of the proxy's whole process group
+# stop the remote ffmpeg (its output stops growing); SIGCONT continues
+# both, and a SIGTERM then ends the job as it ends a local ffmpeg.  The
+# group stop lasts longer than the data plane's 15 s silence limit, with
+# a client keepalive long enough for the broker to keep the stopped
+# proxy's connection: the job must survive it.
 pstate() { awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null; }
 fsize() { stat -c %s "$1" 2>/dev/null || echo 0; }
-"$T/bin/ffmpeg" $(endless tstp.mp4) </dev/null >/dev/null 2>"$T/tstp.err" &
-pp=$!
-if wait_for 10 remote_runs tstp.mp4; then
-	rp=$(remote_pid tstp.mp4)
+sed 's/^mqtt: {\(.*\)}$/mqtt: {\1, keepalive: 60}/' "$T/client.yaml" >"$T/client-ka.yaml"
+
+# stop_case NAME HOLD STOP CONT [setsid [CONFIG]]
+stop_case() {
+	name=$1 hold=$2 stop=$3 cont=$4
+	DFFMPEG_CLIENT_CONFIG=${6:-$DFFMPEG_CLIENT_CONFIG} ${5:-} \
+	    "$T/bin/ffmpeg" $(endless $name.mp4) </dev/null >/dev/null 2>"$T/$name.err" &
+	pp=$!
+	if ! wait_for 10 remote_runs $name.mp4; then
+		bad "$name: the remote ffmpeg did not start"
+		kill -KILL $pp
+		return
+	fi
+	rp=$(remote_pid $name.mp4)
 	sleep 0.5
 	t0=$(ms)
-	kill -TSTP $pp
-	wait_for 2 eval '[ "$(pstate $rp)" = T ]' || bad "SIGTSTP: the remote ffmpeg did not stop"
-	echo "     SIGTSTP: the remote ffmpeg stopped $(( $(ms) - t0 )) ms after the proxy's"
-	wait_for 2 eval '[ "$(pstate $pp)" = T ]' || bad "SIGTSTP: the proxy did not stop"
-	s1=$(fsize "$T/media/tstp.mp4"); sleep 1; s2=$(fsize "$T/media/tstp.mp4")
-	[ "$s1" = "$s2" ] || bad "SIGTSTP: the output grew from $s1 to $s2 bytes while stopped"
-	kill -CONT $pp
-	wait_for 2 eval '[ "$(pstate $rp)" != T ]' || bad "SIGCONT: the remote ffmpeg did not continue"
-	[ "$(pstate $pp)" != T ] || bad "SIGCONT: the proxy did not continue"
+	eval "kill $stop"
+	wait_for 2 eval '[ "$(pstate $rp)" = T ]' || bad "$name: the remote ffmpeg did not stop"
+	echo "     $name: the remote ffmpeg stopped $(( $(ms) - t0 )) ms after the proxy was sent $stop"
+	wait_for 2 eval '[ "$(pstate $pp)" = T ]' || bad "$name: the proxy did not stop"
+	s1=$(fsize "$T/media/$name.mp4"); sleep "$hold"; s2=$(fsize "$T/media/$name.mp4")
+	[ "$s1" = "$s2" ] || bad "$name: the output grew from $s1 to $s2 bytes while stopped"
+	[ "$(pstate $rp)" = T ] || bad "$name: the remote ffmpeg ran again during the stop ($(pstate $rp))"
+	eval "kill $cont"
+	wait_for 2 eval '[ "$(pstate $rp)" != T ]' || bad "$name: SIGCONT: the remote ffmpeg did not continue"
+	[ "$(pstate $pp)" != T ] || bad "$name: SIGCONT: the proxy did not continue"
 	sleep 1
-	s3=$(fsize "$T/media/tstp.mp4")
-	[ "$s3" -gt "$s2" ] || bad "SIGCONT: the output did not grow again ($s2, then $s3 bytes)"
+	s3=$(fsize "$T/media/$name.mp4")
+	[ "$s3" -gt "$s2" ] || bad "$name: SIGCONT: the output did not grow again ($s2, then $s3 bytes)"
 	kill -TERM $pp
-	wait_gone $pp 10000 || { bad "SIGTSTP: the proxy still runs 10 s after SIGTERM"; kill -KILL $pp; }
+	wait_gone $pp 10000 || { bad "$name: the proxy still runs 10 s after SIGTERM"; kill -KILL $pp; }
 	{ wait $pp; } 2>/dev/null
 	prc=$?
-	[ $prc = 255 ] || bad "SIGTSTP case: exit status $prc after SIGTERM, local 255"
-else
-	bad "SIGTSTP: the remote ffmpeg did not start"
-	kill -KILL $pp
-fi
+	[ $prc = 255 ] || bad "$name: exit status $prc after SIGTERM, local 255: $(tail -c 300 "$T/$name.err")"
+	grep -q '^dffmpeg:' "$T/$name.err" && bad "$name: $(grep '^dffmpeg:' "$T/$name.err")"
+}
+stop_case tstp 1 '-TSTP $pp' '-CONT $pp'
+stop_case stop 1 '-STOP $pp' '-CONT $pp'
+stop_case stopgrp 17 '-STOP -- -$pp' '-CONT -- -$pp' setsid "$T/client-ka.yaml"
 
 # 6c. Priority: the proxy's nice value at start and after a renice is the
 # remote ffmpeg's.

@@ -946,6 +946,66 @@ START_TEST(test_busy_pings)
 END_TEST
 
 /* Control frames without their counter are bad frames. */
+/*
+ * Pause frames of the proxy's stop watcher (a sender beside the client
+ * end, with its own counter): a fresh one reaches the worker end with its
+ * flags and keeps the client alive while the client itself is silent; a
+ * replayed or overtaken one does neither; one sealed for another job
+ * does not open and counts as bad.
+ */
+START_TEST(test_pause_frames)
+{
+	struct stream_params	pa = { 0, 0, 0, 600 };
+	uint8_t			buf[FRAME_OVERHEAD + FRAME_CONTROL_LEN];
+	uint8_t			expect_buf[2] = { FRAME_PAUSE_STOPPED, 0 };
+	struct buf		expect = { 0 };
+	size_t			len, len1;
+	uint8_t			first[sizeof(buf)];
+	uint64_t		c;
+	int64_t			end;
+
+	ends_open(&pa, NULL);
+	B.cut = true;		/* the client end is stopped: says nothing */
+	len1 = stream_seal_pause(key, job, true, 1, first, sizeof(first));
+	ck_assert_uint_eq(len1, sizeof(first));
+	stream_input(A.s, first, len1);
+	record(&expect, FK_PAUSE, expect_buf, 1);
+	/* Fresh pause frames every 200 ms keep A from losing B for 1.5 s. */
+	end = mono_ms() + 1500;
+	for (c = 2; mono_ms() < end; c++) {
+		len = stream_seal_pause(key, job, true, c, buf, sizeof(buf));
+		stream_input(A.s, buf, len);
+		record(&expect, FK_PAUSE, expect_buf, 1);
+		run_until(200, a_lost);
+	}
+	ck_assert_int_eq(A.lost, 0);
+	/* The first one again, and an older counter: dropped. */
+	stream_input(A.s, first, len1);
+	len = stream_seal_pause(key, job, false, c - 2, buf, sizeof(buf));
+	stream_input(A.s, buf, len);
+	/* A resume with a new counter: delivered. */
+	len = stream_seal_pause(key, job, false, c, buf, sizeof(buf));
+	stream_input(A.s, buf, len);
+	record(&expect, FK_PAUSE, expect_buf + 1, 1);
+	ck_assert_uint_eq(buf_used(&A.got), buf_used(&expect));
+	ck_assert_mem_eq(buf_head(&A.got), buf_head(&expect), buf_used(&expect));
+	ck_assert_uint_eq(stream_bad_frames(A.s), 0);
+	/* Replays alone do not keep B alive. */
+	end = mono_ms() + 1500;
+	while (A.lost == 0 && mono_ms() < end) {
+		stream_input(A.s, first, len1);
+		stream_input(A.s, buf, len);
+		run_until(100, a_lost);
+	}
+	ck_assert_msg(A.lost > 0, "replayed pause frames kept B alive");
+	/* Sealed for another job: does not open. */
+	len = stream_seal_pause(key, "other", true, c + 1, buf, sizeof(buf));
+	stream_input(A.s, buf, len);
+	ck_assert_uint_eq(stream_bad_frames(A.s), 1);
+	buf_free(&expect);
+}
+END_TEST
+
 START_TEST(test_short_control)
 {
 	uint8_t		 buf[FRAME_OVERHEAD + FRAME_CONTROL_LEN + 1];
@@ -1006,6 +1066,7 @@ make_suite(void)
 	tcase_add_test(tc, test_replayed_flags);
 	tcase_add_test(tc, test_busy_pings);
 	tcase_add_test(tc, test_short_control);
+	tcase_add_test(tc, test_pause_frames);
 	suite_add_tcase(s, tc);
 	return s;
 }
