@@ -14,6 +14,12 @@
 #   4. time from fork to the first stdout byte seen by the consumer for
 #      -version (end to end; the ≤ 5 ms target is on the wire, not visible
 #      here, so it is reported without a verdict).
+#   5. job control: a 16 s real-time transcode through the proxy, left
+#      alone for 3 s, then SIGSTOPped STOPS times: from each SIGSTOP to the
+#      remote ffmpeg's stopped state (median and worst, against 200 ms),
+#      and the CPU the proxy's stop watcher used per second of job, without
+#      and with the stops (from /proc/PID/schedstat; 1000 us/s is 0.1 % of
+#      a core).
 #
 # Prints a table; exits 0 on a MISS (a measurement, not a test) and 1 when
 # something is broken (a failed run, different bytes).  Then bench/coord.sh
@@ -130,6 +136,44 @@ for src in testsrc color; do
 	    "$(first raw_${src}_local bytes))"
 done
 
+# 5: job control.
+STOPS=${STOPS:-5}
+echo "bench: job control, $STOPS SIGSTOPs of a running proxy"
+"$PROXY" -v error -re -f lavfi -i testsrc=size=320x240:rate=25 -t 16 \
+    -f null - </dev/null >/dev/null 2>"$T/stop.stderr" &
+pp=$!
+wait_for 10 eval 'rp=$(pgrep -P "$PID_worker01" -f "testsrc=size=320x240") && [ -n "$rp" ]' ||
+    fail "job control: the remote ffmpeg did not start"
+wait_for 5 eval 'wp=$(pgrep -P $pp) && [ -n "$wp" ]' || fail "job control: no stop watcher"
+# state PID: its state letter (R, S, T ...).
+state() { local l; read -r l <"/proc/$1/stat" && l=${l##*) } && echo "${l%% *}"; }
+# oncpu_ns PID: its time on a CPU so far.
+oncpu_ns() { local a; read -r a _ <"/proc/$1/schedstat" 2>/dev/null && echo "$a" || echo 0; }
+w0=$(oncpu_ns "$wp"); t0=$(ms)
+sleep 3
+wi=$(oncpu_ns "$wp"); ti=$(ms)
+: >"$T/stop.runs"
+for i in $(seq "$STOPS"); do
+	sleep 0.7
+	s0=$(date +%s%N)
+	kill -STOP $pp
+	while [ "$(state "$rp")" != T ]; do
+		[ $(( $(date +%s%N) - s0 )) -gt 3000000000 ] && break
+	done
+	echo "stop_ms=$(( ($(date +%s%N) - s0) / 1000000 ))" >>"$T/stop.runs"
+	sleep 0.3
+	kill -CONT $pp
+	wait_for 3 eval '[ "$(state $rp)" != T ]' || fail "job control: the remote ffmpeg did not continue"
+done
+sleep 2
+w1=$(oncpu_ns "$wp"); t1=$(ms)
+wait_for 30 eval '! kill -0 $pp 2>/dev/null' || fail "job control: the proxy did not end"
+wait $pp || fail "job control: the job failed: $(tail -n 3 "$T/stop.stderr")"
+# us_per_s NS MS: CPU nanoseconds over wall milliseconds, as us/s.
+us_per_s() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / 1e3 / (t / 1e3) }'; }
+WATCH_IDLE=$(us_per_s $((wi - w0)) $((ti - t0)))
+WATCH_STOPS=$(us_per_s $((w1 - wi)) $((t1 - ti)))
+
 # The table.
 vp=$(median ver_proxy wall_ms); vl=$(median ver_local wall_ms)
 r=$(ratio "$vp" "$vl")
@@ -156,6 +200,13 @@ done
 tp=$(median ver_proxy ttfb_ms); tl=$(median ver_local ttfb_ms)
 row "-version first byte, median" "$(fmt "$tp" '%.1f ms')" \
     "$(fmt "$tl" '%.1f ms')" "$(ratio "$tp" "$tl")x" "(5 ms wire)" "-"
+sm=$(median stop stop_ms); sx=$(maxof stop stop_ms)
+row "SIGSTOP -> remote paused, median" "$sm ms" "-" "-" "<= 200 ms" \
+    "$(verdict "$sm" '<=' 200)"
+row "SIGSTOP -> remote paused, worst of $STOPS" "$sx ms" "-" "-" "<= 200 ms" \
+    "$(verdict "$sx" '<=' 200)"
+row "stop watcher CPU, no stop" "$WATCH_IDLE us/s" "-" "-" "(cost)" "-"
+row "stop watcher CPU, $STOPS stops" "$WATCH_STOPS us/s" "-" "-" "(cost)" "-"
 
 echo
 printf '%-36s %11s %11s %7s %11s\n' what proxy local ratio target

@@ -102,5 +102,9 @@ void	 caps_set(struct caps *, enum caps_kind, const struct strv *names);
  */
 const char *caps_missing(const struct caps *c, const struct ffreq *req,
 	    char *buf, size_t buflen);
+/* The other way round: the first requirement of req that c lists (a
+ * worker's disabled names), or NULL. */
+const char *caps_listed(const struct caps *c, const struct ffreq *req,
+	    char *buf, size_t buflen);
 
 #endif

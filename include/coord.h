@@ -136,6 +136,15 @@ void	 coord_job_place(struct coord *, struct cjob *, struct cworker *);
 void	 coord_schedule(struct coord *);
 /* Whether a job no worker can take now should wait (or is refused, with
  * why). */
+/*
+ * No worker could ever meet j's needs (why).  Unless its client has a
+ * local fallback, j is marked unplaceable (logged, and recorded with its
+ * placement) and scheduled needing only the binary and its path
+ * variables, so that the caller gets ffmpeg's own error text and status.
+ * False if it cannot run even so.
+ */
+bool	 coord_relax(struct coord *, struct cjob *, bool fallback,
+	    const char *why);
 bool	 coord_could_run(struct coord *, const struct cjob *, char *why,
 	    size_t whylen);
 /* The worker is gone (will, silence, bye: to is lost or offline):

@@ -33,6 +33,10 @@ struct cjob {
 	struct strmap	 env;
 	struct strv	 paths;
 	struct ffreq	 req;		/* what it needs of a worker's ffmpeg */
+	/* Set (why) when no worker could meet req and the client has no
+	 * fallback: it runs on any worker with the binary and its paths, so
+	 * that the caller gets ffmpeg's own error. */
+	char		*unplaceable;
 	enum job_state	 state;
 	char		 worker[NAME_MAX_LEN + 1];
 	uint8_t		 key[KEY_LEN];

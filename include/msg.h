@@ -100,6 +100,7 @@ enum msg_field {
 	F_DEVICES,	/* strv: device nodes */
 	F_EPOCH,	/* int: the sender's MQTT connection epoch (1, 2, ...) */
 	F_REPORTING,	/* strv: jobs whose report is still being re-sent */
+	F_FALLBACK,	/* bool: the client has a local fallback (submit) */
 	F__COUNT
 };
 
@@ -136,6 +137,7 @@ struct msg {
 	char		*worker;
 	int64_t		 position;
 	bool		 interactive;
+	bool		 fallback;
 	int64_t		 grace;
 	int64_t		 bytes_in;
 	int64_t		 bytes_out;

@@ -46,6 +46,10 @@ struct wcheck	*wcheck_new(struct event_base *, const struct worker_conf *,
 /* Kills the children still running, without callbacks. */
 void		 wcheck_free(struct wcheck *);
 void		 wcheck_run(struct wcheck *);
+/* The first thing a job of binary with args needs that this worker's
+ * config disables ("encoder 'h264_nvenc'"), or NULL. */
+const char	*wcheck_disabled(const struct wcheck *, const char *binary,
+		    const struct strv *args, char *why, size_t whylen);
 bool		 wcheck_ready(const struct wcheck *);
 /* The last probe's result minus what the config disables; NULL while
  * unknown (no probe yet, or it failed). */

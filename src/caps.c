@@ -403,9 +403,10 @@ caps_free(struct caps *c)
 	memset(c, 0, sizeof(*c));
 }
 
-const char *
-caps_missing(const struct caps *c, const struct ffreq *req, char *buf,
-    size_t buflen)
+/* The first requirement of req that c lists (want) or does not list. */
+static const char *
+caps_match(const struct caps *c, const struct ffreq *req, bool want,
+    char *buf, size_t buflen)
 {
 	static const struct {
 		size_t		 off;
@@ -425,7 +426,7 @@ caps_missing(const struct caps *c, const struct ffreq *req, char *buf,
 	for (i = 0; i < nitems(checks); i++) {
 		sv = (const struct strv *)((const char *)req + checks[i].off);
 		for (j = 0; j < sv->n; j++) {
-			if (caps_has(c, checks[i].kind, sv->v[j]))
+			if (caps_has(c, checks[i].kind, sv->v[j]) != want)
 				continue;
 			if (buflen > 0)
 				snprintf(buf, buflen, "%s '%s'", checks[i].what,
@@ -434,6 +435,20 @@ caps_missing(const struct caps *c, const struct ffreq *req, char *buf,
 		}
 	}
 	return NULL;
+}
+
+const char *
+caps_missing(const struct caps *c, const struct ffreq *req, char *buf,
+    size_t buflen)
+{
+	return caps_match(c, req, false, buf, buflen);
+}
+
+const char *
+caps_listed(const struct caps *c, const struct ffreq *req, char *buf,
+    size_t buflen)
+{
+	return caps_match(c, req, true, buf, buflen);
 }
 
 /* The executable binary names: itself if it has a '/', else from PATH. */

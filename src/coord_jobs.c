@@ -168,7 +168,7 @@ coord_job_place(struct coord *c, struct cjob *j, struct cworker *w)
 	if (keyring_lookup(c->keyring, w->name, wkey, &role) == -1)
 		return;
 	snprintf(j->worker, sizeof(j->worker), "%s", w->name);
-	if (coord_job_transition(c, j, JS_ASSIGNED, NULL) == -1) {
+	if (coord_job_transition(c, j, JS_ASSIGNED, j->unplaceable) == -1) {
 		sodium_memzero(wkey, sizeof(wkey));
 		return;
 	}
@@ -197,7 +197,8 @@ coord_job_place(struct coord *c, struct cjob *j, struct cworker *w)
 static struct sched_job
 sched_job_of(const struct cjob *j)
 {
-	struct sched_job	sj = { j->binary, &j->paths, &j->req };
+	struct sched_job	sj = { j->binary, &j->paths,
+				    j->unplaceable != NULL ? NULL : &j->req };
 
 	return sj;
 }
@@ -227,6 +228,26 @@ coord_could_run(struct coord *c, const struct cjob *j, char *why,
 
 	return sched_could_run(c->reg.v, c->reg.n, &sj,
 	    mono_ms() - c->started < STARTUP_GRACE_MS, why, whylen);
+}
+
+bool
+coord_relax(struct coord *c, struct cjob *j, bool fallback, const char *why)
+{
+	char	text[256], why2[160];
+
+	if (fallback || j->unplaceable != NULL)
+		return false;
+	snprintf(text, sizeof(text), "unplaceable (%s): run anyway for "
+	    "ffmpeg's own error", why);
+	j->unplaceable = xstrdup(text);
+	if (!coord_could_run(c, j, why2, sizeof(why2))) {
+		free(j->unplaceable);
+		j->unplaceable = NULL;
+		return false;
+	}
+	log_warnx("job %s: %s", j->id, text);
+	coord_schedule(c);
+	return true;
 }
 
 /* Apply fn to every job placed on w (fn may forget the job it gets). */

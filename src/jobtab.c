@@ -41,6 +41,7 @@ jobtab_job_free(struct cjob *j)
 	strmap_free(&j->env);
 	ffreq_free(&j->req);
 	free(j->cwd);
+	free(j->unplaceable);
 	msg_clear(&j->assign);
 	sodium_memzero(j->key, sizeof(j->key));
 	free(j);

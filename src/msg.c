@@ -72,7 +72,8 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	/* The will: built afresh for every connection, with its epoch. */
 	[MT_GONE] = { "gone", W | C, B(SESSION) | B(EPOCH), 0 },
 	[MT_SUBMIT] = { "submit", C, B(JOB) | B(SESSION) | B(BINARY) | B(ARGS),
-	    B(CWD) | B(ENV) | B(PATHS) | B(INTERACTIVE) | B(EPOCH) },
+	    B(CWD) | B(ENV) | B(PATHS) | B(INTERACTIVE) | B(EPOCH) |
+	    B(FALLBACK) },
 	/* cancel also goes down to the worker, with a grace period. */
 	[MT_CANCEL] = { "cancel", C | A | K, B(JOB),
 	    B(REASON) | B(GRACE) | B(SESSION) },
@@ -134,6 +135,7 @@ const struct field_info msg_fields[F__COUNT] = {
 	[F_WORKER] = { "worker", FK_STR, S(worker), NAME_MAX_LEN, 0, FF_NAME },
 	[F_POSITION] = { "position", FK_INT, S(position), 0, 0, 0 },
 	[F_INTERACTIVE] = { "interactive", FK_BOOL, S(interactive), 0, 0, 0 },
+	[F_FALLBACK] = { "fallback", FK_BOOL, S(fallback), 0, 0, 0 },
 	[F_GRACE] = { "grace", FK_INT, S(grace), 0, 0, 0 },
 	[F_BYTES_IN] = { "bytes_in", FK_INT, S(bytes_in), 0, 0, 0 },
 	[F_BYTES_OUT] = { "bytes_out", FK_INT, S(bytes_out), 0, 0, 0 },

@@ -88,60 +88,9 @@ watch_send(struct watch *w)
 static void
 watch_act(struct watch *w)
 {
-	if (w->started && mqtt_is_connected(w->mqtt) && (!w->told ||
+	if (w->mqtt != NULL && mqtt_is_connected(w->mqtt) && (!w->told ||
 	    (w->stopped && mono_ms() - w->told_at >= STOPWATCH_REPEAT_MS)))
 		watch_send(w);
-}
-
-static void
-watch_poll(evutil_socket_t fd, short what, void *arg)
-{
-	struct watch	*w = arg;
-	int		 st;
-	bool		 stopped;
-
-	(void)fd;
-	(void)what;
-	if ((st = watch_state(w)) == -1 || getppid() != w->parent) {
-		event_base_loopbreak(w->base);
-		return;
-	}
-	stopped = st == 'T';
-	if (stopped != w->stopped) {
-		w->stopped = stopped;
-		/* A stop so short that the worker never heard of it needs
-		 * no resume. */
-		w->told = !stopped && !w->started;
-	}
-	if (w->stopped && !w->started) {
-		w->started = true;
-		mqtt_start(w->mqtt);
-	}
-	watch_act(w);
-}
-
-static void
-watch_done(void *arg)
-{
-	struct watch	*w = arg;
-
-	event_base_loopbreak(w->base);
-}
-
-/* The proxy closed the pipe (or died): leave. */
-static void
-watch_pipe(evutil_socket_t fd, short what, void *arg)
-{
-	struct watch	*w = arg;
-	char		 c;
-
-	(void)what;
-	if (read(fd, &c, 1) == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (w->started)
-		mqtt_shutdown(w->mqtt, SHUTDOWN_MS, watch_done, w);
-	else
-		event_base_loopbreak(w->base);
 }
 
 static void
@@ -175,10 +124,68 @@ static const struct mqtt_ops watch_mqtt_ops = {
 	watch_message,
 };
 
+static void
+watch_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch	*w = arg;
+	char		 err[256];
+	int		 st;
+	bool		 stopped;
+
+	(void)fd;
+	(void)what;
+	if ((st = watch_state(w)) == -1 || getppid() != w->parent) {
+		event_base_loopbreak(w->base);
+		return;
+	}
+	stopped = st == 'T';
+	if (stopped != w->stopped) {
+		w->stopped = stopped;
+		/* A stop so short that the worker never heard of it needs
+		 * no resume. */
+		w->told = !stopped && !w->started;
+	}
+	if (w->stopped && !w->started) {
+		/* The connection (and its timer) only from the first stop:
+		 * until then the watcher costs one read every poll. */
+		w->started = true;
+		if ((w->mqtt = mqtt_new(w->base, w->conf, w->name,
+		    &watch_mqtt_ops, w, err, sizeof(err))) == NULL)
+			log_warnx("job %s: stop watcher: %s", w->job, err);
+		else
+			mqtt_start(w->mqtt);
+	}
+	watch_act(w);
+}
+
+static void
+watch_done(void *arg)
+{
+	struct watch	*w = arg;
+
+	event_base_loopbreak(w->base);
+}
+
+/* The proxy closed the pipe (or died): leave. */
+static void
+watch_pipe(evutil_socket_t fd, short what, void *arg)
+{
+	struct watch	*w = arg;
+	char		 c;
+
+	(void)what;
+	if (read(fd, &c, 1) == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (w->mqtt != NULL)
+		mqtt_shutdown(w->mqtt, SHUTDOWN_MS, watch_done, w);
+	else
+		event_base_loopbreak(w->base);
+}
+
 static void __attribute__((noreturn))
 watch_main(struct watch *w, int rfd)
 {
-	char		 path[64], err[256];
+	char		 path[64];
 	struct event	*ev_poll, *ev_pipe;
 	int		 null;
 
@@ -199,11 +206,6 @@ watch_main(struct watch *w, int rfd)
 	if ((w->statfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		_exit(0);
 	w->base = loop_new();
-	if ((w->mqtt = mqtt_new(w->base, w->conf, w->name, &watch_mqtt_ops,
-	    w, err, sizeof(err))) == NULL) {
-		log_warnx("job %s: stop watcher: %s", w->job, err);
-		_exit(0);
-	}
 	ev_pipe = event_new(w->base, rfd, EV_READ | EV_PERSIST, watch_pipe, w);
 	event_add(ev_pipe, NULL);
 	ev_poll = loop_timer(w->base, true, watch_poll, w);

@@ -10,6 +10,7 @@
 #include "bgtask.h"
 #include "bounds.h"
 #include "caps.h"
+#include "ffargs.h"
 #include "log.h"
 #include "paths.h"
 #include "settings.h"
@@ -33,6 +34,7 @@ struct wcheck {
 	struct bgtask_pool	*tasks;
 	bool			 ready;
 	struct caps		 caps;		/* of the ffmpeg binary */
+	struct caps		 disabled;	/* the config's disable lists */
 	bool			 caps_known;
 	bool			 probed;	/* caps_stat is valid */
 	bool			 probe_done;	/* the first probe has ended */
@@ -269,6 +271,10 @@ wcheck_new(struct event_base *base, const struct worker_conf *conf,
 		strmap_set(&w->health, pm->roots.keys[i], "checking");
 	}
 	w->probe_done = strmap_get(&conf->binaries, "ffmpeg") == NULL;
+	caps_set(&w->disabled, CAPS_ENCODERS, &conf->disable.encoders);
+	caps_set(&w->disabled, CAPS_DECODERS, &conf->disable.decoders);
+	caps_set(&w->disabled, CAPS_HWACCELS, &conf->disable.hwaccels);
+	caps_set(&w->disabled, CAPS_FILTERS, &conf->disable.filters);
 	return w;
 }
 
@@ -281,6 +287,7 @@ wcheck_free(struct wcheck *w)
 	free(w->checks);
 	strmap_free(&w->health);
 	caps_free(&w->caps);
+	caps_free(&w->disabled);
 	free(w);
 }
 
@@ -290,6 +297,22 @@ wcheck_run(struct wcheck *w)
 	checks_start(w);
 	probe_start(w);
 	check_maybe_ready(w);
+}
+
+const char *
+wcheck_disabled(const struct wcheck *w, const char *binary,
+    const struct strv *args, char *why, size_t whylen)
+{
+	struct ffreq	 req;
+	const char	*hit;
+
+	if (strcmp(binary, "ffmpeg") != 0)
+		return NULL;
+	memset(&req, 0, sizeof(req));
+	ffargs_requirements((int)args->n, args->v, &req);
+	hit = caps_listed(&w->disabled, &req, why, whylen);
+	ffreq_free(&req);
+	return hit;
 }
 
 bool

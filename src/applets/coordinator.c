@@ -222,9 +222,14 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 	if (j->state != JS_PENDING)
 		return;		/* placed: `accepted` is its answer */
 	if (!coord_could_run(c, j, why, sizeof(why))) {
-		refuse(c, s, req, "unavailable", why);
-		coord_job_end(c, j, JS_FAILED, why);
-		return;
+		if (!coord_relax(c, j, (req->present & FBIT(F_FALLBACK)) &&
+		    req->fallback, why)) {
+			refuse(c, s, req, "unavailable", why);
+			coord_job_end(c, j, JS_FAILED, why);
+			return;
+		}
+		if (j->state != JS_PENDING)
+			return;		/* placed after all */
 	}
 	msg_init(&m, MT_QUEUED, COORDINATOR_NAME);
 	msg_set_str(&m, F_JOB, j->id);

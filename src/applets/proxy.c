@@ -361,6 +361,10 @@ proxy_submit(struct proxy *p)
 	msg_set_strmap(&m, F_ENV, &p->spec.env);
 	msg_set_strv(&m, F_PATHS, &p->spec.paths);
 	msg_set_bool(&m, F_INTERACTIVE, isatty(STDIN_FILENO));
+	/* Without a fallback a job no worker could run still runs, for
+	 * ffmpeg's own error (design §6.2). */
+	msg_set_bool(&m, F_FALLBACK, strmap_get(&p->conf.fallback,
+	    p->spec.binary) != NULL);
 	if (node_send(&p->node, &m, false) == -2)
 		proxy_fail(p, false, "the command line is too long to send "
 		    "(more than %d bytes)", MSG_MAX_BYTES);

@@ -143,6 +143,17 @@ worker_on_assign(struct worker *w, const struct msg *m)
 		wjob_reject(&w->node, m->job, "binary", err);
 		return;
 	}
+	/* Placed here although it lacks what the job needs (for ffmpeg's own
+	 * error), but the operator withholds it: say so instead. */
+	if (wcheck_disabled(w->checks, m->binary, &m->args, err,
+	    sizeof(err)) != NULL) {
+		char	text[384];
+
+		snprintf(text, sizeof(text), "%s is disabled on worker %s", err,
+		    w->node.name);
+		wjob_reject(&w->node, m->job, "disabled", text);
+		return;
+	}
 	/* The cached health: a check of a hung mount never returns. */
 	for (i = 0; i < m->paths.n; i++) {
 		if ((h = strmap_get(wcheck_health(w->checks),
