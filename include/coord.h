@@ -34,6 +34,8 @@
 #include "registry.h"
 #include "settings.h"
 
+#define UNVERIFIED_PER_S	20	/* `unverified` notices a second */
+
 struct event;
 struct event_base;
 struct keyring;
@@ -82,6 +84,8 @@ struct coord {
 	int64_t			 started;	/* mono ms */
 	int64_t			 last_purge;
 	int64_t			 last_auth_warn;
+	int64_t			 unverified_window;	/* mono ms */
+	int			 unverified_sent;	/* in that second */
 	uint64_t		 dropped[ME__COUNT];
 	uint64_t		 received;
 };
@@ -97,6 +101,10 @@ void	 coord_answer(struct coord *, const struct sender *,
 	    const struct msg *req, struct msg *);
 /* Send m (cleared) to the client process that submitted j. */
 void	 coord_to_client(struct coord *, const struct cjob *, struct msg *);
+/* s sent payload, which failed its MAC: tell s's downlink (signed with
+ * the key held for s), at most UNVERIFIED_PER_S times a second. */
+void	 coord_unverified(struct coord *, const struct sender *,
+	    const void *payload, size_t len);
 /* Sign m for a worker, stamped now, and publish it (m is kept). */
 void	 coord_send_worker(struct coord *, const char *worker, struct msg *);
 /* The same, clearing m. */

@@ -15,6 +15,13 @@ enum log_sink { LOG_SINK_STDERR, LOG_SINK_FILE, LOG_SINK_SYSLOG, LOG_SINK_NONE }
 /* Set where messages go.  For LOG_SINK_FILE, path is opened for appending;
  * on failure the sink falls back to syslog and -1 is returned. */
 int	 log_init(const char *ident, enum log_sink sink, const char *path);
+/*
+ * Where a process that must not write to stderr logs without a log_file:
+ * syslog when its socket exists, else the file NAME in the user's state
+ * directory ($XDG_STATE_HOME/dffmpeg/, default ~/.local/state/dffmpeg/,
+ * created 0700).  -1 (and no logging) if neither is possible.
+ */
+int	 log_init_default(const char *ident, const char *name);
 /* Open the sink of the last log_init again (a forked child that closed
  * every descriptor). */
 int	 log_reopen(void);

@@ -55,6 +55,7 @@ enum msg_type {
 	MT_FAILED,
 	MT_REFUSED,
 	MT_REPLY,
+	MT_UNVERIFIED,	/* one of yours did not verify with the key I hold */
 	MT__COUNT
 };
 
@@ -211,6 +212,10 @@ char	*msg_encode(const struct msg *, const char *topic,
  */
 enum msg_err msg_peek_from(const void *payload, size_t len, char *from,
 	    size_t fromlen);
+/* The same for the body's session (to address an answer to a message
+ * that did not verify). */
+enum msg_err msg_peek_session(const void *payload, size_t len,
+	    char *session, size_t sessionlen);
 
 /*
  * Verify and decode payload received on topic with key.  Checks, in order:

@@ -49,6 +49,9 @@ struct node {
 	int64_t			 window_ms;
 	bool			 ready;
 	uint64_t		 dropped;	/* bad downlink messages */
+	uint64_t		 mac_failed;	/* of those, failed their MAC:
+						   the coordinator holds
+						   another key for us */
 };
 
 /*

@@ -38,6 +38,9 @@ if [ "$need" = test ]; then
 	check_cmd ffmpeg ffmpeg
 	check_cmd ffprobe ffmpeg
 	check_cmd sqlite3 sqlite3
+	# Forged wills (t_presence) and a TLS broker's certificates.
+	check_cmd mosquitto_sub mosquitto-clients
+	check_cmd openssl openssl
 	# A FUSE file system that hangs, for the hung-mount test.
 	check_cmd fusermount3 fuse3
 	/usr/bin/python3 -c 'import fuse' >/dev/null 2>&1 ||

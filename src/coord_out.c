@@ -108,6 +108,37 @@ coord_answer(struct coord *c, const struct sender *s, const struct msg *req,
 }
 
 void
+coord_unverified(struct coord *c, const struct sender *s,
+    const void *payload, size_t len)
+{
+	char		 topic[256], session[SESSION_BUF], *out;
+	struct msg	 m;
+	size_t		 olen;
+	int64_t		 now = mono_ms();
+
+	if (now - c->unverified_window >= 1000) {
+		c->unverified_window = now;
+		c->unverified_sent = 0;
+	}
+	if (c->unverified_sent >= UNVERIFIED_PER_S)
+		return;
+	session[0] = '\0';
+	if (s->role != ROLE_WORKER && msg_peek_session(payload, len, session,
+	    sizeof(session)) != ME_OK)
+		return;
+	if (downlink_topic(c, topic, sizeof(topic), s->role, s->name,
+	    session) == -1)
+		return;
+	c->unverified_sent++;
+	msg_init(&m, MT_UNVERIFIED, COORDINATOR_NAME);
+	if (session[0] != '\0')
+		msg_set_str(&m, F_SESSION, session);
+	out = coord_publish(c, topic, s->key, &m, &olen);
+	free(out);
+	msg_clear(&m);
+}
+
+void
 coord_to_client(struct coord *c, const struct cjob *j, struct msg *m)
 {
 	uint8_t	 key[KEY_LEN];

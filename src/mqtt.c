@@ -52,6 +52,8 @@ struct mqtt {
 	char			*will_topic;
 	int64_t			 epoch;		/* of the latest attempt */
 	char			 last_err[256];	/* of connecting, for the log */
+	char			 tls_err[160];	/* OpenSSL's latest, via the
+						   library's log */
 	int64_t			 last_err_at;	/* mono ms */
 	unsigned		 err_repeats;
 	bool			 attempt_reported;	/* its failure is logged */
@@ -228,6 +230,23 @@ mqtt__drop(struct mqtt *m, const char *why)
 		m->ops->disconnected(m->arg);
 }
 
+/* What a failed library call says, TLS failures with OpenSSL's reason. */
+static const char *
+mqtt__rc_text(struct mqtt *m, int rc)
+{
+	static char	buf[256];
+
+	if (rc == MOSQ_ERR_ERRNO)
+		return strerror(errno);
+	if (rc != MOSQ_ERR_TLS)
+		return mosquitto_strerror(rc);
+	snprintf(buf, sizeof(buf), "TLS failed%s%s (check mqtt.tls and the "
+	    "broker's certificate)", m->tls_err[0] != '\0' ? ": " : "",
+	    m->tls_err);
+	m->tls_err[0] = '\0';
+	return buf;
+}
+
 /* Every connection gets its own epoch and a will signed for it. */
 static void
 mqtt__set_will(struct mqtt *m)
@@ -262,9 +281,7 @@ mqtt__attempt(struct mqtt *m)
 		rc = mosquitto_reconnect_async(m->mosq);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		mqtt__warn(m, "cannot connect to the broker at %s: %s",
-		    mqtt__where(m, where, sizeof(where)),
-		    rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-		    mosquitto_strerror(rc));
+		    mqtt__where(m, where, sizeof(where)), mqtt__rc_text(m, rc));
 		/* A failed attempt still leaves the host set for reconnects. */
 		m->ever_connected = true;
 		m->state = MQ_IDLE;
@@ -299,8 +316,7 @@ mqtt__on_read(evutil_socket_t fd, short what, void *arg)
 	}
 	rc = mosquitto_loop_read(m->mosq, 1);
 	if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == -1) {
-		mqtt__drop(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-		    mosquitto_strerror(rc));
+		mqtt__drop(m, mqtt__rc_text(m, rc));
 		return;
 	}
 	mqtt__sync(m);
@@ -316,8 +332,7 @@ mqtt__on_write(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	rc = mosquitto_loop_write(m->mosq, 1);
 	if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == -1) {
-		mqtt__drop(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) :
-		    mosquitto_strerror(rc));
+		mqtt__drop(m, mqtt__rc_text(m, rc));
 		return;
 	}
 	mqtt__sync(m);
@@ -500,10 +515,22 @@ mqtt__cb_message(struct mosquitto *mosq, void *arg,
 static void
 mqtt__cb_log(struct mosquitto *mosq, void *arg, int level, const char *str)
 {
+	struct mqtt	*m = arg;
+	const char	*p;
+
 	(void)mosq;
-	(void)arg;
-	if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
-		log_debug("libmosquitto: %s", str);
+	if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)))
+		return;
+	log_debug("libmosquitto: %s", str);
+	/* "OpenSSL Error[0]: error:0A000086:SSL routines::certificate
+	 * verify failed": the reason of the next MOSQ_ERR_TLS. */
+	if (strncmp(str, "OpenSSL Error", 13) == 0 &&
+	    (p = strstr(str, ": ")) != NULL) {
+		const char *q = strrchr(p, ':');
+
+		snprintf(m->tls_err, sizeof(m->tls_err), "%s",
+		    q != NULL && q[1] != '\0' ? q + 1 : p + 2);
+	}
 }
 
 struct mqtt *

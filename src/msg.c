@@ -94,6 +94,10 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	[MT_REPLY] = { "reply", K, B(REF),
 	    B(DATA) | B(JOB) | B(STATE) | B(CODE) | B(SIGNAL) | B(TEXT) |
 	    B(WORKER) },
+	/* Answers a message whose MAC failed, signed with the key the
+	 * coordinator holds for the sender: a sender with another key
+	 * cannot verify it either, and so learns that the keys differ. */
+	[MT_UNVERIFIED] = { "unverified", K, 0, B(SESSION) },
 };
 
 #undef W

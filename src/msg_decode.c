@@ -123,8 +123,11 @@ payload_split(const void *payload, size_t len, size_t *jlen, char *err,
 	return ME_OK;
 }
 
-enum msg_err
-msg_peek_from(const void *payload, size_t len, char *from, size_t fromlen)
+/* A name-valid string of an unverified message: envelope field key, or
+ * the body's when in_body. */
+static enum msg_err
+msg__peek(const void *payload, size_t len, bool in_body, const char *key,
+    size_t max, char *out, size_t outlen)
 {
 	enum msg_err	 e;
 	cJSON		*root, *j;
@@ -134,15 +137,31 @@ msg_peek_from(const void *payload, size_t len, char *from, size_t fromlen)
 		return e;
 	if ((root = json_parse(payload, jlen, NULL, 0)) == NULL)
 		return ME_FORMAT;
-	j = cJSON_GetObjectItemCaseSensitive(root, "from");
-	if (!cJSON_IsString(j) || !name_valid(j->valuestring, NAME_MAX_LEN) ||
-	    strlen(j->valuestring) >= fromlen) {
+	j = in_body ? cJSON_GetObjectItemCaseSensitive(root, "body") : root;
+	j = cJSON_GetObjectItemCaseSensitive(j, key);
+	if (!cJSON_IsString(j) || !name_valid(j->valuestring, max) ||
+	    strlen(j->valuestring) >= outlen) {
 		cJSON_Delete(root);
 		return ME_FORMAT;
 	}
-	memcpy(from, j->valuestring, strlen(j->valuestring) + 1);
+	memcpy(out, j->valuestring, strlen(j->valuestring) + 1);
 	cJSON_Delete(root);
 	return ME_OK;
+}
+
+enum msg_err
+msg_peek_from(const void *payload, size_t len, char *from, size_t fromlen)
+{
+	return msg__peek(payload, len, false, "from", NAME_MAX_LEN, from,
+	    fromlen);
+}
+
+enum msg_err
+msg_peek_session(const void *payload, size_t len, char *session,
+    size_t sessionlen)
+{
+	return msg__peek(payload, len, true, "session", ID_LEN, session,
+	    sessionlen);
 }
 
 /* An integral JSON number that a double holds exactly. */

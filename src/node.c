@@ -68,7 +68,7 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 	    ROLE_COORD, now_ms(), n->window_ms, &m, err, sizeof(err));
 	if (e != ME_OK) {
 		n->dropped++;
-		if (e == ME_MAC)
+		if (e == ME_MAC && n->mac_failed++ == 0)
 			log_warnx("a message on %s failed authentication: the "
 			    "coordinator may hold a different key for %s",
 			    topic, n->name);
@@ -89,7 +89,14 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 	replay_expire(n->replay, now_ms());
 	if (m.present & FBIT(F_REF))
 		outbox_done(n->outbox, m.ref);
-	n->ops->control(n->arg, &m);
+	if (m.type == MT_UNVERIFIED)
+		/* Our key is the coordinator's (this verified): someone else
+		 * sends as us with another. */
+		log_warnx("the coordinator could not verify a message sent as "
+		    "%s: does another host use this identity with an old "
+		    "key?", n->name);
+	else
+		n->ops->control(n->arg, &m);
 	msg_clear(&m);
 }
 

@@ -543,6 +543,8 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	    c->conf.replay_window, &m, err, sizeof(err));
 	if (e != ME_OK) {
 		coord_drop(c, e, name, err);
+		if (e == ME_MAC)
+			coord_unverified(c, &s, payload, len);
 		goto out;
 	}
 	/* A will is judged by its epoch, never silenced by the cache. */

@@ -578,8 +578,13 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!p->answered && now - p->started > p->conf.connect_timeout) {
-		/* Say which it was: the broker, or the coordinator behind. */
-		if (mqtt_is_connected(p->node.mqtt))
+		/* Say which it was: the broker, the key, or the coordinator
+		 * behind. */
+		if (mqtt_is_connected(p->node.mqtt) && p->node.mac_failed > 0)
+			proxy_fail(p, true, "the coordinator holds another "
+			    "hmac_key for '%s' (its answers do not verify with "
+			    "ours)", p->node.name);
+		else if (mqtt_is_connected(p->node.mqtt))
 			proxy_fail(p, true, "no coordinator answered within "
 			    "%lld ms (broker %s)",
 			    (long long)p->conf.connect_timeout,
@@ -737,7 +742,7 @@ proxy_main(int argc, char **argv)
 	if (p.conf.log_file != NULL)
 		log_init("dffmpeg-proxy", LOG_SINK_FILE, p.conf.log_file);
 	else
-		log_init("dffmpeg-proxy", LOG_SINK_SYSLOG, NULL);
+		log_init_default("dffmpeg-proxy", "proxy.log");
 	if (p.conf.log_level != NULL) {
 		enum log_level	level;
 

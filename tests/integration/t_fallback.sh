@@ -1,7 +1,9 @@
 #!/bin/bash
 # When no coordinator answers within connect_timeout, the proxy prints one
-# `dffmpeg:` line and exits 1 -- or, with `fallback` configured, runs the
-# local binary and logs a warning each time.
+# `dffmpeg:` line naming the cause (no broker, a broker that refuses us, a
+# TLS failure, no coordinator; the key mismatch is in t_wrong_key) and
+# exits 1 -- or, with `fallback` configured, runs the local binary and
+# logs a warning each time.
 . "$(dirname "$0")/lib.sh"
 key=$(head -c 32 /dev/urandom | base64)
 dead=$(free_port)
@@ -55,6 +57,41 @@ if command -v mosquitto_passwd >/dev/null; then
 	    || fail "wrong password: exit $rc, stderr: $(cat "$T/err")"
 	broker_down
 fi
+
+# A TLS broker whose certificate the client's CA did not sign: OpenSSL's
+# reason; with the right CA the same broker lets us in (and then no
+# coordinator answers).
+cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	    -days 2 -subj "/CN=$1" -addext "subjectAltName=IP:127.0.0.1" \
+	    -keyout "$T/$1.key" -out "$T/$1.crt" 2>/dev/null || fail "openssl: no certificate"
+}
+cert 127.0.0.1
+cert other
+{
+	echo "listener $PORT 127.0.0.1"
+	echo "allow_anonymous true"
+	echo "certfile $T/127.0.0.1.crt"
+	echo "keyfile $T/127.0.0.1.key"
+	[ "$(id -u)" = 0 ] && echo "user root"
+} >"$T/mosquitto.conf"
+spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"
+wait_for 5 port_open "$PORT" || fail "the TLS broker did not start: $(tail -n 2 "$T/mosquitto.log")"
+for ca in other 127.0.0.1; do
+	sed "s|^mqtt: .*|mqtt: {host: 127.0.0.1, port: $PORT, tls: {ca_file: $T/$ca.crt}}|" \
+	    "$T/nofb.yaml" >"$T/tls.yaml"
+	DFFMPEG_CLIENT_CONFIG=$T/tls.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"; rc=$?
+	echo "     TLS, CA $ca: exit $rc: $(cat "$T/err")"
+	[ $rc = 1 ] && [ "$(wc -l <"$T/err")" = 1 ] || fail "TLS, CA $ca: exit $rc: $(cat "$T/err")"
+	if [ $ca = other ]; then
+		grep -q "^dffmpeg: connecting to the broker at 127.0.0.1:$PORT failed: TLS failed: certificate verify failed" "$T/err" ||
+		    fail "TLS, wrong CA: $(cat "$T/err")"
+	else
+		grep -q '^dffmpeg: no coordinator answered within 1000 ms' "$T/err" ||
+		    fail "TLS, right CA: $(cat "$T/err")"
+	fi
+done
+broker_down
 unset PORT
 
 cat >"$T/fb.yaml" <<EOC
