@@ -289,6 +289,44 @@ missing(char *buf, size_t len, char *const *argv)
 	return m;
 }
 
+/* caps_listed: what a worker's disable lists withhold from a job. */
+START_TEST(test_listed)
+{
+	struct caps	 dis;
+	struct strv	 names = { 0 };
+	struct ffreq	 r;
+	char		 buf[128];
+	char *const	 x264[] = { "-i", "in", "-vf", "scale=640:-2", "-c:v",
+	    "libx264", "out", NULL };
+	char *const	 cuda[] = { "-init_hw_device", "cuda=gpu", "-i", "in",
+	    "out", NULL };
+
+	memset(&dis, 0, sizeof(dis));
+	strv_push(&names, "libx264");
+	caps_set(&dis, CAPS_ENCODERS, &names);
+	strv_free(&names);
+	strv_push(&names, "cuda");
+	caps_set(&dis, CAPS_HWACCELS, &names);
+	strv_free(&names);
+	ffargs_requirements(7, x264, &r);
+	ck_assert_str_eq(caps_listed(&dis, &r, buf, sizeof(buf)),
+	    "encoder 'libx264'");
+	ffreq_free(&r);
+	ffargs_requirements(5, cuda, &r);
+	ck_assert_str_eq(caps_listed(&dis, &r, buf, sizeof(buf)),
+	    "hardware device 'cuda'");
+	ffreq_free(&r);
+	/* Nothing disabled that the job needs: NULL; empty lists too. */
+	ffargs_requirements(3, (char *const[]){ "-i", "in", "out", NULL }, &r);
+	ck_assert_ptr_null(caps_listed(&dis, &r, buf, sizeof(buf)));
+	ffreq_free(&r);
+	caps_free(&dis);
+	ffargs_requirements(7, x264, &r);
+	ck_assert_ptr_null(caps_listed(&dis, &r, buf, sizeof(buf)));
+	ffreq_free(&r);
+}
+END_TEST
+
 START_TEST(test_missing)
 {
 	char		 buf[128], tiny[10];
@@ -503,6 +541,7 @@ make_suite(void)
 	tcase_add_test(tc, test_parse_garbage);
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_listed);
 	tcase_add_test(tc, test_scan_devices);
 	tcase_add_test(tc, test_probe_real);
 	tcase_add_test(tc, test_probe_fail);

@@ -99,12 +99,14 @@ static const struct {
 	{ MT_FAILED, "failed", K },
 	{ MT_REFUSED, "refused", K },
 	{ MT_REPLY, "reply", K },
+	{ MT_UNVERIFIED, "unverified", K },
 };
 
-/* The downlink list of design §5. */
+/* The downlink list of design §5, and the answer to a message whose MAC
+ * failed (§6.2: a key mismatch gets its own line). */
 static const char *const downlink[] = { "registered", "ack", "reregister",
     "assign", "cancel", "drain", "accepted", "queued", "started", "finished",
-    "failed", "refused", "reply" };
+    "failed", "refused", "reply", "unverified" };
 
 START_TEST(test_msg_names)
 {

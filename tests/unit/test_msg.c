@@ -680,6 +680,44 @@ START_TEST(test_peek_from)
 }
 END_TEST
 
+/* The session of a message signed with another key: read all the same
+ * (the coordinator addresses its `unverified` answer with it), but only
+ * a valid id. */
+START_TEST(test_peek_session)
+{
+	static const uint8_t other[KEY_LEN] = { 7 };
+	struct msg	 in, out;
+	char		 session[SESSION_BUF], small[4], ebuf[128], *p;
+	size_t		 len;
+
+	make_submit(&in, "alice");
+	p = msg_encode(&in, TOPIC_UP, other, &len);
+	ck_assert_int_eq(msg_decode(TOPIC_UP, p, len, key, "alice", 0, 0, 0,
+	    &out, ebuf, sizeof(ebuf)), ME_MAC);
+	ck_assert_int_eq(msg_peek_session(p, len, session, sizeof(session)),
+	    ME_OK);
+	ck_assert_str_eq(session, in.session);
+	ck_assert_int_eq(msg_peek_session(p, len, small, sizeof(small)),
+	    ME_FORMAT);
+	free(p);
+	msg_clear(&in);
+
+	p = sign_raw(TOPIC_UP, "{\"body\":{\"session\":\"../x\"}}", key,
+	    &len);
+	ck_assert_int_eq(msg_peek_session(p, len, session, sizeof(session)),
+	    ME_FORMAT);
+	free(p);
+	p = sign_raw(TOPIC_UP, "{\"session\":\"abc\"}", key, &len);
+	ck_assert_int_eq(msg_peek_session(p, len, session, sizeof(session)),
+	    ME_FORMAT);
+	free(p);
+	p = sign_raw(TOPIC_UP, "{\"body\":7}", key, &len);
+	ck_assert_int_eq(msg_peek_session(p, len, session, sizeof(session)),
+	    ME_FORMAT);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_tables)
 {
 	uint64_t	allowed;
@@ -856,6 +894,7 @@ make_suite(void)
 	tcase_add_test(tc, test_too_many);
 	tcase_add_test(tc, test_envelope);
 	tcase_add_test(tc, test_peek_from);
+	tcase_add_test(tc, test_peek_session);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_job_key);
 	tcase_add_test(tc, test_replay);
