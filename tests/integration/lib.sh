@@ -89,7 +89,8 @@ port_open() { (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
 
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
-# broker_up [PORT]: start (or restart) the private broker.
+# broker_up [PORT]: start (or restart) the private broker, with the lines of
+# $BROKER_EXTRA added to its config.
 broker_up() {
 	PORT=${1:-${PORT:-$(free_port)}}
 	{
@@ -99,6 +100,7 @@ broker_up() {
 		echo "persistence false"
 		echo "max_queued_messages 10000"
 		[ "$(id -u)" = 0 ] && echo "user root"
+		[ -z "${BROKER_EXTRA:-}" ] || printf '%s\n' "$BROKER_EXTRA"
 	} >"$T/mosquitto.conf"
 	spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"
 	wait_for 5 port_open "$PORT" || fail "mosquitto did not start: $(tail -n 2 "$T/mosquitto.log")"

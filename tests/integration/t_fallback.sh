@@ -68,15 +68,8 @@ cert() {
 }
 cert 127.0.0.1
 cert other
-{
-	echo "listener $PORT 127.0.0.1"
-	echo "allow_anonymous true"
-	echo "certfile $T/127.0.0.1.crt"
-	echo "keyfile $T/127.0.0.1.key"
-	[ "$(id -u)" = 0 ] && echo "user root"
-} >"$T/mosquitto.conf"
-spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"
-wait_for 5 port_open "$PORT" || fail "the TLS broker did not start: $(tail -n 2 "$T/mosquitto.log")"
+BROKER_EXTRA="certfile $T/127.0.0.1.crt
+keyfile $T/127.0.0.1.key" broker_up
 for ca in other 127.0.0.1; do
 	sed "s|^mqtt: .*|mqtt: {host: 127.0.0.1, port: $PORT, tls: {ca_file: $T/$ca.crt}}|" \
 	    "$T/nofb.yaml" >"$T/tls.yaml"
