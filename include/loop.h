@@ -12,6 +12,9 @@ struct event_base;
 struct event;
 
 struct event_base	*loop_new(void);
+/* One whose timers wake exactly once, on time (a timerfd), for a process
+ * that does little but wait for a short timer. */
+struct event_base	*loop_new_precise(void);
 /* A persistent signal event; returns it so it can be freed. */
 struct event		*loop_signal(struct event_base *, int sig,
 			    void (*cb)(int, short, void *), void *arg);

@@ -1,7 +1,9 @@
 /*
  * The proxy's stop watcher (design §6.2): SIGSTOP cannot be caught, so a
  * stopped proxy cannot tell the worker anything itself.  Once the remote
- * process runs, the proxy forks this small watcher.  It lives in a process
+ * process has run for STOPWATCH_DELAY_MS, the proxy forks this small
+ * watcher (the shortest jobs, -version and most probes, are over by then
+ * and never pay for the fork).  It lives in a process
  * group of its own (a stop of the caller's group, or the terminal's
  * signals, do not reach it), holds none of the proxy's descriptors, and
  * reads the proxy's state from /proc every STOPWATCH_POLL_MS.  When the
@@ -9,7 +11,8 @@
  * a stop) and sends a sealed pause frame to the worker, which stops the
  * remote process; it repeats the frame while the stop lasts (the worker
  * takes it as a sign of life) and sends a resume when the proxy runs
- * again.  It dies with the proxy, and ends when the proxy closes its pipe.
+ * again.  It dies with the proxy, and ends when the proxy closes its pipe
+ * or kills it at the end.
  */
 #ifndef DFFMPEG_STOPWATCH_H
 #define DFFMPEG_STOPWATCH_H
@@ -19,7 +22,8 @@
 
 #include "bounds.h"
 
-#define STOPWATCH_POLL_MS	50
+#define STOPWATCH_DELAY_MS	200	/* after the remote process starts */
+#define STOPWATCH_POLL_MS	100
 #define STOPWATCH_REPEAT_MS	2000	/* pause frames while stopped */
 
 struct mqtt_conf;
@@ -34,7 +38,7 @@ struct stopwatch {
 int	stopwatch_start(struct stopwatch *, const struct mqtt_conf *,
 	    const char *name, const char *prefix, const uint8_t key[KEY_LEN],
 	    const char *job);
-/* End it: close its pipe, give it a moment to disconnect, reap it. */
+/* End it (SIGKILL: its connection has no will) and reap it. */
 void	stopwatch_end(struct stopwatch *);
 
 #endif

@@ -26,17 +26,36 @@ loop__fatal(int err)
 	fatalx("libevent fatal error %d", err);
 }
 
-struct event_base *
-loop_new(void)
+static struct event_base *
+loop__new(bool precise)
 {
-	struct event_base	*base;
+	struct event_base	*base = NULL;
+	struct event_config	*cfg;
 
 	event_set_log_callback(loop__log);
 	event_set_fatal_callback(loop__fatal);
 	signal(SIGPIPE, SIG_IGN);
-	if ((base = event_base_new()) == NULL)
+	if ((cfg = event_config_new()) != NULL) {
+		if (precise)
+			event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+		base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+	}
+	if (base == NULL)
 		fatalx("cannot create the event loop");
 	return base;
+}
+
+struct event_base *
+loop_new(void)
+{
+	return loop__new(false);
+}
+
+struct event_base *
+loop_new_precise(void)
+{
+	return loop__new(true);
 }
 
 struct event *

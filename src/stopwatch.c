@@ -28,7 +28,6 @@
 #include "stream.h"
 #include "util.h"
 
-#define END_WAIT_MS	200	/* for a clean disconnect at the end */
 #define SHUTDOWN_MS	500
 
 struct watch {
@@ -205,7 +204,7 @@ watch_main(struct watch *w, int rfd)
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)w->parent);
 	if ((w->statfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		_exit(0);
-	w->base = loop_new();
+	w->base = loop_new_precise();
 	ev_pipe = event_new(w->base, rfd, EV_READ | EV_PERSIST, watch_pipe, w);
 	event_add(ev_pipe, NULL);
 	ev_poll = loop_timer(w->base, true, watch_poll, w);
@@ -255,20 +254,14 @@ stopwatch_start(struct stopwatch *sw, const struct mqtt_conf *conf,
 void
 stopwatch_end(struct stopwatch *sw)
 {
-	int	i;
-
 	if (sw->pid <= 0)
 		return;
+	/* Its connection has no will and nothing in flight worth a clean
+	 * goodbye: end it at once rather than make the caller wait. */
 	close(sw->fd);
-	for (i = 0; i < END_WAIT_MS; i++) {
-		if (waitpid(sw->pid, NULL, WNOHANG) != 0)
-			break;
-		usleep(1000);
-	}
-	if (i == END_WAIT_MS) {
-		kill(sw->pid, SIGKILL);
-		waitpid(sw->pid, NULL, 0);
-	}
+	kill(sw->pid, SIGKILL);
+	while (waitpid(sw->pid, NULL, 0) == -1 && errno == EINTR)
+		;
 	sw->pid = 0;
 	sw->fd = -1;
 }

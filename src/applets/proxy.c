@@ -92,6 +92,7 @@ struct proxy {
 	struct event		*ev_sig[SIGFWD_MAX];
 	struct event		*ev_stop;	/* stops us after a TSTP */
 	struct stopwatch	 watch;		/* pauses the remote on SIGSTOP */
+	struct event		*ev_watch;	/* starts it */
 	int			 nice;		/* last sent to the remote */
 	int64_t			 nice_checked;	/* mono ms */
 	const char		*failure;	/* set: print and exit 1 */
@@ -223,8 +224,7 @@ proxy_deliver(void *arg, enum frame_kind kind, const uint8_t *data,
 			p->hello = true;
 			proxy_send_nice(p, true);
 			log_debug("job %s: the remote process runs", p->job);
-			stopwatch_start(&p->watch, &p->conf.mqtt,
-			    p->conf.client_id, p->node.prefix, p->key, p->job);
+			loop_arm(p->ev_watch, STOPWATCH_DELAY_MS);
 			source_start(&p->in, p->base, STDIN_FILENO,
 			    FRAME_MAX_PAYLOAD, &stdin_ops, p);
 		}
@@ -661,6 +661,18 @@ proxy_on_stop(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+proxy_on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy	*p = arg;
+
+	(void)fd;
+	(void)what;
+	if (!p->exit_seen && !p->closing)
+		stopwatch_start(&p->watch, &p->conf.mqtt, p->conf.client_id,
+		    p->node.prefix, p->key, p->job);
+}
+
+static void
 proxy_exec_fallback(struct proxy *p)
 {
 	const char	*path = strmap_get(&p->conf.fallback, p->spec.binary);
@@ -697,6 +709,8 @@ proxy_cleanup(struct proxy *p)
 			event_free(p->ev_sig[k]);
 	if (p->ev_stop != NULL)
 		event_free(p->ev_stop);
+	if (p->ev_watch != NULL)
+		event_free(p->ev_watch);
 	if (p->ev_tick != NULL)
 		event_free(p->ev_tick);
 	stream_free(p->stream);
@@ -782,6 +796,7 @@ proxy_main(int argc, char **argv)
 			p.ev_sig[k++] = loop_signal(p.base, sigfwd_table[i].sig,
 			    proxy_on_signal, &p);
 	p.ev_stop = loop_timer(p.base, false, proxy_on_stop, &p);
+	p.ev_watch = loop_timer(p.base, false, proxy_on_watch, &p);
 	p.ev_tick = loop_timer(p.base, true, proxy_tick, &p);
 	loop_arm(p.ev_tick, TICK_MS);
 	p.started = mono_ms();
