@@ -30,14 +30,19 @@ enum caps_kind {
 #define CAPS_VERSION_LEN	128
 #define CAPS_OUTPUT_MAX		(4 * 1024 * 1024)	/* one listing */
 #define CAPS_TIMEOUT_MS		10000			/* one listing */
-/* A whole probe (five listings) run off the loop. */
-#define CAPS_PROBE_TIMEOUT_MS	(5 * CAPS_TIMEOUT_MS)
+/* A whole probe (five listings and the hardware verification, hwcaps.h)
+ * run off the loop. */
+#define CAPS_PROBE_TIMEOUT_MS	(300 * 1000)
 #define CAPS_WIRE_LIST_MAX	100000			/* names in one list */
+#define CAPS_REASON_MAX		200	/* why verification dropped a name */
 
 struct caps {
 	char		version[CAPS_VERSION_LEN];	/* "5.1.9-0+deb12u1" */
 	struct strv	lists[CAPS__COUNT];
 	struct strv	devices;	/* /dev/dri/renderD*, card*, /dev/nvidia* */
+	/* What ffmpeg lists but verification dropped (hwcaps.h):
+	 * "encoder h264_nvenc" -> "needs a working cuda device (...)". */
+	struct strmap	failed;
 };
 
 /* "encoders", "decoders", "hwaccels", "filters"; NULL if out of range. */
@@ -71,7 +76,9 @@ int	 caps_probe(const char *binary, struct caps *c, char *err,
  * process to the loop: "dffmpeg-caps 1", "version V", then for encoders,
  * decoders, hwaccels, filters and devices (in that order) a line "KIND N"
  * followed by N lines of one name each in strictly increasing strcmp
- * order, then "end"; every line ends in '\n'.  A name (and the version)
+ * order, then "failed N" and N lines "KIND NAME REASON" (KIND one of
+ * encoder, decoder, hwaccel, filter; REASON printable ASCII, at most
+ * CAPS_REASON_MAX bytes), then "end"; every line ends in '\n'.  A name (and the version)
  * is printable ASCII without spaces: 1 to NAME_MAX_LEN bytes in the four
  * lists, up to PATH_BUF - 1 for devices and the version's buffer.
  * caps_encode appends to out and returns 0, or -1 with err for caps that
@@ -95,10 +102,13 @@ void	 caps_set(struct caps *, enum caps_kind, const struct strv *names);
 
 /*
  * The first requirement of req that c does not meet, written to buf as
- * "encoder 'h264_nvenc'", "decoder 'x'", "hwaccel 'cuda'", "hardware
- * device 'qsv'" or "filter 'scale_npp'" (truncated to buflen, which must
- * not be 0), and buf returned; NULL if c meets them all.  Device types are checked against the hwaccels list, which is
- * ffmpeg's list of device types.
+ * "encoder 'libfdk_aac'", "decoder 'x'", "filter 'zscale'", naming the
+ * device type a hardware one needs ("encoder 'h264_nvenc', which needs a
+ * working cuda device", hwcaps.h), or for a device type "a working cuda
+ * device (hwaccel 'cuda')" or "... (hardware device 'qsv')" (truncated to
+ * buflen, which must not be 0), and buf returned; NULL if c meets them
+ * all.  Device types are checked against the hwaccels list: ffmpeg's list
+ * of device types, less those that failed verification.
  */
 const char *caps_missing(const struct caps *c, const struct ffreq *req,
 	    char *buf, size_t buflen);

@@ -142,8 +142,6 @@ void	 coord_job_send_accepted(struct coord *, struct cjob *);
 void	 coord_job_place(struct coord *, struct cjob *, struct cworker *);
 /* Place every pending job that has a worker now, oldest first. */
 void	 coord_schedule(struct coord *);
-/* Whether a job no worker can take now should wait (or is refused, with
- * why). */
 /*
  * No worker could ever meet j's needs (why).  Unless its client has a
  * local fallback, j is marked unplaceable (logged, and recorded with its
@@ -153,6 +151,8 @@ void	 coord_schedule(struct coord *);
  */
 bool	 coord_relax(struct coord *, struct cjob *, bool fallback,
 	    const char *why);
+/* Whether a job no worker can take now should wait (or is refused, with
+ * why). */
 bool	 coord_could_run(struct coord *, const struct cjob *, char *why,
 	    size_t whylen);
 /* The worker is gone (will, silence, bye: to is lost or offline):

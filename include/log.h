@@ -19,7 +19,8 @@ int	 log_init(const char *ident, enum log_sink sink, const char *path);
  * Where a process that must not write to stderr logs without a log_file:
  * syslog when its socket exists, else the file NAME in the user's state
  * directory ($XDG_STATE_HOME/dffmpeg/, default ~/.local/state/dffmpeg/,
- * created 0700).  -1 (and no logging) if neither is possible.
+ * created 0700; over 8 MiB it is renamed NAME.1 first).  -1 (and no
+ * logging) if neither is possible.
  */
 int	 log_init_default(const char *ident, const char *name);
 /* Open the sink of the last log_init again (a forked child that closed

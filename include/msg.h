@@ -102,6 +102,8 @@ enum msg_field {
 	F_EPOCH,	/* int: the sender's MQTT connection epoch (1, 2, ...) */
 	F_REPORTING,	/* strv: jobs whose report is still being re-sent */
 	F_FALLBACK,	/* bool: the client has a local fallback (submit) */
+	F_UNVERIFIED_CAPS, /* strmap: "encoder h264_nvenc" -> why it is not
+			   offered (register) */
 	F__COUNT
 };
 
@@ -139,6 +141,7 @@ struct msg {
 	int64_t		 position;
 	bool		 interactive;
 	bool		 fallback;
+	struct strmap	 unverified_caps;
 	int64_t		 grace;
 	int64_t		 bytes_in;
 	int64_t		 bytes_out;

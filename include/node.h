@@ -49,6 +49,7 @@ struct node {
 	int64_t			 window_ms;
 	bool			 ready;
 	uint64_t		 dropped;	/* bad downlink messages */
+	int64_t			 unverified_warned;	/* mono ms */
 	uint64_t		 mac_failed;	/* of those, failed their MAC:
 						   the coordinator holds
 						   another key for us */

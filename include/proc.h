@@ -32,15 +32,15 @@ typedef void (*proc_exit_cb)(pid_t, int status, void *arg);
 /* Call cb once when pid exits (SIGCHLD on the loop of base). */
 void	proc_watch(struct event_base *, pid_t, proc_exit_cb, void *arg);
 void	proc_unwatch(pid_t);
-/* Die of sig, as a child did (default action, no core dump); does not
- * return. */
 /*
  * In a forked child that goes on in this program (no exec): it dies with
  * its parent, signals are at their defaults and unblocked, and every
- * descriptor above 2 but keep (-1: none) is closed.  -1 if the parent is
- * gone already.
+ * descriptor above 2 but keep (-1: none) is closed, the log opened again.
+ * -1 if the parent is gone already.
  */
 int	proc_child_init(pid_t parent, int keep);
+/* Die of sig, as a child did (default action, no core dump); does not
+ * return. */
 void	proc_die_of(int sig) __attribute__((noreturn));
 /* Reap children now (also done on SIGCHLD). */
 void	proc_reap(void);

@@ -56,6 +56,7 @@ struct coord_conf {
 };
 
 /* Capabilities an operator turns off on a worker (a broken GPU, say). */
+/* Lists of capability names (disable: withheld; enable: forced on). */
 struct disable_conf {
 	struct strv	 encoders;
 	struct strv	 decoders;
@@ -73,6 +74,7 @@ struct worker_conf {
 	struct strmap	 mounts;		/* variable -> health checks */
 	struct strv	 forward_env;		/* variables a job may set */
 	struct disable_conf disable;
+	struct disable_conf enable;		/* offered though unverified */
 	int		 max_jobs;		/* 0: unlimited */
 	int		 weight;
 	int64_t		 registration_interval;	/* heartbeat period, ms */

@@ -32,6 +32,7 @@ struct strmap {
 
 void	 strmap_set(struct strmap *, const char *, const char *);
 const char *strmap_get(const struct strmap *, const char *);
+void	 strmap_del(struct strmap *, const char *);
 void	 strmap_free(struct strmap *);
 
 /* A growable byte buffer with a read offset (a simple FIFO). */
@@ -58,6 +59,13 @@ void	 id_new(char out[]);
 /* True if s looks like an id or a name: [A-Za-z0-9_.-], 1..max chars. */
 bool	 name_valid(const char *, size_t max);
 
+/*
+ * path = $ENV/dffmpeg/NAME, or $HOME/HOME_SUB/dffmpeg/NAME when ENV is not
+ * an absolute path (XDG base directories), with the directories created
+ * 0700.  -1 when there is no such place (no HOME, too long, mkdir failed).
+ */
+int	 xdg_file(const char *env, const char *home_sub, const char *name,
+	    char *path, size_t pathlen);
 int64_t	 now_ms(void);		/* wall clock, ms since the epoch */
 int64_t	 mono_ms(void);		/* monotonic ms */
 

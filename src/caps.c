@@ -9,23 +9,18 @@
  * parse alike.
  */
 #include <dirent.h>
-#include <errno.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bounds.h"
 #include "caps.h"
-#include "proc.h"
+#include "ffrun.h"
+#include "hwcaps.h"
 #include "xmalloc.h"
 
-extern char **environ;
 
 #define CAPS_NAME_MAX	NAME_MAX_LEN
 #define TOKENS_MAX	4
@@ -400,6 +395,7 @@ caps_free(struct caps *c)
 	for (k = 0; k < CAPS__COUNT; k++)
 		strv_free(&c->lists[k]);
 	strv_free(&c->devices);
+	strmap_free(&c->failed);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -421,6 +417,7 @@ caps_match(const struct caps *c, const struct ffreq *req, bool want,
 		{ offsetof(struct ffreq, filters),   CAPS_FILTERS,  "filter" },
 	};
 	const struct strv	*sv;
+	const char		*type;
 	size_t			 i, j;
 
 	for (i = 0; i < nitems(checks); i++) {
@@ -428,7 +425,16 @@ caps_match(const struct caps *c, const struct ffreq *req, bool want,
 		for (j = 0; j < sv->n; j++) {
 			if (caps_has(c, checks[i].kind, sv->v[j]) != want)
 				continue;
-			if (buflen > 0)
+			type = hw_type_of(sv->v[j]);
+			if (!want && checks[i].kind == CAPS_HWACCELS)
+				snprintf(buf, buflen, "a working %s device "
+				    "(%s '%s')", sv->v[j], checks[i].what,
+				    sv->v[j]);
+			else if (!want && type != NULL)
+				snprintf(buf, buflen, "%s '%s', which needs a "
+				    "working %s device", checks[i].what,
+				    sv->v[j], type);
+			else
 				snprintf(buf, buflen, "%s '%s'", checks[i].what,
 				    sv->v[j]);
 			return buf;
@@ -477,48 +483,6 @@ resolve(const char *binary)
 	}
 }
 
-static void
-kill_wait(pid_t pid)
-{
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
-		;
-}
-
-/* Keep the last line of a child's stderr for error messages. */
-static void
-tail_add(char *tail, size_t cap, size_t *len, const char *s, size_t n)
-{
-	if (n >= cap - 1) {
-		s += n - (cap - 1);
-		n = cap - 1;
-	}
-	if (*len + n > cap - 1) {
-		memmove(tail, tail + (*len + n - (cap - 1)),
-		    cap - 1 - n);
-		*len = cap - 1 - n;
-	}
-	memcpy(tail + *len, s, n);
-	*len += n;
-	tail[*len] = '\0';
-}
-
-static const char *
-tail_line(char *tail, size_t len)
-{
-	char	*nl;
-	size_t	 i;
-
-	while (len > 0 && (tail[len - 1] == '\n' || tail[len - 1] == '\r'))
-		tail[--len] = '\0';
-	utf8_sanitize(tail, len);
-	for (i = 0; i < len; i++)
-		if ((unsigned char)tail[i] < 0x20 && tail[i] != '\n')
-			tail[i] = ' ';
-	nl = strrchr(tail, '\n');
-	return nl != NULL ? nl + 1 : tail;
-}
-
 /*
  * Run "path -hide_banner -opt" and return its stdout (NUL-terminated,
  * owned by the caller) in *out.
@@ -529,110 +493,26 @@ run_listing(const char *path, const char *opt, char **out, char *err,
 {
 	char		*argv[] = { (char *)path, "-hide_banner", (char *)opt,
 			    NULL };
-	struct proc_spec spec = { path, argv, environ, NULL };
-	struct pollfd	 pfd[2];
-	char		 chunk[16384], tail[256];
-	char		*data = NULL;
-	size_t		 len = 0, cap = 0, tlen = 0;
-	int		 fds[3], status, i, nopen;
-	int64_t		 deadline, left;
-	ssize_t		 n;
-	pid_t		 pid, w;
-	struct timespec	 nap = { 0, 5 * 1000 * 1000 };
+	struct ffrun	 r;
+	char		 why[256];
 
 	*out = NULL;
-	tail[0] = '\0';
-	if ((pid = proc_spawn(&spec, fds, err, errlen)) == -1)
+	if (ffrun(path, argv, CAPS_TIMEOUT_MS, CAPS_OUTPUT_MAX, 4096, &r, why,
+	    sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s %s: %s", path, opt, why);
+		ffrun_free(&r);
 		return -1;
-	close(fds[0]);
-	deadline = mono_ms() + CAPS_TIMEOUT_MS;
-	pfd[0].fd = fds[1];
-	pfd[1].fd = fds[2];
-	pfd[0].events = pfd[1].events = POLLIN;
-	nopen = 2;
-	while (nopen > 0) {
-		if ((left = deadline - mono_ms()) <= 0)
-			goto timeout;
-		if (poll(pfd, 2, (int)left) == -1) {
-			if (errno == EINTR)
-				continue;
-			snprintf(err, errlen, "poll: %s", strerror(errno));
-			goto fail;
-		}
-		for (i = 0; i < 2; i++) {
-			if (pfd[i].fd == -1 || pfd[i].revents == 0)
-				continue;
-			n = read(pfd[i].fd, chunk, sizeof(chunk));
-			if (n == -1 && (errno == EINTR || errno == EAGAIN))
-				continue;
-			if (n <= 0) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-				nopen--;
-				continue;
-			}
-			if (i == 1) {
-				tail_add(tail, sizeof(tail), &tlen, chunk, n);
-				continue;
-			}
-			if (len + n > CAPS_OUTPUT_MAX) {
-				snprintf(err, errlen, "%s %s: more than %d "
-				    "bytes of output", path, opt,
-				    CAPS_OUTPUT_MAX);
-				goto fail;
-			}
-			if (len + n + 1 > cap) {
-				cap = cap ? cap * 2 : sizeof(chunk) * 2;
-				while (cap < len + n + 1)
-					cap *= 2;
-				data = xrealloc(data, cap);
-			}
-			memcpy(data + len, chunk, n);
-			len += n;
-		}
 	}
-	for (;;) {
-		w = waitpid(pid, &status, WNOHANG);
-		if (w == pid)
-			break;
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1) {
-			/* Reaped elsewhere (SIGCHLD ignored): judge by output. */
-			status = 0;
-			break;
-		}
-		if (mono_ms() >= deadline)
-			goto timeout;
-		nanosleep(&nap, NULL);
+	if (!ffrun_ok(&r)) {
+		snprintf(err, errlen, "%s %s: %s", path, opt,
+		    ffrun_reason(&r, why, sizeof(why)));
+		ffrun_free(&r);
+		return -1;
 	}
-	pid = -1;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		if (WIFEXITED(status))
-			snprintf(err, errlen, "%s %s: exit status %d: %s",
-			    path, opt, WEXITSTATUS(status),
-			    tail_line(tail, tlen));
-		else
-			snprintf(err, errlen, "%s %s: killed by signal %d",
-			    path, opt, WTERMSIG(status));
-		goto fail;
-	}
-	if (data == NULL)
-		data = xmalloc(1);
-	data[len] = '\0';
-	*out = data;
+	buf_add(&r.out, "", 1);
+	*out = xmemdup(buf_head(&r.out), buf_used(&r.out));
+	ffrun_free(&r);
 	return 0;
-timeout:
-	snprintf(err, errlen, "%s %s: no answer within %d s", path, opt,
-	    CAPS_TIMEOUT_MS / 1000);
-fail:
-	for (i = 0; i < 2; i++)
-		if (pfd[i].fd != -1)
-			close(pfd[i].fd);
-	if (pid != -1)
-		kill_wait(pid);
-	free(data);
-	return -1;
 }
 
 int

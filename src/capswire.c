@@ -36,6 +36,28 @@ name_ok(const char *s, size_t n)
 	return true;
 }
 
+/* A "failed" entry: key "KIND NAME", a reason of printable ASCII. */
+static bool
+failed_ok(const char *k, size_t kn, const char *r, size_t rn)
+{
+	static const char *const kinds[] = { "encoder ", "decoder ",
+	    "hwaccel ", "filter " };
+	size_t	i, l;
+
+	for (i = 0; i < nitems(kinds); i++) {
+		l = strlen(kinds[i]);
+		if (kn > l && memcmp(k, kinds[i], l) == 0)
+			break;
+	}
+	if (i == nitems(kinds) || kn - l > NAME_MAX_LEN ||
+	    !name_ok(k + l, kn - l) || rn == 0 || rn > CAPS_REASON_MAX)
+		return false;
+	for (i = 0; i < rn; i++)
+		if (r[i] < ' ' || r[i] > '~')
+			return false;
+	return true;
+}
+
 static const struct strv *
 list_of(const struct caps *c, size_t i)
 {
@@ -75,6 +97,26 @@ caps_encode(const struct caps *c, struct buf *out, char *err, size_t errlen)
 			buf_add(out, sv->v[j], strlen(sv->v[j]));
 			buf_add(out, "\n", 1);
 		}
+	}
+	if (c->failed.n > CAPS_WIRE_LIST_MAX) {
+		snprintf(err, errlen, "more than %d failed names",
+		    CAPS_WIRE_LIST_MAX);
+		return -1;
+	}
+	snprintf(head, sizeof(head), "failed %zu\n", c->failed.n);
+	buf_add(out, head, strlen(head));
+	for (j = 0; j < c->failed.n; j++) {
+		const char	*k = c->failed.keys[j], *r = c->failed.vals[j];
+
+		if (!failed_ok(k, strlen(k), r, strlen(r))) {
+			snprintf(err, errlen, "failed: entry %zu cannot be "
+			    "passed on", j + 1);
+			return -1;
+		}
+		buf_add(out, k, strlen(k));
+		buf_add(out, " ", 1);
+		buf_add(out, r, strlen(r));
+		buf_add(out, "\n", 1);
 	}
 	buf_add(out, "end\n", 4);
 	return 0;
@@ -173,6 +215,31 @@ caps_decode(const char *text, size_t len, struct caps *c, char *err,
 			}
 			strv_pushn(sv, l.s, l.n);
 		}
+	}
+	if (next_line(&p, end, &l) == -1 || line_count(&l, "failed",
+	    CAPS_WIRE_LIST_MAX, &n) == -1) {
+		snprintf(err, errlen, "no valid count of failed names");
+		goto fail;
+	}
+	for (j = 0; j < n; j++) {
+		const char	*sp, *sp2;
+		char		 key[NAME_MAX_LEN + 16], why[CAPS_REASON_MAX + 1];
+
+		if (next_line(&p, end, &l) == -1 ||
+		    (sp = memchr(l.s, ' ', l.n)) == NULL ||
+		    (sp2 = memchr(sp + 1, ' ', l.n - (size_t)(sp + 1 - l.s))) ==
+		    NULL || (size_t)(sp2 - l.s) >= sizeof(key) ||
+		    !failed_ok(l.s, (size_t)(sp2 - l.s), sp2 + 1,
+		    l.n - (size_t)(sp2 + 1 - l.s))) {
+			snprintf(err, errlen, "failed: entry %zu is missing or "
+			    "malformed", j + 1);
+			goto fail;
+		}
+		memcpy(key, l.s, (size_t)(sp2 - l.s));
+		key[sp2 - l.s] = '\0';
+		memcpy(why, sp2 + 1, l.n - (size_t)(sp2 + 1 - l.s));
+		why[l.n - (size_t)(sp2 + 1 - l.s)] = '\0';
+		strmap_set(&c->failed, key, why);
 	}
 	if (next_line(&p, end, &l) == -1 || !line_is(&l, "end") || p != end) {
 		snprintf(err, errlen, "no \"end\" line, or data after it");

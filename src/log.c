@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "util.h"
 
 static const char	*log_ident = "dffmpeg";
 static enum log_sink	 log_sink = LOG_SINK_STDERR;
@@ -23,6 +24,7 @@ static int		 log_fd = -1;
 static char		 log_path[PATH_MAX];	/* LOG_SINK_FILE */
 
 #define SYSLOG_SOCKET	"/dev/log"
+#define DEFAULT_LOG_MAX	(8 * 1024 * 1024)
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
@@ -49,43 +51,27 @@ log_init(const char *ident, enum log_sink sink, const char *path)
 	return 0;
 }
 
-/* mkdir -p for the directories of path, each 0700 (XDG base dirs). */
-static int
-mkdirs_for(char *path)
-{
-	char	*p;
-
-	for (p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
-		*p = '\0';
-		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
-			*p = '/';
-			return -1;
-		}
-		*p = '/';
-	}
-	return 0;
-}
-
 int
 log_init_default(const char *ident, const char *name)
 {
-	const char	*state = getenv("XDG_STATE_HOME"), *home;
 	char		 path[PATH_MAX];
 	struct stat	 st;
-	int		 n;
 
 	if (stat(SYSLOG_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode))
 		return log_init(ident, LOG_SINK_SYSLOG, NULL);
-	/* The spec wants an absolute XDG_STATE_HOME; others are ignored. */
-	if (state != NULL && state[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/dffmpeg/%s", state, name);
-	else if ((home = getenv("HOME")) != NULL && home[0] == '/')
-		n = snprintf(path, sizeof(path), "%s/.local/state/dffmpeg/%s",
-		    home, name);
-	else
-		n = -1;
-	if (n < 0 || (size_t)n >= sizeof(path) || mkdirs_for(path) == -1 ||
-	    log_init(ident, LOG_SINK_FILE, path) == -1) {
+	if (xdg_file("XDG_STATE_HOME", ".local/state", name, path,
+	    sizeof(path)) == -1) {
+		log_init(ident, LOG_SINK_NONE, NULL);
+		return -1;
+	}
+	/* Kept to two generations of at most DEFAULT_LOG_MAX bytes. */
+	if (stat(path, &st) == 0 && st.st_size > DEFAULT_LOG_MAX) {
+		char	old[PATH_MAX + 2];
+
+		snprintf(old, sizeof(old), "%s.1", path);
+		rename(path, old);
+	}
+	if (log_init(ident, LOG_SINK_FILE, path) == -1) {
 		log_init(ident, LOG_SINK_NONE, NULL);
 		return -1;
 	}

@@ -273,6 +273,7 @@ mqtt__attempt(struct mqtt *m)
 
 	m->connect_began = mono_ms();
 	m->attempt_reported = false;
+	m->tls_err[0] = '\0';
 	mqtt__set_will(m);
 	if (!m->ever_connected)
 		rc = mosquitto_connect_async(m->mosq, m->host, m->port,

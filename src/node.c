@@ -89,13 +89,17 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 	replay_expire(n->replay, now_ms());
 	if (m.present & FBIT(F_REF))
 		outbox_done(n->outbox, m.ref);
-	if (m.type == MT_UNVERIFIED)
+	if (m.type == MT_UNVERIFIED) {
 		/* Our key is the coordinator's (this verified): someone else
-		 * sends as us with another. */
-		log_warnx("the coordinator could not verify a message sent as "
-		    "%s: does another host use this identity with an old "
-		    "key?", n->name);
-	else
+		 * sends as us with another.  Once a minute at most. */
+		if (n->unverified_warned == 0 ||
+		    mono_ms() - n->unverified_warned >= 60000) {
+			n->unverified_warned = mono_ms();
+			log_warnx("the coordinator could not verify a message "
+			    "sent as %s: does another host use this identity "
+			    "with an old key?", n->name);
+		}
+	} else
 		n->ops->control(n->arg, &m);
 	msg_clear(&m);
 }

@@ -58,15 +58,19 @@ proc_child_init(pid_t parent, int keep)
 	 * pipes are not the child's. */
 	if (keep < 3) {
 		if (close_range(3, ~0U, 0) == 0)
-			return 0;
+			goto closed;
 	} else if ((keep == 3 || close_range(3, (unsigned)keep - 1, 0) == 0) &&
 	    close_range((unsigned)keep + 1, ~0U, 0) == 0)
-		return 0;
+		goto closed;
 	if ((max = sysconf(_SC_OPEN_MAX)) < 0 || max > 65536)
 		max = 65536;
 	for (i = 3; i < max; i++)
 		if (i != keep)
 			close((int)i);
+closed:
+	/* The log's descriptor went with the others: open it again before
+	 * its number is reused. */
+	log_reopen();
 	return 0;
 }
 

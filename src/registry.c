@@ -191,6 +191,11 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 		caps_set(&w->caps, CAPS_DECODERS, &m->decoders);
 		caps_set(&w->caps, CAPS_HWACCELS, &m->hwaccels);
 		caps_set(&w->caps, CAPS_FILTERS, &m->filters);
+		for (i = 0; i < m->devices.n; i++)
+			strv_push(&w->caps.devices, m->devices.v[i]);
+		for (i = 0; i < m->unverified_caps.n; i++)
+			strmap_set(&w->caps.failed, m->unverified_caps.keys[i],
+			    m->unverified_caps.vals[i]);
 		w->caps_known = true;
 	} else if (m->type == MT_REGISTER) {
 		caps_free(&w->caps);

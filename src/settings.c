@@ -328,6 +328,7 @@ const struct cfg_key worker_conf_keys[] = {
 	{ "forward_env", CFG_LIST, WO(forward_env), 0, 0,
 	    FORWARD_ENV_DEFAULT, NULL, 0, check_env_names },
 	{ "disable", CFG_SECTION, WO(disable), 0, 0, NULL, disable_keys },
+	{ "enable", CFG_SECTION, WO(enable), 0, 0, NULL, disable_keys },
 	{ "max_jobs", CFG_INT, WO(max_jobs), 0, 1000, "0" },
 	{ "weight", CFG_INT, WO(weight), 1, 1000, "1" },
 	{ "registration_interval", CFG_DURATION, WO(registration_interval),

@@ -33,6 +33,7 @@
 struct watch {
 	struct event_base	*base;
 	struct mqtt		*mqtt;
+	struct event		*ev_pipe;
 	const struct mqtt_conf	*conf;
 	const char		*name;
 	const uint8_t		*key;
@@ -175,6 +176,7 @@ watch_pipe(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (read(fd, &c, 1) == -1 && (errno == EINTR || errno == EAGAIN))
 		return;
+	event_del(w->ev_pipe);		/* at EOF for good */
 	if (w->mqtt != NULL)
 		mqtt_shutdown(w->mqtt, SHUTDOWN_MS, watch_done, w);
 	else
@@ -185,7 +187,7 @@ static void __attribute__((noreturn))
 watch_main(struct watch *w, int rfd)
 {
 	char		 path[64];
-	struct event	*ev_poll, *ev_pipe;
+	struct event	*ev_poll;
 	int		 null;
 
 	/* Out of the caller's process group: a stop of the whole group
@@ -193,20 +195,21 @@ watch_main(struct watch *w, int rfd)
 	setpgid(0, 0);
 	if (proc_child_init(w->parent, rfd) == -1)
 		_exit(0);
-	if ((null = open("/dev/null", O_RDWR)) != -1) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-		if (null > 2 && null != rfd)
-			close(null);
-	}
-	log_reopen();
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)w->parent);
-	if ((w->statfd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	/* The caller's descriptors 0-2 must not stay open here. */
+	if ((null = open("/dev/null", O_RDWR)) == -1 || dup2(null, 0) == -1 ||
+	    dup2(null, 1) == -1 || dup2(null, 2) == -1)
 		_exit(0);
+	if (null > 2 && null != rfd)
+		close(null);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)w->parent);
+	if ((w->statfd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("job %s: stop watcher: %s", w->job, path);
+		_exit(0);
+	}
 	w->base = loop_new_precise();
-	ev_pipe = event_new(w->base, rfd, EV_READ | EV_PERSIST, watch_pipe, w);
-	event_add(ev_pipe, NULL);
+	w->ev_pipe = event_new(w->base, rfd, EV_READ | EV_PERSIST, watch_pipe,
+	    w);
+	event_add(w->ev_pipe, NULL);
 	ev_poll = loop_timer(w->base, true, watch_poll, w);
 	loop_arm(ev_poll, STOPWATCH_POLL_MS);
 	event_base_dispatch(w->base);
@@ -219,6 +222,7 @@ stopwatch_start(struct stopwatch *sw, const struct mqtt_conf *conf,
     const char *job)
 {
 	struct watch	w;
+	sigset_t	all, old;
 	int		p[2];
 	pid_t		pid;
 
@@ -230,13 +234,20 @@ stopwatch_start(struct stopwatch *sw, const struct mqtt_conf *conf,
 	w.parent = getpid();
 	w.told = true;
 	if (topic_fmt(w.topic, sizeof(w.topic), prefix, "job/%s/in",
-	    job) == -1)
+	    job) == -1) {
+		log_warnx("job %s: stop watcher: the topic is too long", job);
 		return -1;
+	}
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("stop watcher: pipe");
 		return -1;
 	}
+	/* Blocked until the child has reset the handlers it inherits (they
+	 * would write into the loop's signal pipe, shared with us). */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
 	if ((pid = fork()) == -1) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		log_warn("stop watcher: fork");
 		close(p[0]);
 		close(p[1]);
@@ -244,6 +255,7 @@ stopwatch_start(struct stopwatch *sw, const struct mqtt_conf *conf,
 	}
 	if (pid == 0)
 		watch_main(&w, p[0]);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(p[0]);
 	sw->pid = pid;
 	sw->fd = p[1];

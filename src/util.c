@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -73,6 +74,25 @@ strmap_set(struct strmap *m, const char *k, const char *v)
 	m->keys[m->n] = xstrdup(k);
 	m->vals[m->n] = xstrdup(v);
 	m->n++;
+}
+
+void
+strmap_del(struct strmap *m, const char *k)
+{
+	size_t	i;
+
+	for (i = 0; i < m->n; i++) {
+		if (strcmp(m->keys[i], k) != 0)
+			continue;
+		free(m->keys[i]);
+		free(m->vals[i]);
+		memmove(m->keys + i, m->keys + i + 1,
+		    (m->n - i - 1) * sizeof(*m->keys));
+		memmove(m->vals + i, m->vals + i + 1,
+		    (m->n - i - 1) * sizeof(*m->vals));
+		m->n--;
+		return;
+	}
 }
 
 const char *
@@ -357,4 +377,41 @@ utf8_sanitize(char *s, size_t len)
 		}
 		i += n;
 	}
+}
+
+/* mkdir -p for the directories of path, each 0700. */
+static int
+mkdirs_for(char *path)
+{
+	char	*p;
+
+	for (p = strchr(path + 1, '/'); p != NULL; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+			*p = '/';
+			return -1;
+		}
+		*p = '/';
+	}
+	return 0;
+}
+
+int
+xdg_file(const char *env, const char *home_sub, const char *name, char *path,
+    size_t pathlen)
+{
+	const char	*base = getenv(env), *home;
+	int		 n;
+
+	/* The spec wants an absolute path; others are ignored. */
+	if (base != NULL && base[0] == '/')
+		n = snprintf(path, pathlen, "%s/dffmpeg/%s", base, name);
+	else if ((home = getenv("HOME")) != NULL && home[0] == '/')
+		n = snprintf(path, pathlen, "%s/%s/dffmpeg/%s", home, home_sub,
+		    name);
+	else
+		return -1;
+	if (n < 0 || (size_t)n >= pathlen)
+		return -1;
+	return mkdirs_for(path);
 }

@@ -11,6 +11,7 @@
 #include "bounds.h"
 #include "caps.h"
 #include "ffargs.h"
+#include "hwcaps.h"
 #include "log.h"
 #include "paths.h"
 #include "settings.h"
@@ -60,19 +61,33 @@ check_maybe_ready(struct wcheck *w)
 	w->ops->ready(w->arg);
 }
 
-/* In the child: probe, and write the caps as text (or why not). */
+/* In the child: probe and verify (or take both from the cache), and
+ * write the caps as text (or why not). */
 static int
 probe_work(void *arg, struct buf *out)
 {
 	struct wcheck	*w = arg;
+	const char	*bin = strmap_get(&w->conf->binaries, "ffmpeg");
+	struct strv	 devices = { 0 };
 	struct caps	 c;
 	char		 err[512];
+	int64_t		 t0 = mono_ms();
 	int		 rc;
 
-	if (caps_probe(strmap_get(&w->conf->binaries, "ffmpeg"), &c, err,
-	    sizeof(err)) == -1) {
+	caps_scan_devices("/dev", &devices);
+	rc = hw_cache_load(bin, &devices, &c);
+	strv_free(&devices);
+	if (rc == 0)
+		log_info("%s: capabilities and hardware verification from the "
+		    "cache", bin);
+	else if (caps_probe(bin, &c, err, sizeof(err)) == -1) {
 		buf_add(out, err, strlen(err));
 		return -1;
+	} else {
+		hw_verify(bin, &c);
+		log_info("%s: probed and verified in %lld ms", bin,
+		    (long long)(mono_ms() - t0));
+		hw_cache_store(bin, &c);
 	}
 	if ((rc = caps_encode(&c, out, err, sizeof(err))) == -1) {
 		buf_drain(out, buf_used(out));
@@ -82,7 +97,35 @@ probe_work(void *arg, struct buf *out)
 	return rc;
 }
 
-/* The probe's result: drop what the operator disabled. */
+/* Put back what verification dropped but the operator forces on. */
+static void
+force_on(struct caps *c, enum caps_kind k, const struct strv *names)
+{
+	struct strv	 list = { 0 };
+	char		 key[NAME_MAX_LEN + 16];
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < names->n; i++) {
+		snprintf(key, sizeof(key), "%s %s", hw_kind_noun(k),
+		    names->v[i]);
+		if ((why = strmap_get(&c->failed, key)) == NULL)
+			continue;
+		log_info("%s: forced on by the config (verification: %s)",
+		    key, why);
+		strmap_del(&c->failed, key);
+		strv_push(&list, names->v[i]);
+	}
+	if (list.n == 0)
+		return;
+	for (i = 0; i < c->lists[k].n; i++)
+		strv_push(&list, c->lists[k].v[i]);
+	caps_set(c, k, &list);
+	strv_free(&list);
+}
+
+/* The probe's result: put back what the operator forces on, drop what
+ * it disables. */
 static void
 probe_result(void *arg, enum bgtask_status st, const char *out,
     size_t len)
@@ -93,6 +136,9 @@ probe_result(void *arg, enum bgtask_status st, const char *out,
 	const struct strv *disabled[] = { &w->conf->disable.encoders,
 	    &w->conf->disable.decoders, &w->conf->disable.hwaccels,
 	    &w->conf->disable.filters };
+	const struct strv *enabled[] = { &w->conf->enable.encoders,
+	    &w->conf->enable.decoders, &w->conf->enable.hwaccels,
+	    &w->conf->enable.filters };
 	const char	*bin = strmap_get(&w->conf->binaries, "ffmpeg");
 	char		 err[512];
 	size_t		 i;
@@ -110,8 +156,10 @@ probe_result(void *arg, enum bgtask_status st, const char *out,
 		log_warnx("cannot probe %s: %s; jobs that need particular "
 		    "codecs or filters will not be placed here", bin, err);
 	} else {
-		for (i = 0; i < nitems(kinds); i++)
+		for (i = 0; i < nitems(kinds); i++) {
+			force_on(&w->caps, kinds[i], enabled[i]);
 			caps_remove(&w->caps, kinds[i], disabled[i]);
+		}
 		log_info("%s: ffmpeg %s, %zu encoders, %zu decoders, "
 		    "%zu hwaccels, %zu filters, %zu devices", bin,
 		    w->caps.version, w->caps.lists[CAPS_ENCODERS].n,

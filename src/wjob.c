@@ -252,6 +252,10 @@ job_deliver(void *arg, enum frame_kind kind, const uint8_t *data, size_t len)
 		if (len != 1 || !j->spawned || j->exited ||
 		    ((data[0] & FRAME_PAUSE_STOPPED) != 0) == j->paused)
 			break;
+		/* Being stopped (canceled, or its client gone): it must run
+		 * to act on its SIGTERM, whatever the watcher says. */
+		if (event_pending(j->ev_kill, EV_TIMEOUT, NULL))
+			break;
 		j->paused = !j->paused;
 		log_info("job %s: the client is %s; %s the process", j->id,
 		    j->paused ? "stopped" : "running again",

@@ -100,6 +100,8 @@ struct proxy {
 	bool			 fallback;
 };
 
+static void	(*caller_chld)(int) = SIG_ERR;
+
 static void	proxy_try_finish(struct proxy *);
 static void	proxy_fail(struct proxy *, bool, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
@@ -686,6 +688,8 @@ proxy_exec_fallback(struct proxy *p)
 	for (i = 0; i < p->argc; i++)
 		argv[i + 1] = p->argv[i];
 	signal(SIGPIPE, SIG_DFL);	/* as a local ffmpeg would start */
+	if (caller_chld != SIG_ERR)
+		signal(SIGCHLD, caller_chld);
 	execv(path, argv);
 	fprintf(stderr, "dffmpeg: %s; the fallback %s failed: %s\n",
 	    p->failure, path, strerror(errno));
@@ -734,6 +738,10 @@ proxy_main(int argc, char **argv)
 			    strcmp(name, "ffprobe") == 0;
 
 	memset(&p, 0, sizeof(p));
+	/* A caller that ignores SIGCHLD passes that on through exec; our
+	 * stop watcher must stay ours to reap (and to kill) until we do.
+	 * The fallback gets the caller's disposition back. */
+	caller_chld = signal(SIGCHLD, SIG_DFL);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "dffmpeg: libsodium failed to initialise\n");
 		return 1;

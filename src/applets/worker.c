@@ -259,6 +259,7 @@ worker_send_register(struct worker *w)
 		msg_set_strv(&m, F_HWACCELS, &caps->lists[CAPS_HWACCELS]);
 		msg_set_strv(&m, F_FILTERS, &caps->lists[CAPS_FILTERS]);
 		msg_set_strv(&m, F_DEVICES, &caps->devices);
+		msg_set_strmap(&m, F_UNVERIFIED_CAPS, &caps->failed);
 	}
 	worker_fill_state(w, &m);
 	snprintf(w->register_id, sizeof(w->register_id), "%s", m.id);

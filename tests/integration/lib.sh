@@ -7,6 +7,10 @@ set -u
 
 : "${DFFMPEG:?DFFMPEG must name the dffmpeg binary}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/dffmpeg-test.XXXXXX")
+# Workers keep their verification cache here (run-integration.sh shares
+# one between the tests of a run), never in the user's own.
+: "${XDG_CACHE_HOME:=$T/cache}"
+export XDG_CACHE_HOME
 PIDS=""
 TEST_NAME=$(basename "$0" .sh)
 FAILED=0

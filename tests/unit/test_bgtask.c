@@ -411,11 +411,28 @@ START_TEST(test_caps_malformed)
 		    "hwaccels 0\nfilters 0\ndevices 0\nend\n",
 		"dffmpeg-caps 1\nversion 5\nencoders 999999\n",
 		"dffmpeg-caps 1\nversion 5\nencoders -1\n",
+		/* The failed section: missing, a bad kind, no reason, a
+		 * control character in the reason, a count too high. */
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 1\n"
+		    "codec x why\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 1\n"
+		    "encoder x\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 1\n"
+		    "encoder x a\tb\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 2\n"
+		    "encoder x why\nend\n",
 		NULL
 	};
 	const char	*good = "dffmpeg-caps 1\nversion 5\nencoders 1\naac\n"
 			    "decoders 0\nhwaccels 0\nfilters 0\ndevices 0\n"
-			    "end\n";
+			    "failed 1\nencoder h264_nvenc needs a working "
+			    "cuda device (Cannot load libcuda.so.1)\nend\n";
 	struct caps	c;
 	struct buf	b = { 0 };
 	char		err[256];
@@ -424,6 +441,13 @@ START_TEST(test_caps_malformed)
 	ck_assert_int_eq(caps_decode(good, strlen(good), &c, err,
 	    sizeof(err)), 0);
 	ck_assert(caps_has(&c, CAPS_ENCODERS, "aac"));
+	ck_assert_str_eq(strmap_get(&c.failed, "encoder h264_nvenc"),
+	    "needs a working cuda device (Cannot load libcuda.so.1)");
+	/* And back: the same text. */
+	ck_assert_int_eq(caps_encode(&c, &b, err, sizeof(err)), 0);
+	ck_assert_uint_eq(buf_used(&b), strlen(good));
+	ck_assert_mem_eq(buf_head(&b), good, strlen(good));
+	buf_drain(&b, buf_used(&b));
 	caps_free(&c);
 	for (i = 0; bad[i] != NULL; i++) {
 		err[0] = '\0';

@@ -358,22 +358,26 @@ START_TEST(test_missing)
 	ck_assert_ptr_eq(missing(buf, sizeof(buf), fdk), buf);
 	ck_assert_str_eq(buf, "encoder 'libfdk_aac'");
 	/* The first unmet requirement in argument order. */
-	ck_assert_str_eq(missing(buf, sizeof(buf), amf), "encoder 'h264_amf'");
+	ck_assert_str_eq(missing(buf, sizeof(buf), amf),
+	    "encoder 'h264_amf', which needs a working amf device");
 	/* Encoders are checked before decoders. */
-	ck_assert_str_eq(missing(buf, sizeof(buf), dec), "encoder 'h264_amf'");
-	ck_assert_str_eq(missing(buf, sizeof(buf), npp), "filter 'scale_npp'");
+	ck_assert_str_eq(missing(buf, sizeof(buf), dec),
+	    "encoder 'h264_amf', which needs a working amf device");
+	ck_assert_str_eq(missing(buf, sizeof(buf), npp),
+	    "filter 'scale_npp', which needs a working cuda device");
 	ck_assert_ptr_null(missing(buf, sizeof(buf), cuda));
 
 	strv_push(&names, "cuda");
 	caps_remove(&c, CAPS_HWACCELS, &names);
 	strv_free(&names);
-	ck_assert_str_eq(missing(buf, sizeof(buf), cuda), "hwaccel 'cuda'");
+	ck_assert_str_eq(missing(buf, sizeof(buf), cuda),
+	    "a working cuda device (hwaccel 'cuda')");
 	ck_assert_ptr_null(missing(buf, sizeof(buf), qsv));
 	strv_push(&names, "qsv");
 	caps_remove(&c, CAPS_HWACCELS, &names);
 	strv_free(&names);
 	ck_assert_str_eq(missing(buf, sizeof(buf), qsv),
-	    "hardware device 'qsv'");
+	    "a working qsv device (hardware device 'qsv')");
 
 	/* A decoder alone. */
 	{
@@ -381,7 +385,8 @@ START_TEST(test_missing)
 		    "out", NULL };
 
 		ck_assert_str_eq(missing(buf, sizeof(buf), d),
-		    "decoder 'h264_rkmpp'");
+		    "decoder 'h264_rkmpp', which needs a working rkmpp "
+		    "device");
 	}
 	/* A short buffer is truncated, not overrun. */
 	ck_assert_ptr_eq(missing(tiny, sizeof(tiny), npp), tiny);
@@ -390,7 +395,7 @@ START_TEST(test_missing)
 	/* Nothing probed: everything is missing. */
 	caps_free(&c);
 	ck_assert_str_eq(missing(buf, sizeof(buf), ok),
-	    "encoder 'h264_vaapi'");
+	    "encoder 'h264_vaapi', which needs a working vaapi device");
 }
 END_TEST
 

@@ -182,7 +182,8 @@ START_TEST(test_refusal_reasons)
 	caps_set(&a->caps, CAPS_ENCODERS, &encs);
 	a->caps_known = true;
 	ck_assert(!sched_can_run(a, &j, why, sizeof(why)));
-	ck_assert_str_eq(why, "encoder 'h264_nvenc'");
+	ck_assert_str_eq(why, "encoder 'h264_nvenc', which needs a working "
+	    "cuda device");
 	ck_assert_ptr_null(sched_pick(reg.v, reg.n, &j));
 	strv_push(&encs, "h264_nvenc");
 	caps_set(&a->caps, CAPS_ENCODERS, &encs);

@@ -1,0 +1,387 @@
+/*
+ * Hardware verification and its cache.  See hwcaps.h.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "bounds.h"
+#include "ffrun.h"
+#include "hwcaps.h"
+#include "log.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define HW_ERR_MAX	8192	/* stderr kept of one check */
+#define CACHE_MAGIC	"dffmpeg-hwcaps 1"
+#define CACHE_MAX	(8 * 1024 * 1024)
+
+/* The device types, and how each is checked. */
+static const struct hwtype {
+	const char	*type;
+	bool		 drm;		/* initialised on a DRM render node */
+	bool		 init;		/* ffmpeg can -init_hw_device it */
+	const char	*upload;	/* -vf of a test encode; NULL: the
+					   encoder takes frames in memory */
+} hwtypes[] = {
+	{ "cuda",		false,	true,	NULL },
+	{ "vaapi",		true,	true,	"format=nv12,hwupload" },
+	{ "qsv",		false,	true,	"format=nv12" },
+	{ "drm",		true,	true,	NULL },
+	{ "vulkan",		false,	true,	"format=nv12,hwupload" },
+	{ "opencl",		false,	true,	NULL },
+	{ "vdpau",		false,	true,	NULL },
+	{ "videotoolbox",	false,	true,	NULL },
+	{ "mediacodec",		false,	true,	NULL },
+	{ "d3d11va",		false,	true,	NULL },
+	{ "dxva2",		false,	true,	NULL },
+	{ "v4l2m2m",		false,	false,	"format=yuv420p" },
+	{ "amf",		false,	false,	NULL },
+	{ "rkmpp",		false,	false,	NULL },
+	{ "mmal",		false,	false,	NULL },
+	{ "omx",		false,	false,	NULL },
+};
+
+/* Name suffix -> device type: the codecs and filters that need one. */
+static const struct {
+	const char	*suffix;
+	const char	*type;
+} suffixes[] = {
+	{ "_nvenc", "cuda" }, { "_cuvid", "cuda" }, { "_cuda", "cuda" },
+	{ "_npp", "cuda" }, { "_vaapi", "vaapi" }, { "_qsv", "qsv" },
+	{ "_vulkan", "vulkan" }, { "_opencl", "opencl" },
+	{ "_v4l2m2m", "v4l2m2m" }, { "_amf", "amf" },
+	{ "_videotoolbox", "videotoolbox" }, { "_vt", "videotoolbox" },
+	{ "_mediacodec", "mediacodec" }, { "_rkmpp", "rkmpp" },
+	{ "_mmal", "mmal" }, { "_omx", "omx" },
+};
+
+const char *
+hw_type_of(const char *name)
+{
+	size_t	i, n = strlen(name), l;
+
+	for (i = 0; i < nitems(suffixes); i++) {
+		l = strlen(suffixes[i].suffix);
+		if (n > l && strcmp(name + n - l, suffixes[i].suffix) == 0)
+			return suffixes[i].type;
+	}
+	return NULL;
+}
+
+const char *
+hw_kind_noun(enum caps_kind k)
+{
+	static const char *const nouns[CAPS__COUNT] = { "encoder", "decoder",
+	    "hwaccel", "filter" };
+
+	return (unsigned)k < CAPS__COUNT ? nouns[k] : "capability";
+}
+
+static const struct hwtype *
+hwtype_find(const char *type)
+{
+	size_t	i;
+
+	for (i = 0; i < nitems(hwtypes); i++)
+		if (strcmp(hwtypes[i].type, type) == 0)
+			return &hwtypes[i];
+	return NULL;
+}
+
+/* One verified device type: the -init_hw_device value that worked. */
+struct verified {
+	struct strmap	 init;		/* type -> "TYPE=hw[:NODE]" */
+	struct strmap	 why;		/* type -> why it failed */
+};
+
+static void
+fail(struct caps *c, enum caps_kind k, const char *name, const char *why)
+{
+	char	key[NAME_MAX_LEN + 16], text[CAPS_REASON_MAX + 1];
+	size_t	i;
+
+	snprintf(key, sizeof(key), "%s %s", hw_kind_noun(k), name);
+	snprintf(text, sizeof(text), "%s", why);
+	for (i = 0; text[i] != '\0'; i++)
+		if (text[i] < ' ' || text[i] > '~')
+			text[i] = '?';
+	strmap_set(&c->failed, key, text);
+}
+
+/* Run path with args; 0 if it exited 0, else -1 with why. */
+static int
+check(const char *path, char **argv, int timeout_ms, char *why,
+    size_t whylen)
+{
+	struct ffrun	r;
+	char		err[256];
+	int		rc = 0;
+
+	argv[0] = (char *)path;
+	if (ffrun(path, argv, timeout_ms, 1024 * 1024, HW_ERR_MAX, &r, err,
+	    sizeof(err)) == -1) {
+		snprintf(why, whylen, "%.150s", err);
+		rc = -1;
+	} else if (!ffrun_ok(&r)) {
+		ffrun_reason(&r, why, whylen);
+		rc = -1;
+	}
+	ffrun_free(&r);
+	return rc;
+}
+
+/* Initialise one device type: on each render node (DRM types) or once. */
+static void
+verify_type(const char *path, const struct caps *c, const char *type,
+    struct verified *v)
+{
+	const struct hwtype *t = hwtype_find(type);
+	char		 dev[PATH_BUF + 64], why[CAPS_REASON_MAX + 1];
+	char		*argv[] = { NULL, "-hide_banner", "-v", "error",
+			    "-init_hw_device", dev, "-f", "lavfi", "-i",
+			    "nullsrc=s=64x64:d=0.04", "-frames:v", "1", "-f",
+			    "null", "-", NULL };
+	size_t		 i;
+	bool		 tried = false;
+
+	if (t == NULL) {
+		strmap_set(&v->why, type, "not a device type dffmpeg knows "
+		    "how to check");
+		return;
+	}
+	for (i = 0; t->drm && i < c->devices.n; i++) {
+		if (strncmp(c->devices.v[i], "/dev/dri/renderD", 16) != 0)
+			continue;
+		tried = true;
+		snprintf(dev, sizeof(dev), "%s=hw:%s", type, c->devices.v[i]);
+		if (check(path, argv, HW_INIT_TIMEOUT_MS, why,
+		    sizeof(why)) == 0) {
+			strmap_set(&v->init, type, dev);
+			return;
+		}
+	}
+	if (t->drm) {
+		strmap_set(&v->why, type, tried ? why :
+		    "no render node in /dev/dri");
+		return;
+	}
+	snprintf(dev, sizeof(dev), "%s=hw", type);
+	if (check(path, argv, HW_INIT_TIMEOUT_MS, why, sizeof(why)) == 0)
+		strmap_set(&v->init, type, dev);
+	else
+		strmap_set(&v->why, type, why);
+}
+
+/* Encode one frame with a hardware encoder of a verified type. */
+static int
+test_encode(const char *path, const char *enc, const struct hwtype *t,
+    const char *init, char *why, size_t whylen)
+{
+	char	*argv[24], initbuf[PATH_BUF + 64];
+	int	 n = 1;
+
+	argv[n++] = "-hide_banner";
+	argv[n++] = "-v";
+	argv[n++] = "error";
+	if (init != NULL) {
+		snprintf(initbuf, sizeof(initbuf), "%s", init);
+		argv[n++] = "-init_hw_device";
+		argv[n++] = initbuf;
+		argv[n++] = "-filter_hw_device";
+		argv[n++] = "hw";
+	}
+	argv[n++] = "-f";
+	argv[n++] = "lavfi";
+	argv[n++] = "-i";
+	argv[n++] = "testsrc=size=256x256:rate=25";
+	argv[n++] = "-frames:v";
+	argv[n++] = "1";
+	if (t->upload != NULL) {
+		argv[n++] = "-vf";
+		argv[n++] = (char *)t->upload;
+	}
+	argv[n++] = "-c:v";
+	argv[n++] = (char *)enc;
+	argv[n++] = "-f";
+	argv[n++] = "null";
+	argv[n++] = "-";
+	argv[n] = NULL;
+	return check(path, argv, HW_ENCODE_TIMEOUT_MS, why, whylen);
+}
+
+/* Drop names[i] from list k of c (i is kept valid for the caller). */
+static void
+drop(struct caps *c, enum caps_kind k, const char *name)
+{
+	struct strv	one = { 0 };
+
+	strv_push(&one, name);
+	caps_remove(c, k, &one);
+	strv_free(&one);
+}
+
+void
+hw_verify(const char *path, struct caps *c)
+{
+	struct verified	 v = { { 0 }, { 0 } };
+	struct strv	 names = { 0 };
+	const struct hwtype *t;
+	const char	*type, *init, *why;
+	char		 text[CAPS_REASON_MAX + 1], ewhy[160];
+	size_t		 i;
+	int		 k;
+
+	/* Device types. */
+	for (i = 0; i < c->lists[CAPS_HWACCELS].n; i++)
+		strv_push(&names, c->lists[CAPS_HWACCELS].v[i]);
+	for (i = 0; i < names.n; i++) {
+		verify_type(path, c, names.v[i], &v);
+		if ((why = strmap_get(&v.why, names.v[i])) != NULL) {
+			log_info("%s: %s", names.v[i], why);
+			fail(c, CAPS_HWACCELS, names.v[i], why);
+			drop(c, CAPS_HWACCELS, names.v[i]);
+		} else
+			log_info("%s: verified (%s)", names.v[i],
+			    strmap_get(&v.init, names.v[i]));
+	}
+	strv_free(&names);
+
+	/* Codecs and filters that need a device. */
+	for (k = 0; k < CAPS__COUNT; k++) {
+		if (k == CAPS_HWACCELS)
+			continue;
+		for (i = 0; i < c->lists[k].n; i++)
+			if (hw_type_of(c->lists[k].v[i]) != NULL)
+				strv_push(&names, c->lists[k].v[i]);
+		for (i = 0; i < names.n; i++) {
+			type = hw_type_of(names.v[i]);
+			t = hwtype_find(type);
+			init = strmap_get(&v.init, type);
+			if (t != NULL && t->init && init == NULL) {
+				why = strmap_get(&v.why, type);
+				snprintf(text, sizeof(text), "needs a working "
+				    "%s device (%s)", type, why != NULL ? why :
+				    "ffmpeg lists no such device type");
+			} else if (t == NULL || (!t->init &&
+			    k != CAPS_ENCODERS))
+				snprintf(text, sizeof(text), "needs a %s "
+				    "device, which cannot be verified here",
+				    type);
+			else if (k == CAPS_ENCODERS && test_encode(path,
+			    names.v[i], t, init, ewhy, sizeof(ewhy)) == -1)
+				snprintf(text, sizeof(text), "a test encode "
+				    "failed: %s", ewhy);
+			else
+				continue;	/* verified */
+			fail(c, (enum caps_kind)k, names.v[i], text);
+			drop(c, (enum caps_kind)k, names.v[i]);
+		}
+		strv_free(&names);
+	}
+	strmap_free(&v.init);
+	strmap_free(&v.why);
+}
+
+/* ---- the cache ---- */
+
+/* The cache file of path, and the identity line it must start with. */
+static int
+cache_names(const char *path, const struct strv *devices, char *file,
+    size_t filelen, struct buf *key)
+{
+	struct stat	st;
+	char		name[96], line[PATH_BUF + 128];
+	unsigned char	h[16];
+	size_t		i;
+
+	if (stat(path, &st) == -1)
+		return -1;
+	crypto_generichash(h, sizeof(h), (const unsigned char *)path,
+	    strlen(path), NULL, 0);
+	snprintf(name, sizeof(name), "hwcaps-");
+	for (i = 0; i < sizeof(h); i++)
+		snprintf(name + 7 + 2 * i, 3, "%02x", h[i]);
+	if (xdg_file("XDG_CACHE_HOME", ".cache", name, file, filelen) == -1)
+		return -1;
+	snprintf(line, sizeof(line), "%s %s %llu %llu %lld %lld\n",
+	    CACHE_MAGIC, path, (unsigned long long)st.st_dev,
+	    (unsigned long long)st.st_ino, (long long)st.st_size,
+	    (long long)st.st_mtime);
+	buf_add(key, line, strlen(line));
+	buf_add(key, "devices", 7);
+	for (i = 0; i < devices->n; i++) {
+		buf_add(key, " ", 1);
+		buf_add(key, devices->v[i], strlen(devices->v[i]));
+	}
+	buf_add(key, "\n", 1);
+	return 0;
+}
+
+int
+hw_cache_load(const char *path, const struct strv *devices, struct caps *c)
+{
+	struct buf	 key = { 0 };
+	char		 file[PATH_BUF], err[256], *text = NULL;
+	size_t		 len, klen;
+	int		 rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (cache_names(path, devices, file, sizeof(file), &key) == -1 ||
+	    file_read(file, CACHE_MAX, &text, &len, err, sizeof(err)) == -1)
+		goto out;
+	klen = buf_used(&key);
+	if (len < klen || memcmp(text, buf_head(&key), klen) != 0) {
+		log_info("%s: its cached verification is of another binary "
+		    "or other devices; verifying again", path);
+		goto out;
+	}
+	if (caps_decode(text + klen, len - klen, c, err, sizeof(err)) == -1) {
+		log_warnx("%s: ignoring its cached verification: %s", file,
+		    err);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(text);
+	buf_free(&key);
+	return rc;
+}
+
+void
+hw_cache_store(const char *path, const struct caps *c)
+{
+	struct buf	 key = { 0 }, body = { 0 };
+	char		 file[PATH_BUF], tmp[PATH_BUF + 8], err[256];
+	const uint8_t	*p;
+	size_t		 left;
+	ssize_t		 n;
+	int		 fd;
+
+	if (cache_names(path, &c->devices, file, sizeof(file), &key) == -1 ||
+	    caps_encode(c, &body, err, sizeof(err)) == -1)
+		goto out;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) == -1) {
+		log_warn("cannot write %s", tmp);
+		goto out;
+	}
+	buf_add(&key, buf_head(&body), buf_used(&body));
+	for (p = buf_head(&key), left = buf_used(&key); left > 0;
+	    p += n, left -= (size_t)n)
+		if ((n = write(fd, p, left)) <= 0)
+			break;
+	if (close(fd) == -1 || left > 0 || rename(tmp, file) == -1) {
+		log_warn("cannot write %s", file);
+		unlink(tmp);
+	}
+out:
+	buf_free(&key);
+	buf_free(&body);
+}
