@@ -15,6 +15,8 @@
 #define SESSION_BUF		ID_BUF
 #define PATH_BUF		4096
 
+#define DEVSLOT_TYPE_MAX	15	/* a device type's name */
+#define DEVSLOTS_MAX		8	/* device types with slots */
 #define MSG_MAX_BYTES		(512 * 1024)	/* one control message */
 #define MSG_MAX_ARGS		4096		/* elements of a job's argv */
 #define MSG_MAX_MAP		1024		/* entries of a JSON map */

@@ -46,6 +46,11 @@ const char	*hw_type_of(const char *name);
 /* "encoder", "decoder", "hwaccel", "filter". */
 const char	*hw_kind_noun(enum caps_kind);
 
+/* The device types a job needs (its -hwaccel and -init_hw_device types,
+ * and those of its hardware codecs and filters), appended to out once
+ * each. */
+void		 hw_types_of(const struct ffreq *, struct strv *out);
+
 /* Verify c (a fresh caps_probe of path) in place; see above. */
 void		 hw_verify(const char *path, struct caps *c);
 

@@ -37,6 +37,7 @@ struct cjob {
 	 * fallback: it runs on any worker with the binary and its paths, so
 	 * that the caller gets ffmpeg's own error. */
 	char		*unplaceable;
+	struct strv	 hwtypes;	/* device types it uses (hwcaps.h) */
 	enum job_state	 state;
 	char		 worker[NAME_MAX_LEN + 1];
 	uint8_t		 key[KEY_LEN];

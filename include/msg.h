@@ -104,6 +104,7 @@ enum msg_field {
 	F_FALLBACK,	/* bool: the client has a local fallback (submit) */
 	F_UNVERIFIED_CAPS, /* strmap: "encoder h264_nvenc" -> why it is not
 			   offered (register) */
+	F_DEVICE_SLOTS,	/* strmap: device type -> "N" jobs at once */
 	F__COUNT
 };
 
@@ -142,6 +143,7 @@ struct msg {
 	bool		 interactive;
 	bool		 fallback;
 	struct strmap	 unverified_caps;
+	struct strmap	 device_slots;
 	int64_t		 grace;
 	int64_t		 bytes_in;
 	int64_t		 bytes_out;

@@ -50,6 +50,13 @@ enum worker_want {
 	WANT_RESUME,
 };
 
+/* Jobs that use one device type on a worker at once (device_slots). */
+struct devslot {
+	char		 type[DEVSLOT_TYPE_MAX + 1];
+	int		 max;
+	int		 used;	/* jobs holding a slot that use the type */
+};
+
 struct cworker {
 	char		 name[NAME_MAX_LEN + 1];
 	enum worker_state state;
@@ -64,6 +71,8 @@ struct cworker {
 	int		 max_jobs;	/* 0: unlimited */
 	int		 weight;
 	int		 active;	/* jobs holding one of its slots */
+	struct devslot	 slots[DEVSLOTS_MAX];
+	size_t		 nslots;
 	int64_t		 last_assign;	/* mono ms */
 	int64_t		 last_seen;	/* mono ms: its last message */
 	int64_t		 interval;	/* its heartbeat period, ms */
@@ -109,6 +118,11 @@ int		 registry_transition(struct registry *, struct cworker *,
 enum worker_state registry_reported_state(const struct cworker *);
 /* Take what a register or heartbeat says of w (capabilities, health,
  * slots, weight, status, epoch); last_seen becomes now. */
+/* Replace w's device slots by a register's device_slots (type -> "N"),
+ * keeping the counts of types it keeps. */
+void		 registry_set_slots(struct cworker *, const struct strmap *);
+/* w's slots of a device type, or NULL: no limit. */
+struct devslot	*registry_slot(struct cworker *, const char *type);
 void		 registry_update(struct cworker *, const struct msg *,
 		    int64_t now);
 /* The silence after which w counts as stale, and as lost: timeout_ms

@@ -6,7 +6,9 @@
  *   candidates   online workers (not draining, stale, lost or offline)
  *                that have the binary, every path variable the job uses
  *                healthy, a free slot (max_jobs, 0 unlimited) and every
- *                capability the job needs (ffmpeg only: caps.h)
+ *                capability the job needs (ffmpeg only: caps.h), and a
+ *                free device slot of every device type it uses that the
+ *                worker limits (device_slots)
  *   choice       the lowest active / weight; ties go to the worker
  *                assigned to least recently (round robin)
  */
@@ -24,6 +26,8 @@ struct sched_job {
 	const char		*binary;
 	const struct strv	*paths;		/* path variables it uses */
 	const struct ffreq	*req;		/* NULL: needs nothing */
+	const struct strv	*hwtypes;	/* device types it uses, for
+						   device slots (NULL: none) */
 };
 
 /*

@@ -75,6 +75,7 @@ struct worker_conf {
 	struct strv	 forward_env;		/* variables a job may set */
 	struct disable_conf disable;
 	struct disable_conf enable;		/* offered though unverified */
+	struct strmap	 device_slots;		/* type -> "N" jobs at once */
 	int		 max_jobs;		/* 0: unlimited */
 	int		 weight;
 	int64_t		 registration_interval;	/* heartbeat period, ms */

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "coord.h"
+#include "hwcaps.h"
 #include "log.h"
 #include "util.h"
 
@@ -115,6 +116,21 @@ admin_do_resume(struct coord *c, const struct sender *s,
 	admin_drain(c, s, req, false);
 }
 
+/* " cuda 1/3 vaapi 0/2": a worker's device slots in use. */
+static void
+add_slots(struct buf *b, const struct cworker *w)
+{
+	char	part[64];
+	size_t	i;
+	int	n;
+
+	for (i = 0; i < w->nslots; i++) {
+		n = snprintf(part, sizeof(part), " %s %d/%d", w->slots[i].type,
+		    w->slots[i].used, w->slots[i].max);
+		buf_add(b, part, (size_t)n);
+	}
+}
+
 static void
 admin_workers(struct coord *c, const struct sender *s, const struct msg *req)
 {
@@ -130,9 +146,93 @@ admin_workers(struct coord *c, const struct sender *s, const struct msg *req)
 		if (w->max_jobs > 0)
 			snprintf(slots, sizeof(slots), "%d", w->max_jobs);
 		n = snprintf(line, sizeof(line), "%-20s %-11s jobs %d/%s "
-		    "weight %d\n", w->name, worker_state_name(w->state),
+		    "weight %d", w->name, worker_state_name(w->state),
 		    w->active, slots, w->weight);
 		buf_add(&b, line, (size_t)n);
+		if (w->nslots > 0) {
+			buf_add(&b, " slots", 6);
+			add_slots(&b, w);
+		}
+		buf_add(&b, "\n", 1);
+	}
+	buf_add(&b, &nul, 1);
+	admin_reply(c, s, req, 0, "%s", (char *)b.data);
+	buf_free(&b);
+}
+
+/* One line "LABEL: a b c" of the names of list k with (hw) or without a
+ * device type; "-" for none. */
+static void
+add_names(struct buf *b, const char *label, const struct strv *sv, bool hw)
+{
+	size_t	i;
+	bool	any = false;
+
+	buf_add(b, label, strlen(label));
+	for (i = 0; i < sv->n; i++) {
+		if ((hw_type_of(sv->v[i]) != NULL) != hw)
+			continue;
+		buf_add(b, " ", 1);
+		buf_add(b, sv->v[i], strlen(sv->v[i]));
+		any = true;
+	}
+	buf_add(b, any ? "\n" : " -\n", any ? 1 : 3);
+}
+
+/* Everything the coordinator knows of one worker's hardware. */
+static void
+admin_worker_show(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	struct cworker	*w;
+	struct buf	 b = { 0 };
+	char		 line[512], nul = '\0';
+	size_t		 i;
+	int		 n;
+
+	if (!(req->present & FBIT(F_TARGET)) ||
+	    (w = registry_find(&c->reg, req->target)) == NULL) {
+		admin_reply(c, s, req, 1, "no worker '%s'",
+		    req->present & FBIT(F_TARGET) ? req->target : "");
+		return;
+	}
+	n = snprintf(line, sizeof(line), "worker %s: %s, %d job%s running, "
+	    "max_jobs %d, weight %d\n", w->name, worker_state_name(w->state),
+	    w->active, w->active == 1 ? "" : "s", w->max_jobs, w->weight);
+	buf_add(&b, line, (size_t)n);
+	buf_add(&b, "device slots:", 13);
+	add_slots(&b, w);
+	buf_add(&b, w->nslots == 0 ? " -\n" : "\n", w->nslots == 0 ? 3 : 1);
+	if (!w->caps_known) {
+		buf_add(&b, "capabilities: not known (no probe result)\n",
+		    43);
+	} else {
+		add_names(&b, "verified device types:",
+		    &w->caps.lists[CAPS_HWACCELS], false);
+		add_names(&b, "hardware encoders:",
+		    &w->caps.lists[CAPS_ENCODERS], true);
+		add_names(&b, "hardware decoders:",
+		    &w->caps.lists[CAPS_DECODERS], true);
+		add_names(&b, "hardware filters:",
+		    &w->caps.lists[CAPS_FILTERS], true);
+		n = snprintf(line, sizeof(line), "device nodes:");
+		buf_add(&b, line, (size_t)n);
+		for (i = 0; i < w->caps.devices.n; i++) {
+			buf_add(&b, " ", 1);
+			buf_add(&b, w->caps.devices.v[i],
+			    strlen(w->caps.devices.v[i]));
+		}
+		buf_add(&b, w->caps.devices.n == 0 ? " -\n" : "\n",
+		    w->caps.devices.n == 0 ? 3 : 1);
+		n = snprintf(line, sizeof(line), "not offered (%zu):\n",
+		    w->caps.failed.n);
+		buf_add(&b, line, (size_t)n);
+		for (i = 0; i < w->caps.failed.n; i++) {
+			n = snprintf(line, sizeof(line), "  %s: %s\n",
+			    w->caps.failed.keys[i], w->caps.failed.vals[i]);
+			buf_add(&b, line, (size_t)n < sizeof(line) ? (size_t)n :
+			    sizeof(line) - 1);
+		}
 	}
 	buf_add(&b, &nul, 1);
 	admin_reply(c, s, req, 0, "%s", (char *)b.data);
@@ -165,6 +265,7 @@ static const struct {
 	{ "drain", admin_do_drain },
 	{ "resume", admin_do_resume },
 	{ "workers", admin_workers },
+	{ "worker-show", admin_worker_show },
 	{ "cancel", admin_cancel },
 };
 

@@ -11,6 +11,7 @@
 
 #include "coord.h"
 #include "ffargs.h"
+#include "hwcaps.h"
 #include "ident.h"
 #include "log.h"
 #include "sched.h"
@@ -21,6 +22,33 @@
 /* After a restart, workers get this long to register before a job that
  * no registered worker can run is refused rather than queued. */
 #define STARTUP_GRACE_MS	(3 * HEARTBEAT_DEFAULT * 1000)
+
+/* j takes (d 1) or gives back (d -1) one of w's job slots and the device
+ * slots of the types it uses. */
+static void
+hold(struct cworker *w, const struct cjob *j, int d)
+{
+	struct devslot	*s;
+	size_t		 i;
+
+	if (w->active + d >= 0)
+		w->active += d;
+	for (i = 0; i < j->hwtypes.n; i++)
+		if ((s = registry_slot(w, j->hwtypes.v[i])) != NULL &&
+		    s->used + d >= 0)
+			s->used += d;
+}
+
+/* Nothing of w's is held (its jobs are gone or counted again). */
+static void
+unhold_all(struct cworker *w)
+{
+	size_t	i;
+
+	w->active = 0;
+	for (i = 0; i < w->nslots; i++)
+		w->slots[i].used = 0;
+}
 
 static bool
 holds_slot(enum job_state s)
@@ -48,8 +76,8 @@ coord_job_transition(struct coord *c, struct cjob *j, enum job_state to,
 	    jobstate_name(to), reason != NULL ? ": " : "",
 	    reason != NULL ? reason : "");
 	if (holds_slot(from) && !holds_slot(to) &&
-	    (w = registry_find(&c->reg, j->worker)) != NULL && w->active > 0)
-		w->active--;
+	    (w = registry_find(&c->reg, j->worker)) != NULL)
+		hold(w, j, -1);
 	j->state = to;
 	if (to == JS_PENDING && from == JS_ASSIGNED) {
 		uint8_t	sealed[SEALED_KEY_MAX];
@@ -172,7 +200,7 @@ coord_job_place(struct coord *c, struct cjob *j, struct cworker *w)
 		sodium_memzero(wkey, sizeof(wkey));
 		return;
 	}
-	w->active++;
+	hold(w, j, 1);
 	w->last_assign = mono_ms();
 	j->assigned_at = mono_ms();
 
@@ -198,7 +226,8 @@ static struct sched_job
 sched_job_of(const struct cjob *j)
 {
 	struct sched_job	sj = { j->binary, &j->paths,
-				    j->unplaceable != NULL ? NULL : &j->req };
+				    j->unplaceable != NULL ? NULL : &j->req,
+				    &j->hwtypes };
 
 	return sj;
 }
@@ -294,7 +323,7 @@ coord_worker_gone(struct coord *c, struct cworker *w, enum worker_state to,
 	if (registry_transition(&c->reg, w, to, why) == -1)
 		return;
 	each_job_of(c, w, gone_job, why);
-	w->active = 0;
+	unhold_all(w);
 	coord_schedule(c);
 }
 
@@ -341,7 +370,7 @@ reconcile_job(struct coord *c, struct cjob *j, const void *arg)
 		j->report_due = mono_ms();
 	/* Its report wins over any guess of ours: it is on the way. */
 	if (runs || due || j->state == JS_ASSIGNED) {
-		r->w->active++;
+		hold(r->w, j, 1);
 		return;
 	}
 	if (j->state == JS_RUNNING)
@@ -381,7 +410,7 @@ coord_worker_reconcile(struct coord *c, struct cworker *w,
 	struct reconcile	 r = { w, running, reporting };
 
 	coord_worker_strays(c, w, running);
-	w->active = 0;
+	unhold_all(w);
 	each_job_of(c, w, reconcile_job, &r);
 }
 
@@ -436,8 +465,10 @@ coord_job_restore(const struct job_row *row, void *arg)
 	j->state = (enum job_state)st;
 	if (row->cwd != NULL)
 		j->cwd = xstrdup(row->cwd);
-	if (strcmp(j->binary, "ffmpeg") == 0)
+	if (strcmp(j->binary, "ffmpeg") == 0) {
 		ffargs_requirements((int)j->args.n, j->args.v, &j->req);
+		hw_types_of(&j->req, &j->hwtypes);
+	}
 	j->queued_at = j->assigned_at = mono_ms();
 	jobtab_add(&c->jobs, j);
 	/* Its worker is expected to report back; until it registers it
@@ -446,6 +477,6 @@ coord_job_restore(const struct job_row *row, void *arg)
 		return 0;
 	if ((w = registry_find(&c->reg, j->worker)) == NULL)
 		w = registry_add(&c->reg, j->worker);
-	w->active++;
+	hold(w, j, 1);
 	return 0;
 }

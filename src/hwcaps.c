@@ -74,6 +74,26 @@ hw_type_of(const char *name)
 	return NULL;
 }
 
+void
+hw_types_of(const struct ffreq *req, struct strv *out)
+{
+	const struct strv *named[] = { &req->hwaccels, &req->hwdevices };
+	const struct strv *used[] = { &req->encoders, &req->decoders,
+	    &req->filters };
+	const char	*t;
+	size_t		 i, j;
+
+	for (i = 0; i < nitems(named); i++)
+		for (j = 0; j < named[i]->n; j++)
+			if (!strv_contains(out, named[i]->v[j]))
+				strv_push(out, named[i]->v[j]);
+	for (i = 0; i < nitems(used); i++)
+		for (j = 0; j < used[i]->n; j++)
+			if ((t = hw_type_of(used[i]->v[j])) != NULL &&
+			    !strv_contains(out, t))
+				strv_push(out, t);
+}
+
 const char *
 hw_kind_noun(enum caps_kind k)
 {

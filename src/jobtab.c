@@ -42,6 +42,7 @@ jobtab_job_free(struct cjob *j)
 	ffreq_free(&j->req);
 	free(j->cwd);
 	free(j->unplaceable);
+	strv_free(&j->hwtypes);
 	msg_clear(&j->assign);
 	sodium_memzero(j->key, sizeof(j->key));
 	free(j);

@@ -58,7 +58,7 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	    B(VERSION) | B(BINARIES) | B(PATH_HEALTH) | B(MAX_JOBS) |
 	    B(WEIGHT) | B(STATUS) | B(RUNNING) | B(INTERVAL) | B(ENCODERS) |
 	    B(DECODERS) | B(HWACCELS) | B(FILTERS) | B(DEVICES) | B(EPOCH) |
-	    B(REPORTING) | B(UNVERIFIED_CAPS) },
+	    B(REPORTING) | B(UNVERIFIED_CAPS) | B(DEVICE_SLOTS) },
 	[MT_HEARTBEAT] = { "heartbeat", W, B(SESSION),
 	    B(RUNNING) | B(PATH_HEALTH) | B(STATUS) | B(EPOCH) |
 	    B(REPORTING) },
@@ -142,6 +142,8 @@ const struct field_info msg_fields[F__COUNT] = {
 	[F_FALLBACK] = { "fallback", FK_BOOL, S(fallback), 0, 0, 0 },
 	[F_UNVERIFIED_CAPS] = { "unverified", FK_STRMAP, S(unverified_caps),
 	    SHORT_STR_MAX, MSG_MAX_ARGS, 0 },
+	[F_DEVICE_SLOTS] = { "device_slots", FK_STRMAP, S(device_slots),
+	    SHORT_STR_MAX, DEVSLOTS_MAX, FF_KEYNAME },
 	[F_GRACE] = { "grace", FK_INT, S(grace), 0, 0, 0 },
 	[F_BYTES_IN] = { "bytes_in", FK_INT, S(bytes_in), 0, 0, 0 },
 	[F_BYTES_OUT] = { "bytes_out", FK_INT, S(bytes_out), 0, 0, 0 },

@@ -177,6 +177,8 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 			strmap_set(&w->health, m->path_health.keys[i],
 			    m->path_health.vals[i]);
 	}
+	if (m->type == MT_REGISTER)
+		registry_set_slots(w, &m->device_slots);
 	if (m->present & FBIT(F_MAX_JOBS))
 		w->max_jobs = m->max_jobs < 0 || m->max_jobs > INT_MAX ? 0 :
 		    (int)m->max_jobs;
@@ -207,6 +209,44 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 	if (m->present & FBIT(F_EPOCH) && m->epoch > w->epoch)
 		w->epoch = m->epoch;
 	w->last_seen = now;
+}
+
+void
+registry_set_slots(struct cworker *w, const struct strmap *slots)
+{
+	struct devslot	old[DEVSLOTS_MAX];
+	size_t		nold = w->nslots, i, j;
+	long		n;
+
+	memcpy(old, w->slots, sizeof(old));
+	w->nslots = 0;
+	for (i = 0; i < slots->n && w->nslots < DEVSLOTS_MAX; i++) {
+		struct devslot *d = &w->slots[w->nslots];
+
+		n = strtol(slots->vals[i], NULL, 10);
+		if (!name_valid(slots->keys[i], DEVSLOT_TYPE_MAX) || n < 1 ||
+		    n > 1000)
+			continue;
+		snprintf(d->type, sizeof(d->type), "%s", slots->keys[i]);
+		d->max = (int)n;
+		d->used = 0;
+		/* Jobs already holding one keep counting. */
+		for (j = 0; j < nold; j++)
+			if (strcmp(old[j].type, d->type) == 0)
+				d->used = old[j].used;
+		w->nslots++;
+	}
+}
+
+struct devslot *
+registry_slot(struct cworker *w, const char *type)
+{
+	size_t	i;
+
+	for (i = 0; i < w->nslots; i++)
+		if (strcmp(w->slots[i].type, type) == 0)
+			return &w->slots[i];
+	return NULL;
 }
 
 int64_t

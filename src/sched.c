@@ -39,6 +39,20 @@ sched_can_run(const struct cworker *w, const struct sched_job *j, char *why,
 	return caps_missing(&w->caps, j->req, why, whylen) == NULL;
 }
 
+/* Has w a device slot free for every type j uses that w limits? */
+static bool
+slots_free(const struct cworker *w, const struct sched_job *j)
+{
+	size_t	i, k;
+
+	for (i = 0; j->hwtypes != NULL && i < j->hwtypes->n; i++)
+		for (k = 0; k < w->nslots; k++)
+			if (strcmp(w->slots[k].type, j->hwtypes->v[i]) == 0 &&
+			    w->slots[k].used >= w->slots[k].max)
+				return false;
+	return true;
+}
+
 /* Is a lighter than b (active / weight, then least recently assigned)? */
 static bool
 lighter(const struct cworker *a, const struct cworker *b)
@@ -62,6 +76,8 @@ sched_pick(struct cworker *const *ws, size_t n, const struct sched_job *j)
 		if (w->state != WS_ONLINE)
 			continue;
 		if (w->max_jobs > 0 && w->active >= w->max_jobs)
+			continue;
+		if (!slots_free(w, j))
 			continue;
 		if (!sched_can_run(w, j, why, sizeof(why)))
 			continue;

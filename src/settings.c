@@ -222,6 +222,27 @@ check_mounts(const void *field, char *err, size_t errlen)
 	return paths_check_spec(v, err, errlen);
 }
 
+/* device_slots: device type -> jobs using it at once, 1 to 1000. */
+static int
+check_device_slots(const void *field, char *err, size_t errlen)
+{
+	const char	*k, *v;
+	char		*end;
+	long		 n;
+
+	map_last(field, &k, &v);
+	if (!name_valid(k, DEVSLOT_TYPE_MAX)) {
+		snprintf(err, errlen, "'%s' is not a device type name", k);
+		return -1;
+	}
+	n = strtol(v, &end, 10);
+	if (*v == '\0' || *end != '\0' || n < 1 || n > 1000) {
+		snprintf(err, errlen, "device_slots: %s must be 1 to 1000", k);
+		return -1;
+	}
+	return 0;
+}
+
 #define DIS(f)		offsetof(struct disable_conf, f)
 static const struct cfg_key disable_keys[] = {
 	{ "encoders", CFG_LIST, DIS(encoders), 0, 0, NULL, NULL, 0,
@@ -329,6 +350,8 @@ const struct cfg_key worker_conf_keys[] = {
 	    FORWARD_ENV_DEFAULT, NULL, 0, check_env_names },
 	{ "disable", CFG_SECTION, WO(disable), 0, 0, NULL, disable_keys },
 	{ "enable", CFG_SECTION, WO(enable), 0, 0, NULL, disable_keys },
+	{ "device_slots", CFG_MAP, WO(device_slots), 0, 0, NULL, NULL, 0,
+	    check_device_slots },
 	{ "max_jobs", CFG_INT, WO(max_jobs), 0, 1000, "0" },
 	{ "weight", CFG_INT, WO(weight), 1, 1000, "1" },
 	{ "registration_interval", CFG_DURATION, WO(registration_interval),

@@ -74,6 +74,9 @@ static const struct admin_cmd admin_cmds[] = {
 	  "delete an identity; the coordinator forgets it at once" },
 	{ "worker", "list", cmd_ask, "",
 	    "list the workers the coordinator knows" },
+	{ "worker", "show", cmd_ask, "NAME",
+	    "a worker's state, device slots, verified hardware, and what "
+	    "failed verification and why" },
 	{ "worker", "drain", cmd_ask, "NAME",
 	    "stop placing jobs on a worker; its running jobs finish" },
 	{ "worker", "resume", cmd_ask, "NAME",
@@ -555,7 +558,8 @@ cmd_ask(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
 		return EXIT_USAGE;
 	}
 	what = strcmp(c->name, "job") == 0 ? "cancel" :
-	    strcmp(c->sub, "list") == 0 ? "workers" : c->sub;
+	    strcmp(c->sub, "list") == 0 ? "workers" :
+	    strcmp(c->sub, "show") == 0 ? "worker-show" : c->sub;
 	if (admin_key(ctx, key) != 0)
 		return 1;
 	memset(&a, 0, sizeof(a));

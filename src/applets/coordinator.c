@@ -24,6 +24,7 @@
 #include "coord.h"
 #include "daemon.h"
 #include "ffargs.h"
+#include "hwcaps.h"
 #include "ident.h"
 #include "log.h"
 #include "loop.h"
@@ -148,8 +149,10 @@ job_from_submit(const struct sender *s, const struct msg *req)
 		strmap_set(&j->env, req->env.keys[i], req->env.vals[i]);
 	if (req->cwd != NULL)
 		j->cwd = xstrdup(req->cwd);
-	if (strcmp(j->binary, "ffmpeg") == 0)
+	if (strcmp(j->binary, "ffmpeg") == 0) {
 		ffargs_requirements((int)j->args.n, j->args.v, &j->req);
+		hw_types_of(&j->req, &j->hwtypes);
+	}
 	j->state = JS_PENDING;
 	j->queued_at = mono_ms();
 	randombytes_buf(j->key, sizeof(j->key));

@@ -253,6 +253,7 @@ worker_send_register(struct worker *w)
 	msg_set_int(&m, F_MAX_JOBS, w->conf.max_jobs);
 	msg_set_int(&m, F_WEIGHT, w->conf.weight);
 	msg_set_int(&m, F_INTERVAL, w->conf.registration_interval);
+	msg_set_strmap(&m, F_DEVICE_SLOTS, &w->conf.device_slots);
 	if ((caps = wcheck_caps(w->checks)) != NULL) {
 		msg_set_strv(&m, F_ENCODERS, &caps->lists[CAPS_ENCODERS]);
 		msg_set_strv(&m, F_DECODERS, &caps->lists[CAPS_DECODERS]);

@@ -125,7 +125,8 @@ EOC
 user_add() { "$DFFMPEG" admin -c "$T/coordinator.yaml" user add "$1" --role "$2" 2>/dev/null; }
 
 # worker_up NAME [KEY] [EXTRA YAML]: create its identity (unless KEY is
-# given or it was created before) and start it.
+# given or it was created before) and start it (EXTRA may replace the
+# default binaries).
 worker_up() {
 	name=$1; key=${2:-}; extra=${3:-}
 	[ -n "$key" ] || [ ! -f "$T/$name.key" ] || key=$(cat "$T/$name.key")
@@ -138,7 +139,11 @@ worker_up() {
 client_id: $name
 hmac_key: "$key"
 mqtt: {host: 127.0.0.1, port: $PORT}
-binaries: {ffmpeg: $(command -v ffmpeg), ffprobe: $(command -v ffprobe)}
+$(case "$extra" in
+binaries:*|*"
+binaries:"*) ;;	# EXTRA brings its own
+*) echo "binaries: {ffmpeg: $(command -v ffmpeg), ffprobe: $(command -v ffprobe)}" ;;
+esac)
 paths: {Media: $T/media}
 registration_interval: 1s
 $extra
