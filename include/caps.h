@@ -36,6 +36,28 @@ enum caps_kind {
 #define CAPS_WIRE_LIST_MAX	100000			/* names in one list */
 #define CAPS_REASON_MAX		200	/* why verification dropped a name */
 
+/* The listing probes a media server runs at start-up, whose output a
+ * worker keeps so that the coordinator can answer them (design §11). */
+enum caps_output_kind {
+	CO_VERSION,	/* -version */
+	CO_ENCODERS,	/* -encoders */
+	CO_DECODERS,
+	CO_HWACCELS,
+	CO_FILTERS,
+	CO__COUNT
+};
+
+/* What one listing printed, without -hide_banner: the banner is its
+ * stderr. */
+struct caps_output {
+	bool		known;
+	int		status;		/* exit status */
+	struct buf	out;
+	struct buf	err;
+};
+
+#define CAPS_ERR_MAX	(64 * 1024)	/* stderr kept of one listing */
+
 struct caps {
 	char		version[CAPS_VERSION_LEN];	/* "5.1.9-0+deb12u1" */
 	struct strv	lists[CAPS__COUNT];
@@ -43,7 +65,13 @@ struct caps {
 	/* What ffmpeg lists but verification dropped (hwcaps.h):
 	 * "encoder h264_nvenc" -> "needs a working cuda device (...)". */
 	struct strmap	failed;
+	struct caps_output outputs[CO__COUNT];
 };
+
+/* "-version", "-encoders", ...; NULL if out of range. */
+const char *caps_output_opt(enum caps_output_kind);
+/* The kind of a listing option ("-hwaccels"), or -1. */
+int	 caps_output_lookup(const char *opt);
 
 /* "encoders", "decoders", "hwaccels", "filters"; NULL if out of range. */
 const char *caps_kind_name(enum caps_kind);
@@ -78,7 +106,11 @@ int	 caps_probe(const char *binary, struct caps *c, char *err,
  * followed by N lines of one name each in strictly increasing strcmp
  * order, then "failed N" and N lines "KIND NAME REASON" (KIND one of
  * encoder, decoder, hwaccel, filter; REASON printable ASCII, at most
- * CAPS_REASON_MAX bytes), then "end"; every line ends in '\n'.  A name (and the version)
+ * CAPS_REASON_MAX bytes), then "outputs N" and N entries "output OPT
+ * STATUS OUTLEN ERRLEN" followed by OUTLEN bytes of stdout, ERRLEN bytes
+ * of stderr and '\n' (OPT a caps_output_opt, each once; OUTLEN at most
+ * CAPS_OUTPUT_MAX, ERRLEN at most CAPS_ERR_MAX), then "end"; every line
+ * ends in '\n'.  A name (and the version)
  * is printable ASCII without spaces: 1 to NAME_MAX_LEN bytes in the four
  * lists, up to PATH_BUF - 1 for devices and the version's buffer.
  * caps_encode appends to out and returns 0, or -1 with err for caps that
@@ -91,6 +123,17 @@ int	 caps_encode(const struct caps *, struct buf *out, char *err,
 	    size_t errlen);
 int	 caps_decode(const char *text, size_t len, struct caps *c, char *err,
 	    size_t errlen);
+
+/*
+ * The outputs as the JSON of a register message's `probes` field:
+ * {"-encoders": {"status": 0, "stdout": "...", "stderr": "..."}, ...},
+ * only those that are UTF-8 text without NUL; owned, NULL if none.
+ * caps_outputs_parse reads it back into c->outputs (known options only,
+ * each once, within the listing bounds); -1 (c->outputs left empty) if it
+ * is anything else.
+ */
+char	*caps_outputs_json(const struct caps *);
+int	 caps_outputs_parse(const char *json, struct caps *c);
 
 bool	 caps_has(const struct caps *, enum caps_kind, const char *name);
 /* Drop names from a list (an operator disabled them). */

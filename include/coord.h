@@ -199,6 +199,15 @@ void	 coord_presence_watch(struct coord *, int64_t now);
 /* An `admin` message: look its operation up in the table and run it. */
 void	 coord_admin(struct coord *, const struct sender *,
 	    const struct msg *);
+/*
+ * A `query`.  "probe" with target a listing option ("-encoders"): the
+ * output that option printed on the most capable present worker with
+ * ffmpeg (most names listed, then the first name), as a `reply` with
+ * state "answered", code the exit status, worker, and data {"stdout",
+ * "stderr"}; state "unknown" when no worker has it.
+ */
+void	 coord_query(struct coord *, const struct sender *,
+	    const struct msg *);
 /* Re-send a drain or resume the worker has not acted on yet. */
 void	 coord_admin_resend(struct coord *, struct cworker *);
 

@@ -105,6 +105,7 @@ enum msg_field {
 	F_UNVERIFIED_CAPS, /* strmap: "encoder h264_nvenc" -> why it is not
 			   offered (register) */
 	F_DEVICE_SLOTS,	/* strmap: device type -> "N" jobs at once */
+	F_PROBES,	/* json: the listing probes' output (register) */
 	F__COUNT
 };
 
@@ -144,6 +145,7 @@ struct msg {
 	bool		 fallback;
 	struct strmap	 unverified_caps;
 	struct strmap	 device_slots;
+	char		*probes;
 	int64_t		 grace;
 	int64_t		 bytes_in;
 	int64_t		 bytes_out;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bounds.h"
@@ -396,6 +397,10 @@ caps_free(struct caps *c)
 		strv_free(&c->lists[k]);
 	strv_free(&c->devices);
 	strmap_free(&c->failed);
+	for (k = 0; k < CO__COUNT; k++) {
+		buf_free(&c->outputs[k].out);
+		buf_free(&c->outputs[k].err);
+	}
 	memset(c, 0, sizeof(*c));
 }
 
@@ -483,22 +488,44 @@ resolve(const char *binary)
 	}
 }
 
+_Static_assert(CO_ENCODERS + CAPS_ENCODERS == CO_ENCODERS &&
+    CO_FILTERS == CO_ENCODERS + CAPS_FILTERS, "outputs follow the lists");
+
+static const char *const output_opts[CO__COUNT] = { "-version",
+    "-encoders", "-decoders", "-hwaccels", "-filters" };
+
+const char *
+caps_output_opt(enum caps_output_kind k)
+{
+	return (unsigned)k < CO__COUNT ? output_opts[k] : NULL;
+}
+
+int
+caps_output_lookup(const char *opt)
+{
+	int	k;
+
+	for (k = 0; k < CO__COUNT; k++)
+		if (strcmp(output_opts[k], opt) == 0)
+			return k;
+	return -1;
+}
+
 /*
- * Run "path -hide_banner -opt" and return its stdout (NUL-terminated,
- * owned by the caller) in *out.
+ * Run "path opt" and return its stdout (NUL-terminated, owned by the
+ * caller) in *out; keep what it printed, banner and all, in *o.
  */
 static int
-run_listing(const char *path, const char *opt, char **out, char *err,
-    size_t errlen)
+run_listing(const char *path, const char *opt, char **out,
+    struct caps_output *o, char *err, size_t errlen)
 {
-	char		*argv[] = { (char *)path, "-hide_banner", (char *)opt,
-			    NULL };
+	char		*argv[] = { (char *)path, (char *)opt, NULL };
 	struct ffrun	 r;
 	char		 why[256];
 
 	*out = NULL;
-	if (ffrun(path, argv, CAPS_TIMEOUT_MS, CAPS_OUTPUT_MAX, 4096, &r, why,
-	    sizeof(why)) == -1) {
+	if (ffrun(path, argv, CAPS_TIMEOUT_MS, CAPS_OUTPUT_MAX, CAPS_ERR_MAX,
+	    &r, why, sizeof(why)) == -1) {
 		snprintf(err, errlen, "%s %s: %s", path, opt, why);
 		ffrun_free(&r);
 		return -1;
@@ -509,6 +536,10 @@ run_listing(const char *path, const char *opt, char **out, char *err,
 		ffrun_free(&r);
 		return -1;
 	}
+	o->known = true;
+	o->status = WEXITSTATUS(r.status);
+	buf_add(&o->out, buf_head(&r.out), buf_used(&r.out));
+	buf_add(&o->err, buf_head(&r.err), buf_used(&r.err));
 	buf_add(&r.out, "", 1);
 	*out = xmemdup(buf_head(&r.out), buf_used(&r.out));
 	ffrun_free(&r);
@@ -526,7 +557,8 @@ caps_probe(const char *binary, struct caps *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: not found in PATH", binary);
 		return -1;
 	}
-	if (run_listing(path, "-version", &text, err, errlen) == -1)
+	if (run_listing(path, "-version", &text, &c->outputs[CO_VERSION], err,
+	    errlen) == -1)
 		goto fail;
 	if (caps_parse_version(text, c->version, sizeof(c->version)) == -1) {
 		snprintf(err, errlen, "%s -version: no \"version\" line",
@@ -539,7 +571,8 @@ caps_probe(const char *binary, struct caps *c, char *err, size_t errlen)
 		char	opt[32];
 
 		snprintf(opt, sizeof(opt), "-%s", kinds[k].name);
-		if (run_listing(path, opt, &text, err, errlen) == -1)
+		if (run_listing(path, opt, &text, &c->outputs[CO_ENCODERS + k],
+		    err, errlen) == -1)
 			goto fail;
 		if (caps_parse(k, text, &c->lists[k]) == -1) {
 			snprintf(err, errlen, "%s %s: not a list of %s", path,

@@ -7,11 +7,15 @@
  * the parent never holds anything but a well-formed struct caps.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "bounds.h"
 #include "caps.h"
 #include "util.h"
+#include "xmalloc.h"
 
 #define WIRE_MAGIC	"dffmpeg-caps 1"
 
@@ -118,6 +122,30 @@ caps_encode(const struct caps *c, struct buf *out, char *err, size_t errlen)
 		buf_add(out, r, strlen(r));
 		buf_add(out, "\n", 1);
 	}
+	for (i = 0, j = 0; i < CO__COUNT; i++)
+		j += c->outputs[i].known;
+	snprintf(head, sizeof(head), "outputs %zu\n", j);
+	buf_add(out, head, strlen(head));
+	for (i = 0; i < CO__COUNT; i++) {
+		const struct caps_output *o = &c->outputs[i];
+
+		if (!o->known)
+			continue;
+		if (buf_used(&o->out) > CAPS_OUTPUT_MAX ||
+		    buf_used(&o->err) > CAPS_ERR_MAX || o->status < 0 ||
+		    o->status > 255) {
+			snprintf(err, errlen, "the output of %s cannot be "
+			    "passed on", caps_output_opt(i));
+			return -1;
+		}
+		snprintf(head, sizeof(head), "output %s %d %zu %zu\n",
+		    caps_output_opt(i), o->status, buf_used(&o->out),
+		    buf_used(&o->err));
+		buf_add(out, head, strlen(head));
+		buf_add(out, buf_head(&o->out), buf_used(&o->out));
+		buf_add(out, buf_head(&o->err), buf_used(&o->err));
+		buf_add(out, "\n", 1);
+	}
 	buf_add(out, "end\n", 4);
 	return 0;
 }
@@ -174,6 +202,63 @@ entry_ok(size_t i, const struct line *l, const char *prev)
 	plen = strlen(prev);
 	cmp = memcmp(prev, l->s, plen < l->n ? plen : l->n);
 	return cmp < 0 || (cmp == 0 && plen < l->n);
+}
+
+/* A decimal of at most 9 digits, no sign, no leading zero; -1 if not. */
+static long
+word_num(const char **s, const char *end)
+{
+	const char	*p = *s;
+	long		 n = 0;
+
+	if (p >= end || *p < '0' || *p > '9' || (*p == '0' && p + 1 < end &&
+	    p[1] >= '0' && p[1] <= '9'))
+		return -1;
+	while (p < end && *p >= '0' && *p <= '9' && p - *s < 9)
+		n = n * 10 + (*p++ - '0');
+	if (p < end && *p >= '0' && *p <= '9')
+		return -1;
+	*s = p;
+	return n;
+}
+
+/* "output OPT STATUS OUTLEN ERRLEN", then the bytes and '\n'. */
+static int
+output_decode(const struct line *l, const char **p, const char *end,
+    struct caps *c)
+{
+	const char		*s = l->s, *e = l->s + l->n, *sp;
+	struct caps_output	*o;
+	char			 opt[16];
+	long			 status, olen, elen;
+	int			 k;
+
+	if (l->n < 8 || memcmp(s, "output ", 7) != 0)
+		return -1;
+	s += 7;
+	if ((sp = memchr(s, ' ', (size_t)(e - s))) == NULL ||
+	    (size_t)(sp - s) >= sizeof(opt))
+		return -1;
+	memcpy(opt, s, (size_t)(sp - s));
+	opt[sp - s] = '\0';
+	if ((k = caps_output_lookup(opt)) == -1 || c->outputs[k].known)
+		return -1;
+	s = sp + 1;
+	if ((status = word_num(&s, e)) == -1 || status > 255 || s >= e ||
+	    *s++ != ' ' || (olen = word_num(&s, e)) == -1 ||
+	    olen > CAPS_OUTPUT_MAX || s >= e || *s++ != ' ' ||
+	    (elen = word_num(&s, e)) == -1 || elen > CAPS_ERR_MAX || s != e)
+		return -1;
+	if ((size_t)(end - *p) < (size_t)olen + (size_t)elen + 1 ||
+	    (*p)[olen + elen] != '\n')
+		return -1;
+	o = &c->outputs[k];
+	o->known = true;
+	o->status = (int)status;
+	buf_add(&o->out, *p, (size_t)olen);
+	buf_add(&o->err, *p + olen, (size_t)elen);
+	*p += olen + elen + 1;
+	return 0;
 }
 
 int
@@ -241,6 +326,19 @@ caps_decode(const char *text, size_t len, struct caps *c, char *err,
 		why[l.n - (size_t)(sp2 + 1 - l.s)] = '\0';
 		strmap_set(&c->failed, key, why);
 	}
+	if (next_line(&p, end, &l) == -1 || line_count(&l, "outputs",
+	    CO__COUNT, &n) == -1) {
+		snprintf(err, errlen, "no valid count of outputs");
+		goto fail;
+	}
+	for (j = 0; j < n; j++) {
+		if (next_line(&p, end, &l) == -1 ||
+		    output_decode(&l, &p, end, c) == -1) {
+			snprintf(err, errlen, "output %zu is missing or "
+			    "malformed", j + 1);
+			goto fail;
+		}
+	}
 	if (next_line(&p, end, &l) == -1 || !line_is(&l, "end") || p != end) {
 		snprintf(err, errlen, "no \"end\" line, or data after it");
 		goto fail;
@@ -248,5 +346,91 @@ caps_decode(const char *text, size_t len, struct caps *c, char *err,
 	return 0;
 fail:
 	caps_free(c);
+	return -1;
+}
+
+/* Text that a JSON string carries as it is. */
+static bool
+text_ok(const struct buf *b)
+{
+	return memchr(buf_head(b), '\0', buf_used(b)) == NULL &&
+	    utf8_valid((const char *)buf_head(b), buf_used(b));
+}
+
+static cJSON *
+text_item(const struct buf *b)
+{
+	char	*s = xmalloc(buf_used(b) + 1);
+	cJSON	*j;
+
+	memcpy(s, buf_head(b), buf_used(b));
+	s[buf_used(b)] = '\0';
+	j = cJSON_CreateString(s);
+	free(s);
+	return j;
+}
+
+char *
+caps_outputs_json(const struct caps *c)
+{
+	cJSON	*root = cJSON_CreateObject(), *o;
+	char	*text = NULL;
+	int	 k, n = 0;
+
+	for (k = 0; k < CO__COUNT; k++) {
+		const struct caps_output *co = &c->outputs[k];
+
+		if (!co->known || !text_ok(&co->out) || !text_ok(&co->err))
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "status", co->status);
+		cJSON_AddItemToObject(o, "stdout", text_item(&co->out));
+		cJSON_AddItemToObject(o, "stderr", text_item(&co->err));
+		cJSON_AddItemToObject(root, caps_output_opt(k), o);
+		n++;
+	}
+	if (n > 0)
+		text = cJSON_PrintUnformatted(root);
+	cJSON_Delete(root);
+	return text;
+}
+
+int
+caps_outputs_parse(const char *json, struct caps *c)
+{
+	cJSON	*root, *o, *st, *out, *err;
+	int	 k;
+
+	if ((root = cJSON_Parse(json)) == NULL || !cJSON_IsObject(root))
+		goto fail;
+	cJSON_ArrayForEach(o, root) {
+		if ((k = caps_output_lookup(o->string)) == -1 ||
+		    c->outputs[k].known || !cJSON_IsObject(o))
+			goto fail;
+		st = cJSON_GetObjectItemCaseSensitive(o, "status");
+		out = cJSON_GetObjectItemCaseSensitive(o, "stdout");
+		err = cJSON_GetObjectItemCaseSensitive(o, "stderr");
+		if (!cJSON_IsNumber(st) || st->valuedouble < 0 ||
+		    st->valuedouble > 255 || !cJSON_IsString(out) ||
+		    !cJSON_IsString(err) ||
+		    strlen(out->valuestring) > CAPS_OUTPUT_MAX ||
+		    strlen(err->valuestring) > CAPS_ERR_MAX)
+			goto fail;
+		c->outputs[k].known = true;
+		c->outputs[k].status = (int)st->valuedouble;
+		buf_add(&c->outputs[k].out, out->valuestring,
+		    strlen(out->valuestring));
+		buf_add(&c->outputs[k].err, err->valuestring,
+		    strlen(err->valuestring));
+	}
+	cJSON_Delete(root);
+	return 0;
+fail:
+	cJSON_Delete(root);
+	for (k = 0; k < CO__COUNT; k++) {
+		buf_free(&c->outputs[k].out);
+		buf_free(&c->outputs[k].err);
+		c->outputs[k].known = false;
+	}
 	return -1;
 }

@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "coord.h"
 #include "hwcaps.h"
 #include "log.h"
 #include "util.h"
+#include "xmalloc.h"
 
 #define WANT_RESEND_MS	1000
 
@@ -281,4 +284,71 @@ coord_admin(struct coord *c, const struct sender *s, const struct msg *req)
 		}
 	}
 	admin_reply(c, s, req, 2, "unknown operation '%s'", req->what);
+}
+
+/* How many names w's ffmpeg lists: "the most capable" worker. */
+static size_t
+caps_size(const struct cworker *w)
+{
+	size_t	n = 0;
+	int	k;
+
+	for (k = 0; k < CAPS__COUNT; k++)
+		n += w->caps.lists[k].n;
+	return n;
+}
+
+void
+coord_query(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	const struct cworker	*best = NULL, *w;
+	const struct caps_output *o;
+	const char		*bin;
+	struct msg		 m;
+	cJSON			*data;
+	char			*text, *out, *err;
+	size_t			 i;
+	int			 k = -1;
+
+	if (strcmp(req->what, "probe") == 0 &&
+	    (req->present & FBIT(F_TARGET)))
+		k = caps_output_lookup(req->target);
+	for (i = 0; k >= 0 && i < c->reg.n; i++) {
+		w = c->reg.v[i];
+		bin = strmap_get(&w->binaries, "ffmpeg");
+		if (!worker_state_present(w->state) || w->state == WS_STALE ||
+		    !w->caps_known || !w->caps.outputs[k].known ||
+		    bin == NULL || strcmp(bin, "ok") != 0)
+			continue;
+		if (best == NULL || caps_size(w) > caps_size(best) ||
+		    (caps_size(w) == caps_size(best) &&
+		    strcmp(w->name, best->name) < 0))
+			best = w;
+	}
+	msg_init(&m, MT_REPLY, COORDINATOR_NAME);
+	if (best == NULL) {
+		msg_set_str(&m, F_STATE, "unknown");
+		coord_answer(c, s, req, &m);
+		return;
+	}
+	o = &best->caps.outputs[k];
+	out = xmalloc(buf_used(&o->out) + 1);
+	err = xmalloc(buf_used(&o->err) + 1);
+	memcpy(out, buf_head(&o->out), buf_used(&o->out));
+	out[buf_used(&o->out)] = '\0';
+	memcpy(err, buf_head(&o->err), buf_used(&o->err));
+	err[buf_used(&o->err)] = '\0';
+	data = cJSON_CreateObject();
+	cJSON_AddStringToObject(data, "stdout", out);
+	cJSON_AddStringToObject(data, "stderr", err);
+	text = cJSON_PrintUnformatted(data);
+	cJSON_Delete(data);
+	free(out);
+	free(err);
+	msg_set_str(&m, F_STATE, "answered");
+	msg_set_int(&m, F_CODE, o->status);
+	msg_set_str(&m, F_WORKER, best->name);
+	msg_set_str(&m, F_DATA, text);
+	free(text);
+	coord_answer(c, s, req, &m);
 }

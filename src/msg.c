@@ -58,7 +58,7 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	    B(VERSION) | B(BINARIES) | B(PATH_HEALTH) | B(MAX_JOBS) |
 	    B(WEIGHT) | B(STATUS) | B(RUNNING) | B(INTERVAL) | B(ENCODERS) |
 	    B(DECODERS) | B(HWACCELS) | B(FILTERS) | B(DEVICES) | B(EPOCH) |
-	    B(REPORTING) | B(UNVERIFIED_CAPS) | B(DEVICE_SLOTS) },
+	    B(REPORTING) | B(UNVERIFIED_CAPS) | B(DEVICE_SLOTS) | B(PROBES) },
 	[MT_HEARTBEAT] = { "heartbeat", W, B(SESSION),
 	    B(RUNNING) | B(PATH_HEALTH) | B(STATUS) | B(EPOCH) |
 	    B(REPORTING) },
@@ -144,6 +144,7 @@ const struct field_info msg_fields[F__COUNT] = {
 	    SHORT_STR_MAX, MSG_MAX_ARGS, 0 },
 	[F_DEVICE_SLOTS] = { "device_slots", FK_STRMAP, S(device_slots),
 	    SHORT_STR_MAX, DEVSLOTS_MAX, FF_KEYNAME },
+	[F_PROBES] = { "probes", FK_JSON, S(probes), MSG_MAX_BYTES, 0, 0 },
 	[F_GRACE] = { "grace", FK_INT, S(grace), 0, 0, 0 },
 	[F_BYTES_IN] = { "bytes_in", FK_INT, S(bytes_in), 0, 0, 0 },
 	[F_BYTES_OUT] = { "bytes_out", FK_INT, S(bytes_out), 0, 0, 0 },

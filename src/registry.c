@@ -195,6 +195,9 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 		caps_set(&w->caps, CAPS_FILTERS, &m->filters);
 		for (i = 0; i < m->devices.n; i++)
 			strv_push(&w->caps.devices, m->devices.v[i]);
+		if ((m->present & FBIT(F_PROBES)) &&
+		    caps_outputs_parse(m->probes, &w->caps) == -1)
+			log_debug("worker %s: malformed probe outputs", w->name);
 		for (i = 0; i < m->unverified_caps.n; i++)
 			strmap_set(&w->caps.failed, m->unverified_caps.keys[i],
 			    m->unverified_caps.vals[i]);

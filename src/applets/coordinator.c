@@ -464,6 +464,12 @@ handle_admin(struct coord *c, const struct sender *s, const struct msg *req)
 	coord_admin(c, s, req);
 }
 
+static void
+handle_query(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	coord_query(c, s, req);
+}
+
 static const struct {
 	enum msg_type	 type;
 	handler_fn	 fn;
@@ -478,6 +484,7 @@ static const struct {
 	{ MT_SUBMIT, handle_submit },
 	{ MT_CANCEL, handle_cancel },
 	{ MT_ADMIN, handle_admin },
+	{ MT_QUERY, handle_query },
 };
 
 /* ---- the uplink ---- */

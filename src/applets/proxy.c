@@ -16,11 +16,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
 #include <event2/event.h>
 #include <sodium.h>
 
 #include "applet.h"
 #include "bounds.h"
+#include "caps.h"
 #include "frame.h"
 #include "jobspec.h"
 #include "log.h"
@@ -98,11 +100,15 @@ struct proxy {
 	const char		*failure;	/* set: print and exit 1 */
 	char			 failbuf[512];
 	bool			 fallback;
+	int			 probe;		/* caps_output_kind asked of the
+						   coordinator, -1: none */
+	bool			 hide_banner;
 };
 
 static void	(*caller_chld)(int) = SIG_ERR;
 
 static void	proxy_try_finish(struct proxy *);
+static void	proxy_maybe_submit(struct proxy *);
 static void	proxy_fail(struct proxy *, bool, const char *, ...)
 		    __attribute__((format(printf, 3, 4)));
 
@@ -375,11 +381,91 @@ proxy_submit(struct proxy *p)
 	    SUBMIT_RESEND_MS);
 }
 
+/*
+ * A pure listing probe ("ffmpeg -encoders", alone or with -hide_banner):
+ * the coordinator has what a worker's ffmpeg printed for it, so no
+ * process needs to run.  Returns the caps_output_kind, or -1.
+ */
+static int
+probe_kind(const char *binary, int argc, char **argv, bool *hide)
+{
+	int	k;
+
+	*hide = false;
+	if (strcmp(binary, "ffmpeg") != 0 || argc < 1 || argc > 2)
+		return -1;
+	if (argc == 2) {
+		if (strcmp(argv[0], "-hide_banner") == 0)
+			argv++;
+		else if (strcmp(argv[1], "-hide_banner") != 0)
+			return -1;
+		*hide = true;
+	}
+	k = caps_output_lookup(argv[0]);
+	return k;
+}
+
+static void
+proxy_query(struct proxy *p)
+{
+	struct msg	m;
+
+	msg_init(&m, MT_QUERY, p->node.name);
+	msg_set_str(&m, F_WHAT, "probe");
+	msg_set_str(&m, F_TARGET, caps_output_opt(p->probe));
+	msg_set_str(&m, F_SESSION, p->node.session);
+	node_send(&p->node, &m, false);
+	msg_clear(&m);
+	p->next_submit = mono_ms() + SUBMIT_RESEND_MS;
+}
+
+/* The coordinator's answer to a probe: its bytes and status as ours, or
+ * (nobody has it) the probe runs as a job after all. */
+static void
+proxy_probe_answer(struct proxy *p, const struct msg *m)
+{
+	cJSON	*data = NULL, *out, *err;
+
+	if ((m->present & FBIT(F_STATE)) && strcmp(m->state, "answered") == 0 &&
+	    (m->present & FBIT(F_DATA)) && (m->present & FBIT(F_CODE)) &&
+	    (data = cJSON_Parse(m->data)) != NULL &&
+	    cJSON_IsString(out = cJSON_GetObjectItemCaseSensitive(data,
+	    "stdout")) &&
+	    cJSON_IsString(err = cJSON_GetObjectItemCaseSensitive(data,
+	    "stderr"))) {
+		log_info("job %s: %s answered from what %s printed", p->job,
+		    caps_output_opt(p->probe), m->present & FBIT(F_WORKER) ?
+		    m->worker : "a worker");
+		p->answered = true;
+		output_write(p, 0, (const uint8_t *)out->valuestring,
+		    strlen(out->valuestring));
+		if (!p->hide_banner)
+			output_write(p, 1, (const uint8_t *)err->valuestring,
+			    strlen(err->valuestring));
+		p->exit_seen = true;
+		p->exit_code = m->code < 0 || m->code > 255 ? 1 : (int)m->code;
+		p->exit_sig = 0;
+		cJSON_Delete(data);
+		proxy_try_finish(p);
+		return;
+	}
+	cJSON_Delete(data);
+	log_info("job %s: no answer to %s; running it", p->job,
+	    caps_output_opt(p->probe));
+	p->probe = -1;
+	p->next_submit = 0;
+	proxy_maybe_submit(p);
+}
+
 static void
 proxy_maybe_submit(struct proxy *p)
 {
-	if (p->node.ready && p->out_subscribed && !p->hello &&
-	    !p->closing && mono_ms() >= p->next_submit)
+	if (!p->node.ready || p->hello || p->closing || p->exit_seen ||
+	    mono_ms() < p->next_submit)
+		return;
+	if (p->probe >= 0)
+		proxy_query(p);
+	else if (p->out_subscribed)
 		proxy_submit(p);
 }
 
@@ -491,6 +577,10 @@ proxy_control(void *arg, const struct msg *m)
 	case MT_FAILED:
 		proxy_fail(p, false, "%s", m->present & FBIT(F_TEXT) ?
 		    m->text : m->reason);
+		break;
+	case MT_REPLY:
+		if (p->probe >= 0 && !p->answered)
+			proxy_probe_answer(p, m);
 		break;
 	case MT_FINISHED:
 		if (p->finished_at == 0) {
@@ -782,6 +872,7 @@ proxy_main(int argc, char **argv)
 		return 1;
 	}
 	id_new(p.job);
+	p.probe = probe_kind(p.spec.binary, p.argc, p.argv, &p.hide_banner);
 	loop_tune_malloc();
 	p.base = loop_new();
 	if (node_init(&p.node, p.base, &p.conf.mqtt, p.conf.client_id,

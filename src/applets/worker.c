@@ -235,6 +235,7 @@ worker_send_register(struct worker *w)
 	struct msg	m;
 	struct strmap	bins = { 0 };
 	const struct caps *caps;
+	char		*probes;
 	size_t		i;
 
 	if (!wcheck_ready(w->checks))
@@ -261,6 +262,10 @@ worker_send_register(struct worker *w)
 		msg_set_strv(&m, F_FILTERS, &caps->lists[CAPS_FILTERS]);
 		msg_set_strv(&m, F_DEVICES, &caps->devices);
 		msg_set_strmap(&m, F_UNVERIFIED_CAPS, &caps->failed);
+		if ((probes = caps_outputs_json(caps)) != NULL) {
+			msg_set_str(&m, F_PROBES, probes);
+			free(probes);
+		}
 	}
 	worker_fill_state(w, &m);
 	snprintf(w->register_id, sizeof(w->register_id), "%s", m.id);

@@ -40,6 +40,25 @@ same hfull ffmpeg -hide_banner -h full
 grep -q '^ffmpeg version ' "$T/version.p.out" ||
     bad "version: stdout lacks 'ffmpeg version' (Jellyfin rejects the binary)"
 
+# 1b. The pure listings are answered by the coordinator from what the
+# worker's ffmpeg printed: no job, no process on the worker, the same
+# bytes on every call (with and without -hide_banner).
+same hb_encoders ffmpeg -hide_banner -encoders
+same hb_after ffmpeg -filters -hide_banner
+for o in version encoders decoders hwaccels filters; do
+	[ "$(q "select count(*) from jobs where binary = 'ffmpeg' and args = '[\"-$o\"]'")" = 0 ] ||
+	    bad "-$o ran as a job: $(q "select state, worker from jobs where binary = 'ffmpeg' and args = '[\"-$o\"]'")"
+done
+grep -q "answered from what worker01 printed" "$T/client.log" ||
+    bad "the proxy did not log where the answer came from"
+kids0=$(pgrep -c -P "$PID_worker01")
+for i in $(seq 20); do
+	"$T/bin/ffmpeg" -encoders >"$T/rep.out" 2>"$T/rep.err" || bad "-encoders call $i failed"
+	cmp -s "$T/rep.out" "$T/encoders.l.out" && cmp -s "$T/rep.err" "$T/encoders.l.err" ||
+	    { bad "-encoders call $i differs"; break; }
+	[ "$(pgrep -c -P "$PID_worker01")" -le "$kids0" ] || bad "call $i: the worker has a child process"
+done
+
 # 2. The runtime-key probe, as Jellyfin sends it: '?' and EOF on stdin.
 # Jellyfin uses d=1000 for ffmpeg < 7.0 (ours is older; ~0.3 s, so the key
 # must reach the remote ffmpeg quickly) and d=10000 for 7.0 and later.

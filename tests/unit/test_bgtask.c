@@ -427,12 +427,29 @@ START_TEST(test_caps_malformed)
 		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
 		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 2\n"
 		    "encoder x why\nend\n",
+		/* Outputs: a length past the end, an unknown option, one
+		 * twice, a missing newline after the bytes. */
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 0\n"
+		    "outputs 1\noutput -version 0 99 0\nabc\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 0\n"
+		    "outputs 1\noutput -codecs 0 1 0\nx\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 0\n"
+		    "outputs 2\noutput -version 0 1 0\nx\n"
+		    "output -version 0 1 0\nx\nend\n",
+		"dffmpeg-caps 1\nversion 5\nencoders 0\ndecoders 0\n"
+		    "hwaccels 0\nfilters 0\ndevices 0\nfailed 0\n"
+		    "outputs 1\noutput -version 0 1 0\nxyend\n",
 		NULL
 	};
 	const char	*good = "dffmpeg-caps 1\nversion 5\nencoders 1\naac\n"
 			    "decoders 0\nhwaccels 0\nfilters 0\ndevices 0\n"
 			    "failed 1\nencoder h264_nvenc needs a working "
-			    "cuda device (Cannot load libcuda.so.1)\nend\n";
+			    "cuda device (Cannot load libcuda.so.1)\n"
+			    "outputs 1\noutput -hwaccels 0 5 3\nout\n\nerr\n"
+			    "end\n";
 	struct caps	c;
 	struct buf	b = { 0 };
 	char		err[256];
@@ -443,6 +460,10 @@ START_TEST(test_caps_malformed)
 	ck_assert(caps_has(&c, CAPS_ENCODERS, "aac"));
 	ck_assert_str_eq(strmap_get(&c.failed, "encoder h264_nvenc"),
 	    "needs a working cuda device (Cannot load libcuda.so.1)");
+	ck_assert(c.outputs[CO_HWACCELS].known && !c.outputs[CO_VERSION].known);
+	ck_assert_uint_eq(buf_used(&c.outputs[CO_HWACCELS].out), 5);
+	ck_assert_mem_eq(buf_head(&c.outputs[CO_HWACCELS].out), "out\n\n", 5);
+	ck_assert_mem_eq(buf_head(&c.outputs[CO_HWACCELS].err), "err", 3);
 	/* And back: the same text. */
 	ck_assert_int_eq(caps_encode(&c, &b, err, sizeof(err)), 0);
 	ck_assert_uint_eq(buf_used(&b), strlen(good));
