@@ -4,8 +4,10 @@
 # coordinator, worker01 from tests/integration/lib.sh) runs the jobs; the
 # same ffmpeg binary runs them locally for the baseline.
 #
-#   1. `ffmpeg -version`: median wall time, proxy vs local, N interleaved
-#      runs after warm-ups; outputs must be identical.
+#   1. `ffmpeg -version` and `-encoders` (answered by the coordinator from
+#      what the worker's ffmpeg printed) and the smallest real job: median
+#      wall time, proxy vs local, N interleaved runs after warm-ups;
+#      outputs must be identical.
 #   2. raw-video stdout relay: 20 s of 1280x720 yuv420p (691 MB) to pipe:1,
 #      counted and hashed by the consumer (bench/rss.c); MB/s proxy vs
 #      local, for testsrc and for the cheaper color source (the one with the
@@ -20,6 +22,9 @@
 #      and the CPU the proxy's stop watcher used per second of job, without
 #      and with the stops (from /proc/PID/schedstat; 1000 us/s is 0.1 % of
 #      a core).
+#   6. the worker's hardware verification: probe and verification of its
+#      ffmpeg on the first start (from its log), and a restart with the
+#      cached result, start to registered.
 #
 # Prints a table; exits 0 on a MISS (a measurement, not a test) and 1 when
 # something is broken (a failed run, different bytes).  Then bench/coord.sh
@@ -93,28 +98,40 @@ cluster_up
 sed -i 's/^log_level: debug$/log_level: info/' "$T/client.yaml"
 PROXY=$T/bin/ffmpeg
 
-# 1 and 4: -version, interleaved, the order swapped every run.
-echo "bench: ffmpeg -version, $WARM warm-ups + $N runs each"
-for i in $(seq $WARM); do
-	measure warm "$PROXY" -version
-	measure warm "$FF" -version
-done
-for i in $(seq $N); do
-	if [ $((i % 2)) = 1 ]; then
-		measure ver_proxy "$PROXY" -version
-		measure ver_local "$FF" -version
-	else
-		measure ver_local "$FF" -version
-		measure ver_proxy "$PROXY" -version
-	fi
-done
-same ver_proxy hash || fail "-version: proxy output changes between runs"
-[ "$(first ver_proxy hash)" = "$(first ver_local hash)" ] || {
-	"$PROXY" -version >"$T/v.proxy" 2>/dev/null
-	"$FF" -version >"$T/v.local" 2>/dev/null
-	diff "$T/v.local" "$T/v.proxy" | head -n 10
-	fail "-version: proxy output differs from local"
+# pair TAG ARGS...: N runs of ARGS through the proxy and locally,
+# interleaved, the order swapped every run, after warm-ups; the proxy's
+# output must be the local one's, every time.
+pair() {
+	tag=$1; shift
+	echo "bench: ffmpeg $*, $WARM warm-ups + $N runs each"
+	for i in $(seq $WARM); do
+		measure warm "$PROXY" "$@"
+		measure warm "$FF" "$@"
+	done
+	for i in $(seq $N); do
+		if [ $((i % 2)) = 1 ]; then
+			measure ${tag}_proxy "$PROXY" "$@"
+			measure ${tag}_local "$FF" "$@"
+		else
+			measure ${tag}_local "$FF" "$@"
+			measure ${tag}_proxy "$PROXY" "$@"
+		fi
+	done
+	same ${tag}_proxy hash || fail "$*: proxy output changes between runs"
+	[ "$(first ${tag}_proxy hash)" = "$(first ${tag}_local hash)" ] || {
+		"$PROXY" "$@" >"$T/v.proxy" 2>/dev/null
+		"$FF" "$@" >"$T/v.local" 2>/dev/null
+		diff "$T/v.local" "$T/v.proxy" | head -n 10
+		fail "$*: proxy output differs from local"
+	}
 }
+
+# 1 and 4: the listing probes, answered by the coordinator from what the
+# worker's ffmpeg printed, and the smallest real job (a round trip
+# through a worker).
+pair ver -version
+pair enc -encoders
+pair job -v error -f lavfi -i nullsrc=d=0.04 -f null -
 
 # 2 and 3: raw video to stdout, best of REPS runs each.
 RAW="-t 20 -pix_fmt yuv420p -f rawvideo pipe:1"
@@ -174,11 +191,30 @@ us_per_s() { awk -v n="$1" -v t="$2" 'BEGIN { printf "%.0f", n / 1e3 / (t / 1e3)
 WATCH_IDLE=$(us_per_s $((wi - w0)) $((ti - t0)))
 WATCH_STOPS=$(us_per_s $((w1 - wi)) $((t1 - ti)))
 
+# 6: verification, first and cached.
+VERIFY_MS=$(sed -n 's/.*probed and verified in \([0-9]*\) ms.*/\1/p' "$T/worker01.log" | head -n 1)
+kill -TERM "$PID_worker01"
+wait_for 15 eval '! kill -0 $PID_worker01 2>/dev/null' || fail "worker01 did not stop"
+t0=$(ms)
+worker_up worker01
+wait_for 30 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log") -ge 2 ]' ||
+    fail "worker01 did not come back"
+CACHED_MS=$(( $(ms) - t0 ))
+grep -q "verification from the cache" "$T/worker01.log" || fail "the restarted worker did not use its cache"
+
 # The table.
 vp=$(median ver_proxy wall_ms); vl=$(median ver_local wall_ms)
 r=$(ratio "$vp" "$vl")
-row "-version wall, median of $N" "$(fmt "$vp" '%.1f ms')" \
+row "-version wall (answered), median" "$(fmt "$vp" '%.1f ms')" \
     "$(fmt "$vl" '%.1f ms')" "${r}x" "<= 1.05x" "$(verdict "$r" '<=' 1.05)"
+ep=$(median enc_proxy wall_ms); el=$(median enc_local wall_ms)
+r=$(ratio "$ep" "$el")
+row "-encoders wall (answered), median" "$(fmt "$ep" '%.1f ms')" \
+    "$(fmt "$el" '%.1f ms')" "${r}x" "< 0.50x" "$(verdict "$r" '<=' 0.5)"
+jp=$(median job_proxy wall_ms); jl=$(median job_local wall_ms)
+r=$(ratio "$jp" "$jl")
+row "smallest job wall, median" "$(fmt "$jp" '%.1f ms')" \
+    "$(fmt "$jl" '%.1f ms')" "${r}x" "(round trip)" "-"
 for src in testsrc color; do
 	eval "BP_$src=\$(best raw_${src}_proxy); BL_$src=\$(best raw_${src}_local)"
 	eval "bp=\$BP_$src; bl=\$BL_$src"
@@ -205,6 +241,8 @@ row "SIGSTOP -> remote paused, median" "$sm ms" "-" "-" "<= 200 ms" \
     "$(verdict "$sm" '<=' 200)"
 row "SIGSTOP -> remote paused, worst of $STOPS" "$sx ms" "-" "-" "<= 200 ms" \
     "$(verdict "$sx" '<=' 200)"
+row "verification, first start" "${VERIFY_MS:-?} ms" "-" "-" "(once)" "-"
+row "restart with it cached, to registered" "$CACHED_MS ms" "-" "-" "(cost)" "-"
 row "stop watcher CPU, no stop" "$WATCH_IDLE us/s" "-" "-" "(cost)" "-"
 row "stop watcher CPU, $STOPS stops" "$WATCH_STOPS us/s" "-" "-" "(cost)" "-"
 

@@ -192,6 +192,10 @@ make_clip() {
 
 # ---- helpers of the conformance and cluster tests ----
 
+# A job with -version's output that runs on a worker: a bare -version (or
+# -hide_banner -version) is answered by the coordinator without a job.
+VJOB=(-hide_banner -loglevel error -version)
+
 # remote_running PATTERN: a remote ffmpeg/ffprobe whose arguments match
 # PATTERN runs (a worker starts it as "ffmpeg ARGS"; the proxy's own
 # command line starts with the path of the link, so it does not match).

@@ -13,7 +13,7 @@ wait_for 10 remote_running "$T/media/drain.mkv" || fail "the job did not start"
 kill -TERM "$PID_worker01"
 wait_for 5 grep -q "draining" "$T/worker01.log" || fail "worker01 did not drain"
 # a job submitted now is queued, not placed on the draining worker
-"$T/bin/ffmpeg" -hide_banner -version >"$T/v.out" 2>"$T/v.err" &
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/v.out" 2>"$T/v.err" &
 V=$!
 wait $P; rc=$?
 [ $rc = 0 ] || fail "the running job exited $rc after the drain"
@@ -47,7 +47,7 @@ sleep 1.5	# one heartbeat carries it to the coordinator
 "$T/bin/ffprobe" -v error "$T/media/drain.mkv" 2>"$T/m.err"; rc=$?
 [ $rc = 1 ] && grep -q "^dffmpeg: no registered worker has a healthy path variable 'Media'" "$T/m.err" \
     || fail "a job needing an unhealthy Media: exit $rc, $(cat "$T/m.err")"
-"$T/bin/ffmpeg" -hide_banner -version >/dev/null || fail "a job needing no path failed"
+"$T/bin/ffmpeg" "${VJOB[@]}" >/dev/null || fail "a job needing no path failed"
 touch "$T/media/.online"
 wait_for 5 grep -q "path variable Media is healthy again" "$T/worker03.log" || fail "no recovery report"
 sleep 1.5

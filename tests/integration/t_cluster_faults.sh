@@ -12,7 +12,7 @@ cluster_up "" ""
 admin() { "$DFFMPEG" admin -c "$T/coordinator.yaml" "$@" >/dev/null || fail "admin $*"; }
 admin worker drain worker02
 kill -STOP "$PID_worker01"
-"$T/bin/ffmpeg" -hide_banner -version >"$T/v.out" 2>"$T/v.err" &
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/v.out" 2>"$T/v.err" &
 P=$!
 wait_for 5 grep -q "runs on worker01" "$T/client.log" || fail "the job was not assigned to worker01"
 kill -KILL "$PID_worker01"
@@ -45,7 +45,7 @@ worker_up worker01
 wait_for 10 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log") -ge 3 ]' \
     || fail "worker01 did not come back again"
 kill -STOP "$PID_worker01"
-"$T/bin/ffmpeg" -hide_banner -version >"$T/s.out" 2>"$T/s.err" &
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/s.out" 2>"$T/s.err" &
 P=$!
 wait_for 5 eval '[ $(grep -c "runs on worker01" "$T/client.log") -ge 2 ]' \
     || fail "the job was not assigned to the stopped worker01"

@@ -13,7 +13,7 @@ sleep 0.5
 kill -KILL "$PID_coordinator"
 sleep 1
 # a submit while the coordinator is down: the client re-sends it
-"$T/bin/ffmpeg" -hide_banner -version >"$T/v.out" 2>"$T/v.err" &
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/v.out" 2>"$T/v.err" &
 V=$!
 sleep 1
 spawn coordinator "$DFFMPEG" coordinator -d -c "$T/coordinator.yaml"

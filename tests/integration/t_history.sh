@@ -37,7 +37,7 @@ echo "BEGIN IMMEDIATE; UPDATE workers SET last_seen = last_seen;" >&7
 sleep 0.5
 t0=$(ms)
 for i in 1 2 3; do
-	"$T/bin/ffmpeg" -hide_banner -version >"$T/lock$i.out" 2>&1 ||
+	"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/lock$i.out" 2>&1 ||
 	    fail "a job failed while the database was locked"
 done
 took=$(( $(ms) - t0 ))
@@ -60,7 +60,7 @@ wait_for 15 grep -q "another process is worker 'worker01'" "$T/worker01b.log" ||
     fail "the second worker did not report the conflict: $(tail -n 3 "$T/worker01b.log")"
 grep -q "another process is worker 'worker01' (session" "$T/worker01.log" ||
     fail "the first worker did not report the conflict: $(tail -n 3 "$T/worker01.log")"
-"$T/bin/ffmpeg" -hide_banner -version >"$T/dup.out" 2>&1 || fail "a job failed during the conflict"
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/dup.out" 2>&1 || fail "a job failed during the conflict"
 kill -TERM "$PID_worker01b"
 flaps=$(grep -c "worker worker01 registered (session" "$T/coordinator.log")
 [ "$flaps" -le 3 ] || fail "worker01 flapped between sessions $flaps times"

@@ -11,6 +11,8 @@
 . "$(dirname "$0")/lib.sh"
 
 FF=$(command -v ffmpeg)
+# A verification of its own: the reasons are logged only when it runs.
+export XDG_CACHE_HOME=$T/cache
 admin() { "$DFFMPEG" admin -c "$T/coordinator.yaml" "$@"; }
 job_worker() { q "select worker from jobs where args like '%$1%' order by created desc limit 1"; }
 job_state() { q "select state from jobs where args like '%$1%' order by created desc limit 1"; }

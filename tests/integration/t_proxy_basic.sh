@@ -6,7 +6,7 @@ cluster_up
 make_clip "$T/media/clip.mp4"
 
 # -version: same stdout, exit 0
-"$T/bin/ffmpeg" -hide_banner -version >"$T/v1" 2>"$T/v1e"; rc=$?
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/v1" 2>"$T/v1e"; rc=$?
 [ $rc = 0 ] || fail "ffmpeg -version exited $rc: $(cat "$T/v1e")"
 ffmpeg -hide_banner -version >"$T/v2" 2>/dev/null
 cmp -s "$T/v1" "$T/v2" || fail "-version stdout differs"

@@ -21,7 +21,7 @@ grep -q "failed authentication: the coordinator may hold a different key for wor
     "$T/worker02.log" || fail "the worker did not log the key mismatch"
 
 for i in 1 2 3; do
-	"$T/bin/ffmpeg" -hide_banner -version >"$T/out" || fail "job $i failed"
+	"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/out" || fail "job $i failed"
 	cmp -s "$T/out" <(ffmpeg -hide_banner -version) || fail "job $i output differs"
 done
 grep -q "runs on worker02" "$T/client.log" && fail "a job ran on the wrong-key worker"
