@@ -353,8 +353,9 @@ fail:
 static bool
 text_ok(const struct buf *b)
 {
-	return memchr(buf_head(b), '\0', buf_used(b)) == NULL &&
-	    utf8_valid((const char *)buf_head(b), buf_used(b));
+	return buf_used(b) == 0 ||
+	    (memchr(buf_head(b), '\0', buf_used(b)) == NULL &&
+	    utf8_valid((const char *)buf_head(b), buf_used(b)));
 }
 
 static cJSON *
@@ -363,7 +364,8 @@ text_item(const struct buf *b)
 	char	*s = xmalloc(buf_used(b) + 1);
 	cJSON	*j;
 
-	memcpy(s, buf_head(b), buf_used(b));
+	if (buf_used(b) > 0)
+		memcpy(s, buf_head(b), buf_used(b));
 	s[buf_used(b)] = '\0';
 	j = cJSON_CreateString(s);
 	free(s);

@@ -334,9 +334,11 @@ coord_query(struct coord *c, const struct sender *s, const struct msg *req)
 	o = &best->caps.outputs[k];
 	out = xmalloc(buf_used(&o->out) + 1);
 	err = xmalloc(buf_used(&o->err) + 1);
-	memcpy(out, buf_head(&o->out), buf_used(&o->out));
+	if (buf_used(&o->out) > 0)
+		memcpy(out, buf_head(&o->out), buf_used(&o->out));
 	out[buf_used(&o->out)] = '\0';
-	memcpy(err, buf_head(&o->err), buf_used(&o->err));
+	if (buf_used(&o->err) > 0)
+		memcpy(err, buf_head(&o->err), buf_used(&o->err));
 	err[buf_used(&o->err)] = '\0';
 	data = cJSON_CreateObject();
 	cJSON_AddStringToObject(data, "stdout", out);
