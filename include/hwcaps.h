@@ -16,11 +16,14 @@
  *                  ("cuda: Cannot load libcuda.so.1");
  *   encoders       a hardware encoder whose type is verified must encode
  *                  one frame; the others are dropped;
- *   decoders,      offered when their type is verified, dropped when not.
- *   filters
+ *   decoders       likewise decode one frame of a sample that the
+ *                  codec's software encoder makes (once per codec, in a
+ *                  temporary directory); without such an encoder the
+ *                  decoder is dropped;
+ *   filters        offered when their type is verified, dropped when not.
  * Types ffmpeg cannot initialise itself (v4l2m2m, amf, rkmpp, ...) are
- * verified by their encoders' test encodes alone; their decoders and
- * filters are dropped (an operator can force them on).  Every dropped name
+ * verified by their codecs' test encodes and decodes alone; their filters
+ * are dropped (an operator can force them on).  Every dropped name
  * is recorded in caps->failed ("encoder h264_nvenc" -> why).
  *
  * The cache: a verification takes seconds to minutes on a machine with

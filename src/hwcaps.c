@@ -47,6 +47,26 @@ static const struct hwtype {
 	{ "omx",		false,	false,	NULL },
 };
 
+/* A hardware decoder's codec (its name's prefix) and how to make a
+ * one-frame sample of it with a software encoder. */
+static const struct {
+	const char	*prefix;	/* "h264" of h264_cuvid */
+	const char	*encoder;
+	const char	*format;
+	const char	*size;
+} samples[] = {
+	{ "h264", "libx264", "h264", "256x256" },
+	{ "hevc", "libx265", "hevc", "256x256" },
+	{ "mpeg1", "mpeg1video", "mpeg1video", "256x256" },
+	{ "mpeg2", "mpeg2video", "mpeg2video", "256x256" },
+	{ "mpeg4", "mpeg4", "m4v", "256x256" },
+	{ "h263", "h263", "h263", "352x288" },
+	{ "mjpeg", "mjpeg", "mjpeg", "256x256" },
+	{ "vp8", "libvpx", "ivf", "256x256" },
+	{ "vp9", "libvpx-vp9", "ivf", "256x256" },
+	{ "av1", "libaom-av1", "ivf", "256x256" },
+};
+
 /* Name suffix -> device type: the codecs and filters that need one. */
 static const struct {
 	const char	*suffix;
@@ -235,6 +255,63 @@ test_encode(const char *path, const char *enc, const struct hwtype *t,
 	return check(path, argv, HW_ENCODE_TIMEOUT_MS, why, whylen);
 }
 
+/*
+ * Decode one frame with a hardware decoder: of a sample its codec's
+ * software encoder makes (once per codec, in dir).  0, or -1 with why.
+ */
+static int
+test_decode(const char *path, const struct caps *c, const char *dec,
+    const char *init, const char *dir, char *why, size_t whylen)
+{
+	char	*argv[24], file[PATH_BUF], initbuf[PATH_BUF + 64], src[64];
+	size_t	 i, pl;
+	int	 n = 1;
+
+	for (i = 0; i < nitems(samples); i++) {
+		pl = strlen(samples[i].prefix);
+		if (strncmp(dec, samples[i].prefix, pl) == 0 && dec[pl] == '_')
+			break;
+	}
+	if (i == nitems(samples) ||
+	    !caps_has(c, CAPS_ENCODERS, samples[i].encoder)) {
+		snprintf(why, whylen, "no encoder here makes a sample to "
+		    "test it with");
+		return -1;
+	}
+	snprintf(file, sizeof(file), "%s/%s.%s", dir, samples[i].prefix,
+	    samples[i].format);
+	if (access(file, R_OK) != 0) {
+		char	*mk[] = { NULL, "-hide_banner", "-v", "error", "-f",
+			    "lavfi", "-i", src, "-frames:v", "1", "-c:v",
+			    (char *)samples[i].encoder, "-f",
+			    (char *)samples[i].format, "-y", file, NULL };
+
+		snprintf(src, sizeof(src), "testsrc=size=%s:rate=25",
+		    samples[i].size);
+		if (check(path, mk, HW_ENCODE_TIMEOUT_MS, why, whylen) == -1)
+			return -1;
+	}
+	argv[n++] = "-hide_banner";
+	argv[n++] = "-v";
+	argv[n++] = "error";
+	if (init != NULL) {
+		snprintf(initbuf, sizeof(initbuf), "%s", init);
+		argv[n++] = "-init_hw_device";
+		argv[n++] = initbuf;
+	}
+	argv[n++] = "-c:v";
+	argv[n++] = (char *)dec;
+	argv[n++] = "-i";
+	argv[n++] = file;
+	argv[n++] = "-frames:v";
+	argv[n++] = "1";
+	argv[n++] = "-f";
+	argv[n++] = "null";
+	argv[n++] = "-";
+	argv[n] = NULL;
+	return check(path, argv, HW_ENCODE_TIMEOUT_MS, why, whylen);
+}
+
 /* Drop names[i] from list k of c (i is kept valid for the caller). */
 static void
 drop(struct caps *c, enum caps_kind k, const char *name)
@@ -246,6 +323,20 @@ drop(struct caps *c, enum caps_kind k, const char *name)
 	strv_free(&one);
 }
 
+static void
+remove_samples(const char *dir)
+{
+	char	file[PATH_BUF];
+	size_t	i;
+
+	for (i = 0; i < nitems(samples); i++) {
+		snprintf(file, sizeof(file), "%s/%s.%s", dir,
+		    samples[i].prefix, samples[i].format);
+		unlink(file);
+	}
+	rmdir(dir);
+}
+
 void
 hw_verify(const char *path, struct caps *c)
 {
@@ -254,8 +345,16 @@ hw_verify(const char *path, struct caps *c)
 	const struct hwtype *t;
 	const char	*type, *init, *why;
 	char		 text[CAPS_REASON_MAX + 1], ewhy[160];
+	char		 dir[PATH_BUF];
 	size_t		 i;
 	int		 k;
+
+	/* Where the decoders' samples are made (removed at the end). */
+	snprintf(dir, sizeof(dir), "%s/dffmpeg-hw.XXXXXX",
+	    getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] == '/' ?
+	    getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		dir[0] = '\0';
 
 	/* Device types. */
 	for (i = 0; i < c->lists[CAPS_HWACCELS].n; i++)
@@ -289,7 +388,7 @@ hw_verify(const char *path, struct caps *c)
 				    "%s device (%s)", type, why != NULL ? why :
 				    "ffmpeg lists no such device type");
 			} else if (t == NULL || (!t->init &&
-			    k != CAPS_ENCODERS))
+			    k == CAPS_FILTERS))
 				snprintf(text, sizeof(text), "needs a %s "
 				    "device, which cannot be verified here",
 				    type);
@@ -297,6 +396,12 @@ hw_verify(const char *path, struct caps *c)
 			    names.v[i], t, init, ewhy, sizeof(ewhy)) == -1)
 				snprintf(text, sizeof(text), "a test encode "
 				    "failed: %s", ewhy);
+			else if (k == CAPS_DECODERS && (dir[0] == '\0' ||
+			    test_decode(path, c, names.v[i], init, dir, ewhy,
+			    sizeof(ewhy)) == -1))
+				snprintf(text, sizeof(text), "a test decode "
+				    "failed: %s", dir[0] == '\0' ? "no "
+				    "directory for its sample" : ewhy);
 			else
 				continue;	/* verified */
 			fail(c, (enum caps_kind)k, names.v[i], text);
@@ -306,6 +411,8 @@ hw_verify(const char *path, struct caps *c)
 	}
 	strmap_free(&v.init);
 	strmap_free(&v.why);
+	if (dir[0] != '\0')
+		remove_samples(dir);
 }
 
 /* ---- the cache ---- */

@@ -18,8 +18,9 @@ job_worker() { q "select worker from jobs where args like '%$1%' order by create
 job_state() { q "select state from jobs where args like '%$1%' order by created desc limit 1"; }
 unaddr() { sed 's/ @ 0x[0-9a-f]*\]/ @ 0x]/g' "$1"; }
 
-# The test double: cuda "works" (its checks are dropped) and nvenc is
-# libx264/libx265; everything else is the real ffmpeg.
+# The test double: cuda "works" (its checks are dropped), nvenc is
+# libx264/libx265 and the h264/hevc cuvid decoders are the software ones;
+# everything else is the real ffmpeg.
 cat >"$T/fake-gpu-ffmpeg" <<EOF
 #!/bin/bash
 # TEST DOUBLE for t_hw.sh: a simulated NVIDIA GPU in front of $FF.
@@ -31,6 +32,7 @@ while [ \$# -gt 0 ]; do
 	-hwaccel) [ "\$2" = cuda ] && { shift 2; continue; } ;;
 	h264_nvenc) args+=(libx264); shift; continue ;;
 	hevc_nvenc) args+=(libx265); shift; continue ;;
+	h264_cuvid|hevc_cuvid) args+=("\${1%_cuvid}"); shift; continue ;;
 	esac
 	args+=("\$1")
 	shift
@@ -53,6 +55,9 @@ grep -q "^  encoder h264_nvenc: needs a working cuda device (Cannot load libcuda
     bad "worker show lacks the nvenc reason: $(head -n 12 "$T/show1")"
 grep -q "^  hwaccel cuda: Cannot load libcuda.so.1" "$T/show1" || bad "worker show lacks cuda's reason"
 grep -q "^hardware encoders: -$" "$T/show1" || bad "worker01 offers hardware encoders: $(grep '^hardware encoders' "$T/show1")"
+grep -q "^hardware decoders: -$" "$T/show1" || bad "worker01 offers hardware decoders: $(grep '^hardware decoders' "$T/show1")"
+grep -q "^  decoder h264_v4l2m2m: a test decode failed: " "$T/show1" ||
+    bad "worker01 did not test-decode h264_v4l2m2m: $(grep h264_v4l2m2m "$T/show1")"
 
 # 2. With no worker that has the hardware, hardware jobs still run, for
 # ffmpeg's own error: stderr and exit status as a local run's.
@@ -82,6 +87,9 @@ grep -q "info: cuda: verified (cuda=hw)" "$T/worker02.log" ||
     bad "worker02 did not verify its (simulated) cuda: $(grep cuda "$T/worker02.log" | head -n 3)"
 admin worker show worker02 >"$T/show2" 2>&1
 grep -q "^hardware encoders: .*h264_nvenc" "$T/show2" || bad "worker02 does not offer h264_nvenc: $(head -n 8 "$T/show2")"
+grep -q "^hardware decoders: .*h264_cuvid" "$T/show2" || bad "worker02 does not offer h264_cuvid: $(grep decoders "$T/show2")"
+grep -q "^  decoder mjpeg_cuvid: a test decode failed" "$T/show2" ||
+    bad "worker02 offers mjpeg_cuvid, which its test double cannot decode: $(grep mjpeg_cuvid "$T/show2")"
 grep -q "^device slots: cuda 0/1" "$T/show2" || bad "worker02's device slots: $(grep slots "$T/show2")"
 # Every nvenc job goes to it, even with worker01 idle.
 for i in 1 2 3 4; do
