@@ -102,7 +102,7 @@ PROXY=$T/bin/ffmpeg
 # interleaved, the order swapped every run, after warm-ups; the proxy's
 # output must be the local one's, every time.
 pair() {
-	tag=$1; shift
+	local ptag=$1; shift
 	echo "bench: ffmpeg $*, $WARM warm-ups + $N runs each"
 	for i in $(seq $WARM); do
 		measure warm "$PROXY" "$@"
@@ -110,15 +110,15 @@ pair() {
 	done
 	for i in $(seq $N); do
 		if [ $((i % 2)) = 1 ]; then
-			measure ${tag}_proxy "$PROXY" "$@"
-			measure ${tag}_local "$FF" "$@"
+			measure ${ptag}_proxy "$PROXY" "$@"
+			measure ${ptag}_local "$FF" "$@"
 		else
-			measure ${tag}_local "$FF" "$@"
-			measure ${tag}_proxy "$PROXY" "$@"
+			measure ${ptag}_local "$FF" "$@"
+			measure ${ptag}_proxy "$PROXY" "$@"
 		fi
 	done
-	same ${tag}_proxy hash || fail "$*: proxy output changes between runs"
-	[ "$(first ${tag}_proxy hash)" = "$(first ${tag}_local hash)" ] || {
+	same ${ptag}_proxy hash || fail "$*: proxy output changes between runs"
+	[ "$(first ${ptag}_proxy hash)" = "$(first ${ptag}_local hash)" ] || {
 		"$PROXY" "$@" >"$T/v.proxy" 2>/dev/null
 		"$FF" "$@" >"$T/v.local" 2>/dev/null
 		diff "$T/v.local" "$T/v.proxy" | head -n 10

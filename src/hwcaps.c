@@ -263,7 +263,7 @@ static int
 test_decode(const char *path, const struct caps *c, const char *dec,
     const char *init, const char *dir, char *why, size_t whylen)
 {
-	char	*argv[24], file[PATH_BUF], initbuf[PATH_BUF + 64], src[64];
+	char	*argv[24], file[PATH_BUF + 64], initbuf[PATH_BUF + 64], src[64];
 	size_t	 i, pl;
 	int	 n = 1;
 
@@ -326,7 +326,7 @@ drop(struct caps *c, enum caps_kind k, const char *name)
 static void
 remove_samples(const char *dir)
 {
-	char	file[PATH_BUF];
+	char	file[PATH_BUF + 64];
 	size_t	i;
 
 	for (i = 0; i < nitems(samples); i++) {
