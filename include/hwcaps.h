@@ -11,7 +11,7 @@
  * hw_verify, run in the probe's child process (it blocks), then checks:
  *   device types   each type ffmpeg lists is initialised
  *                  (-init_hw_device TYPE, on each DRM render node for
- *                  vaapi, qsv and drm) with a deadline; a type that fails
+ *                  vaapi and drm) with a deadline; a type that fails
  *                  is dropped from the hwaccels list, with ffmpeg's reason
  *                  ("cuda: Cannot load libcuda.so.1");
  *   encoders       a hardware encoder whose type is verified must encode

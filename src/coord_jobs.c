@@ -369,16 +369,24 @@ reconcile_job(struct coord *c, struct cjob *j, const void *arg)
 	else if (j->report_due == 0)
 		j->report_due = mono_ms();
 	/* Its report wins over any guess of ours: it is on the way. */
-	if (runs || due || j->state == JS_ASSIGNED) {
-		hold(r->w, j, 1);
+	if (runs || due || j->state == JS_ASSIGNED)
 		return;
-	}
 	if (j->state == JS_RUNNING)
 		coord_job_fail(c, j, "worker-lost", "the worker no longer runs "
 		    "the job");
 	else if (j->state == JS_CANCELING)
 		coord_job_end(c, j, JS_CANCELED, "the worker no longer runs "
 		    "the job");
+}
+
+static void
+count_job(struct coord *c, struct cjob *j, const void *arg)
+{
+	struct cworker	*w = registry_find(&c->reg, j->worker);
+
+	(void)arg;
+	if (w != NULL && holds_slot(j->state))
+		hold(w, j, 1);
 }
 
 void
@@ -410,8 +418,11 @@ coord_worker_reconcile(struct coord *c, struct cworker *w,
 	struct reconcile	 r = { w, running, reporting };
 
 	coord_worker_strays(c, w, running);
-	unhold_all(w);
+	/* End what it no longer runs first (releasing their slots), then
+	 * count what is left afresh. */
 	each_job_of(c, w, reconcile_job, &r);
+	unhold_all(w);
+	each_job_of(c, w, count_job, NULL);
 }
 
 void

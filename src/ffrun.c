@@ -105,10 +105,8 @@ ffrun(const char *path, char *const argv[], int timeout_ms, size_t out_max,
 				    (size_t)n : max - buf_used(b));
 		}
 	}
-	if (reap(pid, deadline, &r->status) == -1) {
-		pid = -1;	/* (killed and reaped below) */
-		goto timeout;
-	}
+	if (reap(pid, deadline, &r->status) == -1)
+		goto timeout;	/* (killed and reaped below) */
 	return 0;
 timeout:
 	snprintf(err, errlen, "no answer within %d ms", timeout_ms);

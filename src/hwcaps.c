@@ -18,7 +18,9 @@
 #include "xmalloc.h"
 
 #define HW_ERR_MAX	8192	/* stderr kept of one check */
-#define CACHE_MAGIC	"dffmpeg-hwcaps 1"
+#define CACHE_MAGIC	"dffmpeg-hwcaps 2"	/* new rules: a new number */
+#define VERIFY_BUDGET_MS (CAPS_PROBE_TIMEOUT_MS - 60000)
+#define OUT_OF_TIME	"verification ran out of time"
 #define CACHE_MAX	(8 * 1024 * 1024)
 
 /* The device types, and how each is checked. */
@@ -147,12 +149,15 @@ fail(struct caps *c, enum caps_kind k, const char *name, const char *why)
 	size_t	i;
 
 	snprintf(key, sizeof(key), "%s %s", hw_kind_noun(k), name);
-	snprintf(text, sizeof(text), "%s", why);
+	snprintf(text, sizeof(text), "%s", why[0] != '\0' ? why : "failed");
 	for (i = 0; text[i] != '\0'; i++)
 		if (text[i] < ' ' || text[i] > '~')
 			text[i] = '?';
 	strmap_set(&c->failed, key, text);
 }
+
+/* The whole verification ends before the probe's own deadline. */
+static int64_t	verify_deadline;
 
 /* Run path with args; 0 if it exited 0, else -1 with why. */
 static int
@@ -164,6 +169,12 @@ check(const char *path, char **argv, int timeout_ms, char *why,
 	int		rc = 0;
 
 	argv[0] = (char *)path;
+	if (mono_ms() >= verify_deadline) {
+		snprintf(why, whylen, OUT_OF_TIME);
+		return -1;
+	}
+	if (timeout_ms > verify_deadline - mono_ms())
+		timeout_ms = (int)(verify_deadline - mono_ms());
 	if (ffrun(path, argv, timeout_ms, 1024 * 1024, HW_ERR_MAX, &r, err,
 	    sizeof(err)) == -1) {
 		snprintf(why, whylen, "%.150s", err);
@@ -288,8 +299,10 @@ test_decode(const char *path, const struct caps *c, const char *dec,
 
 		snprintf(src, sizeof(src), "testsrc=size=%s:rate=25",
 		    samples[i].size);
-		if (check(path, mk, HW_ENCODE_TIMEOUT_MS, why, whylen) == -1)
+		if (check(path, mk, HW_ENCODE_TIMEOUT_MS, why, whylen) == -1) {
+			unlink(file);	/* the next decoder tries again */
 			return -1;
+		}
 	}
 	argv[n++] = "-hide_banner";
 	argv[n++] = "-v";
@@ -349,6 +362,7 @@ hw_verify(const char *path, struct caps *c)
 	size_t		 i;
 	int		 k;
 
+	verify_deadline = mono_ms() + VERIFY_BUDGET_MS;
 	/* Where the decoders' samples are made (removed at the end). */
 	snprintf(dir, sizeof(dir), "%s/dffmpeg-hw.XXXXXX",
 	    getenv("TMPDIR") != NULL && getenv("TMPDIR")[0] == '/' ?
@@ -490,6 +504,14 @@ hw_cache_store(const char *path, const struct caps *c)
 	ssize_t		 n;
 	int		 fd;
 
+	/* A check that ran out of time says nothing lasting. */
+	for (left = 0; left < c->failed.n; left++)
+		if (strstr(c->failed.vals[left], "no answer within") != NULL ||
+		    strstr(c->failed.vals[left], OUT_OF_TIME) != NULL) {
+			log_info("%s: a check timed out; not caching the "
+			    "verification", path);
+			goto out;
+		}
 	if (cache_names(path, &c->devices, file, sizeof(file), &key) == -1 ||
 	    caps_encode(c, &body, err, sizeof(err)) == -1)
 		goto out;

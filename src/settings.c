@@ -231,6 +231,11 @@ check_device_slots(const void *field, char *err, size_t errlen)
 	long		 n;
 
 	map_last(field, &k, &v);
+	if (((const struct strmap *)field)->n > DEVSLOTS_MAX) {
+		snprintf(err, errlen, "device_slots: at most %d device types",
+		    DEVSLOTS_MAX);
+		return -1;
+	}
 	if (!name_valid(k, DEVSLOT_TYPE_MAX)) {
 		snprintf(err, errlen, "'%s' is not a device type name", k);
 		return -1;

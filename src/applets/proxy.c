@@ -437,11 +437,12 @@ proxy_probe_answer(struct proxy *p, const struct msg *m)
 		    caps_output_opt(p->probe), m->present & FBIT(F_WORKER) ?
 		    m->worker : "a worker");
 		p->answered = true;
-		output_write(p, 0, (const uint8_t *)out->valuestring,
-		    strlen(out->valuestring));
+		/* ffmpeg prints its banner before the listing. */
 		if (!p->hide_banner)
 			output_write(p, 1, (const uint8_t *)err->valuestring,
 			    strlen(err->valuestring));
+		output_write(p, 0, (const uint8_t *)out->valuestring,
+		    strlen(out->valuestring));
 		p->exit_seen = true;
 		p->exit_code = m->code < 0 || m->code > 255 ? 1 : (int)m->code;
 		p->exit_sig = 0;
