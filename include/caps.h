@@ -72,6 +72,11 @@ struct caps {
 const char *caps_output_opt(enum caps_output_kind);
 /* The kind of a listing option ("-hwaccels"), or -1. */
 int	 caps_output_lookup(const char *opt);
+/* The kind asked by a pure listing probe of binary: "ffmpeg -encoders",
+ * alone or with -hide_banner before or after it (*hide says which); -1
+ * for any other command line. */
+int	 caps_output_args(const char *binary, int argc, char *const argv[],
+	    bool *hide);
 
 /* "encoders", "decoders", "hwaccels", "filters"; NULL if out of range. */
 const char *caps_kind_name(enum caps_kind);

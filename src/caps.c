@@ -511,6 +511,22 @@ caps_output_lookup(const char *opt)
 	return -1;
 }
 
+int
+caps_output_args(const char *binary, int argc, char *const argv[], bool *hide)
+{
+	*hide = false;
+	if (strcmp(binary, "ffmpeg") != 0 || argc < 1 || argc > 2)
+		return -1;
+	if (argc == 2) {
+		if (strcmp(argv[0], "-hide_banner") == 0)
+			argv++;
+		else if (strcmp(argv[1], "-hide_banner") != 0)
+			return -1;
+		*hide = true;
+	}
+	return caps_output_lookup(argv[0]);
+}
+
 /*
  * Run "path opt" and return its stdout (NUL-terminated, owned by the
  * caller) in *out; keep what it printed, banner and all, in *o.

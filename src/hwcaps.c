@@ -2,6 +2,7 @@
  * Hardware verification and its cache.  See hwcaps.h.
  */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,41 +230,60 @@ verify_type(const char *path, const struct caps *c, const char *type,
 		strmap_set(&v->why, type, why);
 }
 
+/* A check's command line: "-hide_banner -v error", [the device], what
+ * the caller adds, then one frame to nowhere. */
+struct cmd {
+	char	*v[32];
+	int	 n;
+	char	 init[PATH_BUF + 64];
+};
+
+static void
+cmd_add(struct cmd *c, ...)
+{
+	va_list	 ap;
+	char	*a;
+
+	va_start(ap, c);
+	while ((a = va_arg(ap, char *)) != NULL && c->n < (int)nitems(c->v) - 1)
+		c->v[c->n++] = a;
+	va_end(ap);
+	c->v[c->n] = NULL;
+}
+
+static void
+cmd_start(struct cmd *c, const char *init, bool filter_device)
+{
+	c->n = 1;		/* argv[0] is set by check() */
+	cmd_add(c, "-hide_banner", "-v", "error", NULL);
+	if (init == NULL)
+		return;
+	snprintf(c->init, sizeof(c->init), "%s", init);
+	cmd_add(c, "-init_hw_device", c->init, NULL);
+	if (filter_device)
+		cmd_add(c, "-filter_hw_device", "hw", NULL);
+}
+
+static int
+cmd_run(const char *path, struct cmd *c, char *why, size_t whylen)
+{
+	cmd_add(c, "-frames:v", "1", "-f", "null", "-", NULL);
+	return check(path, c->v, HW_ENCODE_TIMEOUT_MS, why, whylen);
+}
+
 /* Encode one frame with a hardware encoder of a verified type. */
 static int
 test_encode(const char *path, const char *enc, const struct hwtype *t,
     const char *init, char *why, size_t whylen)
 {
-	char	*argv[24], initbuf[PATH_BUF + 64];
-	int	 n = 1;
+	struct cmd	c;
 
-	argv[n++] = "-hide_banner";
-	argv[n++] = "-v";
-	argv[n++] = "error";
-	if (init != NULL) {
-		snprintf(initbuf, sizeof(initbuf), "%s", init);
-		argv[n++] = "-init_hw_device";
-		argv[n++] = initbuf;
-		argv[n++] = "-filter_hw_device";
-		argv[n++] = "hw";
-	}
-	argv[n++] = "-f";
-	argv[n++] = "lavfi";
-	argv[n++] = "-i";
-	argv[n++] = "testsrc=size=256x256:rate=25";
-	argv[n++] = "-frames:v";
-	argv[n++] = "1";
-	if (t->upload != NULL) {
-		argv[n++] = "-vf";
-		argv[n++] = (char *)t->upload;
-	}
-	argv[n++] = "-c:v";
-	argv[n++] = (char *)enc;
-	argv[n++] = "-f";
-	argv[n++] = "null";
-	argv[n++] = "-";
-	argv[n] = NULL;
-	return check(path, argv, HW_ENCODE_TIMEOUT_MS, why, whylen);
+	cmd_start(&c, init, true);
+	cmd_add(&c, "-f", "lavfi", "-i", "testsrc=size=256x256:rate=25", NULL);
+	if (t->upload != NULL)
+		cmd_add(&c, "-vf", t->upload, NULL);
+	cmd_add(&c, "-c:v", enc, NULL);
+	return cmd_run(path, &c, why, whylen);
 }
 
 /*
@@ -271,12 +291,12 @@ test_encode(const char *path, const char *enc, const struct hwtype *t,
  * software encoder makes (once per codec, in dir).  0, or -1 with why.
  */
 static int
-test_decode(const char *path, const struct caps *c, const char *dec,
+test_decode(const char *path, const struct caps *caps, const char *dec,
     const char *init, const char *dir, char *why, size_t whylen)
 {
-	char	*argv[24], file[PATH_BUF + 64], initbuf[PATH_BUF + 64], src[64];
-	size_t	 i, pl;
-	int	 n = 1;
+	struct cmd	 c;
+	char		 file[PATH_BUF + 64], src[64];
+	size_t		 i, pl;
 
 	for (i = 0; i < nitems(samples); i++) {
 		pl = strlen(samples[i].prefix);
@@ -284,7 +304,7 @@ test_decode(const char *path, const struct caps *c, const char *dec,
 			break;
 	}
 	if (i == nitems(samples) ||
-	    !caps_has(c, CAPS_ENCODERS, samples[i].encoder)) {
+	    !caps_has(caps, CAPS_ENCODERS, samples[i].encoder)) {
 		snprintf(why, whylen, "no encoder here makes a sample to "
 		    "test it with");
 		return -1;
@@ -292,37 +312,20 @@ test_decode(const char *path, const struct caps *c, const char *dec,
 	snprintf(file, sizeof(file), "%s/%s.%s", dir, samples[i].prefix,
 	    samples[i].format);
 	if (access(file, R_OK) != 0) {
-		char	*mk[] = { NULL, "-hide_banner", "-v", "error", "-f",
-			    "lavfi", "-i", src, "-frames:v", "1", "-c:v",
-			    (char *)samples[i].encoder, "-f",
-			    (char *)samples[i].format, "-y", file, NULL };
-
 		snprintf(src, sizeof(src), "testsrc=size=%s:rate=25",
 		    samples[i].size);
-		if (check(path, mk, HW_ENCODE_TIMEOUT_MS, why, whylen) == -1) {
+		cmd_start(&c, NULL, false);
+		cmd_add(&c, "-f", "lavfi", "-i", src, "-frames:v", "1", "-c:v",
+		    samples[i].encoder, "-f", samples[i].format, "-y", file,
+		    NULL);
+		if (check(path, c.v, HW_ENCODE_TIMEOUT_MS, why, whylen) == -1) {
 			unlink(file);	/* the next decoder tries again */
 			return -1;
 		}
 	}
-	argv[n++] = "-hide_banner";
-	argv[n++] = "-v";
-	argv[n++] = "error";
-	if (init != NULL) {
-		snprintf(initbuf, sizeof(initbuf), "%s", init);
-		argv[n++] = "-init_hw_device";
-		argv[n++] = initbuf;
-	}
-	argv[n++] = "-c:v";
-	argv[n++] = (char *)dec;
-	argv[n++] = "-i";
-	argv[n++] = file;
-	argv[n++] = "-frames:v";
-	argv[n++] = "1";
-	argv[n++] = "-f";
-	argv[n++] = "null";
-	argv[n++] = "-";
-	argv[n] = NULL;
-	return check(path, argv, HW_ENCODE_TIMEOUT_MS, why, whylen);
+	cmd_start(&c, init, false);
+	cmd_add(&c, "-c:v", dec, "-i", file, NULL);
+	return cmd_run(path, &c, why, whylen);
 }
 
 /* Drop names[i] from list k of c (i is kept valid for the caller). */

@@ -381,30 +381,6 @@ proxy_submit(struct proxy *p)
 	    SUBMIT_RESEND_MS);
 }
 
-/*
- * A pure listing probe ("ffmpeg -encoders", alone or with -hide_banner):
- * the coordinator has what a worker's ffmpeg printed for it, so no
- * process needs to run.  Returns the caps_output_kind, or -1.
- */
-static int
-probe_kind(const char *binary, int argc, char **argv, bool *hide)
-{
-	int	k;
-
-	*hide = false;
-	if (strcmp(binary, "ffmpeg") != 0 || argc < 1 || argc > 2)
-		return -1;
-	if (argc == 2) {
-		if (strcmp(argv[0], "-hide_banner") == 0)
-			argv++;
-		else if (strcmp(argv[1], "-hide_banner") != 0)
-			return -1;
-		*hide = true;
-	}
-	k = caps_output_lookup(argv[0]);
-	return k;
-}
-
 static void
 proxy_query(struct proxy *p)
 {
@@ -873,7 +849,8 @@ proxy_main(int argc, char **argv)
 		return 1;
 	}
 	id_new(p.job);
-	p.probe = probe_kind(p.spec.binary, p.argc, p.argv, &p.hide_banner);
+	p.probe = caps_output_args(p.spec.binary, p.argc, p.argv,
+	    &p.hide_banner);
 	loop_tune_malloc();
 	p.base = loop_new();
 	if (node_init(&p.node, p.base, &p.conf.mqtt, p.conf.client_id,

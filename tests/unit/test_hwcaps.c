@@ -207,6 +207,30 @@ START_TEST(test_run)
 }
 END_TEST
 
+/* Which command lines the coordinator answers without a job. */
+START_TEST(test_probe_args)
+{
+	char	*enc[] = { "-encoders" }, *hb1[] = { "-hide_banner", "-filters" };
+	char	*hb2[] = { "-version", "-hide_banner" }, *two[] = { "-version",
+		    "-encoders" }, *other[] = { "-codecs" }, *v[] = { "-v",
+		    "error" };
+	bool	 hide;
+
+	ck_assert_int_eq(caps_output_args("ffmpeg", 1, enc, &hide),
+	    CO_ENCODERS);
+	ck_assert(!hide);
+	ck_assert_int_eq(caps_output_args("ffmpeg", 2, hb1, &hide), CO_FILTERS);
+	ck_assert(hide);
+	ck_assert_int_eq(caps_output_args("ffmpeg", 2, hb2, &hide), CO_VERSION);
+	ck_assert(hide);
+	ck_assert_int_eq(caps_output_args("ffmpeg", 2, two, &hide), -1);
+	ck_assert_int_eq(caps_output_args("ffmpeg", 1, other, &hide), -1);
+	ck_assert_int_eq(caps_output_args("ffmpeg", 2, v, &hide), -1);
+	ck_assert_int_eq(caps_output_args("ffmpeg", 0, enc, &hide), -1);
+	ck_assert_int_eq(caps_output_args("ffprobe", 1, enc, &hide), -1);
+}
+END_TEST
+
 static Suite *
 make_suite(void)
 {
@@ -218,6 +242,7 @@ make_suite(void)
 	tcase_add_test(tc, test_corpus);
 	tcase_add_test(tc, test_reason);
 	tcase_add_test(tc, test_run);
+	tcase_add_test(tc, test_probe_args);
 	suite_add_tcase(s, tc);
 	return s;
 }
