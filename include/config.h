@@ -23,6 +23,8 @@ enum cfg_type {
 	CFG_BOOL,	/* bool: true/false/yes/no/on/off */
 	CFG_DURATION,	/* int64_t milliseconds: "500ms", "30s", "5m", "2h",
 			   "7d", or a bare number of seconds; min..max in ms */
+	CFG_SIZE,	/* int64_t bytes: "65536", "256KiB" (k, K), "16MiB"
+			   (M), "1GiB" (G); min..max in bytes */
 	CFG_MAP,	/* struct strmap: mapping of scalar to scalar */
 	CFG_LIST,	/* struct strv: sequence of scalars (a single scalar
 			   is accepted as a one-element list) */

@@ -11,6 +11,8 @@
  *                 what a worker's loss or silence does to its jobs
  *   coord_presence.c  wills, goodbyes and the silence watch
  *   coord_admin.c the operations of `dffmpeg admin`
+ *   coord_query.c the documents of `query` (and of the HTTP API)
+ *   coord_logs.c  job logs: the batches workers send, and their pages
  *
  * Store writes are deferred (store_defer) and flushed once per loop
  * iteration by coord_flush: a message handler validates before anything
@@ -42,6 +44,7 @@ struct keyring;
 struct mqtt;
 struct store;
 struct job_row;
+struct cJSON;
 
 /* The verified sender of an uplink message. */
 struct sender {
@@ -199,16 +202,54 @@ void	 coord_presence_watch(struct coord *, int64_t now);
 /* An `admin` message: look its operation up in the table and run it. */
 void	 coord_admin(struct coord *, const struct sender *,
 	    const struct msg *);
-/*
- * A `query`.  "probe" with target a listing option ("-encoders"): the
- * output that option printed on the most capable present worker with
- * ffmpeg (most names listed, then the first name), as a `reply` with
- * state "answered", code the exit status, worker, and data {"stdout",
- * "stderr"}; state "unknown" when no worker has it.
- */
-void	 coord_query(struct coord *, const struct sender *,
-	    const struct msg *);
 /* Re-send a drain or resume the worker has not acted on yet. */
 void	 coord_admin_resend(struct coord *, struct cworker *);
+
+/* ---- coord_query.c ---- */
+
+/* A `query`: look its subject up in the table and answer with a `reply`
+ * whose data is the document, or code 1 and text saying why not.
+ * "probe" with target a listing option ("-encoders"): the output that
+ * option printed on the most capable present worker with ffmpeg (most
+ * names listed, then the first name), as a `reply` with state
+ * "answered", code the exit status, worker, and data {"stdout",
+ * "stderr"}; state "unknown" when no worker has it. */
+void	 coord_query(struct coord *, const struct sender *,
+	    const struct msg *);
+
+/* What a job list asks for; NULL and 0 members match everything. */
+struct job_query {
+	const struct strv *states;
+	int64_t		 window_ms;	/* finished within, back from now */
+	const char	*client;
+	const char	*worker;
+	const char	*cursor;	/* "next" of the previous page */
+	int		 limit;		/* 0: a full page */
+};
+
+/* The documents (owned; cJSON_Delete).  client, where given, restricts
+ * them to that client's jobs; NULL is an administrator's view.  NULL
+ * with err filled when there is no such thing. */
+struct cJSON *coord_doc_status(struct coord *, const char *client);
+struct cJSON *coord_doc_worker(struct coord *, const struct cworker *,
+	    bool detail);
+struct cJSON *coord_doc_jobs(struct coord *, const struct job_query *,
+	    char *err, size_t errlen);
+struct cJSON *coord_doc_job(struct coord *, const char *id,
+	    const char *client, char *err, size_t errlen);
+
+/* ---- coord_logs.c ---- */
+
+/* A `log` batch from a worker. */
+void	 coord_job_log(struct coord *, const struct sender *,
+	    const struct msg *);
+/* After a restart: what the store holds of j's log. */
+void	 coord_job_log_restore(struct coord *, struct cjob *);
+/* The page of a job's log after batch `after` (0: from the start):
+ * {"id", "state", "text", "next": the cursor of the next page, "done":
+ * true once the job has ended and its whole log was returned, with
+ * "exit_code" and "exit_signal" then}. */
+struct cJSON *coord_doc_logs(struct coord *, const char *id,
+	    const char *client, int64_t after, char *err, size_t errlen);
 
 #endif

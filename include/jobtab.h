@@ -19,7 +19,19 @@
 #include "hmap.h"
 #include "jobstate.h"
 #include "msg.h"
+#include "progress.h"
 #include "util.h"
+
+/* What the coordinator keeps of an unfinished job's log (coord_logs.c):
+ * the batches stored, in order, with their sizes, for the size bound. */
+struct cjob_log {
+	int64_t		 next;		/* the batch expected next (1 first) */
+	int64_t		 bytes;		/* kept in the store */
+	int64_t		*seqs;
+	int64_t		*lens;
+	size_t		 n;
+	size_t		 cap;
+};
 
 struct cjob {
 	char		 id[ID_BUF];
@@ -52,6 +64,9 @@ struct cjob {
 	/* Since when (mono ms) its worker has said that a report for it is
 	 * on the way (after a restart of ours); 0: none expected. */
 	int64_t		 report_due;
+	bool		 detached;	/* no client waits for it */
+	struct progress	 progress;	/* from its worker's heartbeats */
+	struct cjob_log	 log;
 
 	TAILQ_ENTRY(cjob) all;		/* every unfinished job */
 	TAILQ_ENTRY(cjob) queue;	/* pending ones only */

@@ -56,6 +56,7 @@ enum msg_type {
 	MT_REFUSED,
 	MT_REPLY,
 	MT_UNVERIFIED,	/* one of yours did not verify with the key I hold */
+	MT_LOG,		/* a batch of a job's stderr */
 	MT__COUNT
 };
 
@@ -106,6 +107,14 @@ enum msg_field {
 			   offered (register) */
 	F_DEVICE_SLOTS,	/* strmap: device type -> "N" jobs at once */
 	F_PROBES,	/* json: the listing probes' output (register) */
+	F_PROGRESS,	/* strmap: job id -> progress (progress.h) */
+	F_SEQ,		/* int: a log batch's number; a query's log cursor */
+	F_SKIPPED,	/* int: log bytes not shipped before this batch */
+	F_DETACHED,	/* bool: a job nobody is attached to (submit) */
+	F_STATES,	/* strv: query filter, job states */
+	F_WINDOW,	/* int: query filter, ms back from now */
+	F_CLIENT,	/* str: query filter, a client identity */
+	F_CURSOR,	/* str: where the next page of a query starts */
 	F__COUNT
 };
 
@@ -161,6 +170,14 @@ struct msg {
 	struct strv	 devices;
 	int64_t		 epoch;
 	struct strv	 reporting;
+	struct strmap	 progress;
+	int64_t		 seq;
+	int64_t		 skipped;
+	bool		 detached;
+	struct strv	 states;
+	int64_t		 window;
+	char		*client;
+	char		*cursor;
 };
 
 /* One row per type. */

@@ -66,6 +66,7 @@ struct cworker {
 	bool		 reports_draining;	/* its own word (SIGTERM too) */
 	enum worker_want want;
 	int64_t		 want_sent;	/* mono ms */
+	char		 version[32];	/* of its dffmpeg, "" unknown */
 	struct strmap	 binaries;	/* name -> "ok" | "missing" */
 	struct strmap	 health;	/* variable -> "ok" | reason */
 	int		 max_jobs;	/* 0: unlimited */
@@ -75,6 +76,7 @@ struct cworker {
 	size_t		 nslots;
 	int64_t		 last_assign;	/* mono ms */
 	int64_t		 last_seen;	/* mono ms: its last message */
+	int64_t		 heard;		/* wall ms of it; 0: not yet */
 	int64_t		 interval;	/* its heartbeat period, ms */
 	struct caps	 caps;		/* of its ffmpeg, as reported */
 	bool		 caps_known;

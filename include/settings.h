@@ -51,6 +51,7 @@ struct coord_conf {
 	int64_t		 queue_timeout;		/* ms */
 	int64_t		 job_retention;		/* ms */
 	int64_t		 worker_timeout;	/* ms; 0: 3 heartbeats */
+	int64_t		 job_log_max;		/* bytes of a job's log kept */
 	char		*log_file;
 	char		*log_level;
 };
@@ -80,6 +81,8 @@ struct worker_conf {
 	int		 weight;
 	int64_t		 registration_interval;	/* heartbeat period, ms */
 	int64_t		 kill_grace;		/* ms */
+	bool		 ship_logs;		/* jobs' stderr to the
+						   coordinator as they run */
 	char		*log_file;
 	char		*log_level;
 	uint8_t		 key[KEY_LEN];		/* decoded identity key */

@@ -98,6 +98,11 @@ struct ident_row {
 	uint8_t	 sealed[SEALED_KEY_MAX];	/* key sealed under master */
 	size_t	 sealed_len;
 	int64_t	 created;			/* ms */
+	/* The key it had before its last rotation, valid until old_until
+	 * (ms; 0 and old_len 0: none). */
+	uint8_t	 old_sealed[SEALED_KEY_MAX];
+	size_t	 old_sealed_len;
+	int64_t	 old_until;
 };
 
 /* 0 added, 1 already exists, -1 error. */
@@ -106,6 +111,11 @@ int	 store_ident_add(struct store *, const struct ident_row *);
 int	 store_ident_get(struct store *, const char *name, struct ident_row *);
 /* 0 removed, 1 not found, -1 error. */
 int	 store_ident_remove(struct store *, const char *name);
+/* Give an identity a new key, keeping the current one as its old key
+ * until old_until (ms; 0: none): 0, 1 not found, -1 error. */
+int	 store_ident_rotate(struct store *, const char *name,
+	    const uint8_t *sealed, size_t len, const uint8_t *old_sealed,
+	    size_t old_len, int64_t old_until);
 /* Calls cb for each identity ordered by name; stops if cb returns != 0.
  * The row is valid only during the call. */
 int	 store_ident_list(struct store *,
@@ -132,6 +142,13 @@ struct job_row {
 	size_t	 key_sealed_len;
 	int64_t	 created;
 	int64_t	 updated;
+	bool	 detached;	/* nobody attached: runs without a client */
+	int64_t	 bytes_in;	/* stdin bytes the process read */
+	int64_t	 bytes_out;	/* stdout and stderr bytes it wrote */
+	char	*progress;	/* last progress, wire form (progress.h) */
+	char	*log_tail;	/* the log's rest, reported with its end */
+	int64_t	 log_chunks;	/* batches before log_tail; -1: not ended */
+	int64_t	 log_skipped;	/* bytes of the rest that were dropped */
 };
 
 void	 store_job_clear(struct job_row *);
@@ -199,9 +216,52 @@ int	 store_job_purge(struct store *, const char *const *terminal,
 int	 store_job_purge_batch(struct store *, const char *const *terminal,
 	    int64_t before, int limit);
 
+/*
+ * Deferrable.  What a job's end report says: byte counts, its last
+ * progress (NULL keeps what is there), the rest of its log and how many
+ * batches came before it, and the bytes of the rest that were dropped.
+ */
+int	 store_job_set_end(struct store *, const char *id, int64_t bytes_in,
+	    int64_t bytes_out, const char *progress, const char *log_tail,
+	    int64_t log_chunks, int64_t log_skipped);
+/* Deferrable.  A running job's latest progress. */
+int	 store_job_set_progress(struct store *, const char *id,
+	    const char *progress);
+
+/* Jobs for the operator surface, newest first. */
+struct job_filter {
+	const char *const *states;	/* NULL: any */
+	int64_t		 since;		/* finished jobs updated since (ms);
+					   0: all */
+	const char	*client;	/* NULL: any */
+	const char	*worker;	/* NULL: any */
+	int64_t		 before_created;	/* cursor: 0 none */
+	const char	*before_id;
+	int		 limit;
+};
+/* Calls cb for each matching job; stops when cb returns != 0.  0 or -1. */
+int	 store_job_query(struct store *, const struct job_filter *,
+	    int (*cb)(const struct job_row *, void *), void *arg);
+
+/* Deferrable.  One batch of a job's log (a repeated seq is ignored). */
+int	 store_log_add(struct store *, const char *job, int64_t seq,
+	    int64_t ts, int64_t skipped, const char *text);
+/* Deferrable.  Drop one batch (the log's size bound). */
+int	 store_log_drop(struct store *, const char *job, int64_t seq);
+/* The batches of a job after seq, in order; stops when cb returns != 0.
+ * 0 or -1. */
+int	 store_log_list(struct store *, const char *job, int64_t after,
+	    int (*cb)(int64_t seq, int64_t ts, int64_t skipped,
+	    const char *text, size_t len, void *), void *arg);
+/* The sequence numbers and byte sizes of a job's batches, in order. */
+int	 store_log_sizes(struct store *, const char *job,
+	    int (*cb)(int64_t seq, int64_t len, void *), void *arg);
+
 /* Deferrable.  Workers last seen (the registry itself lives in memory). */
 int	 store_worker_seen(struct store *, const char *id, const char *session,
 	    const char *state, int64_t ts);
+/* Deferrable.  Forget a worker's row. */
+int	 store_worker_remove(struct store *, const char *id);
 /* Deferrable.  Record a worker's state change (from "" or NULL for its
  * first state): 0 or -1. */
 int	 store_worker_transition(struct store *, const char *worker,

@@ -1,7 +1,8 @@
 /*
  * Internals shared by the files of the store (store.c: connection,
  * statements, migrations, transactions; store_queue.c: writes run now or
- * deferred; store_rows.c: identities, jobs, workers; store_json.c: typed
+ * deferred; store_rows.c: identities, jobs, workers; store_logs.c: job
+ * logs, the job query and what a job's end records; store_json.c: typed
  * row fields).  Nothing outside those files includes this header except
  * the store's unit test, which uses store__create_at() to build databases
  * of an older schema version.  Names are store__verb_object.
@@ -46,6 +47,15 @@ enum stmt {
 	S_WTRANS_ADD,
 	S_WTRANS_LIST,
 	S_WTRANS_PURGE,
+	S_IDENT_ROTATE,
+	S_JOB_SET_END,
+	S_JOB_SET_PROGRESS,
+	S_JOB_QUERY,
+	S_LOG_ADD,
+	S_LOG_DROP,
+	S_LOG_LIST,
+	S_LOG_SIZES,
+	S_WORKER_REMOVE,
 	S__COUNT
 };
 #define S_NONE	S__COUNT
@@ -121,6 +131,8 @@ int	 store__tx_end(struct store *, int own, int ok);
 /* A JSON array of a NULL-terminated state list, for json_each; owned.
  * NULL (logged) if a name is not a plain word. */
 char	*store__states_json(const char *const *);
+/* store_rows.c: a row of JOB_COLUMNS (owned strings: store_job_clear). */
+int	 store__job_read(struct store *, sqlite3_stmt *, struct job_row *);
 /* Is an SQLite result code "another connection holds the lock"? */
 bool	 store__is_busy(int rc);
 /* Create or migrate the file at path to exactly schema version `version`

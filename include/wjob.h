@@ -10,6 +10,12 @@
  * exit frame and `finished` (reported) -> kept until the client has the
  * exit frame (or WJOB_LINGER_MS) -> ctx->gone.
  *
+ * A detached job (submit --detach) has no client: no data plane, stdin at
+ * EOF, stdout discarded; it is spawned at once and gone once reported.
+ * Every job's stderr also goes to the coordinator (joblog.h): batches
+ * while it runs (wjob_ship_log, called by the worker's timer), the rest
+ * with `finished`; its progress rides on the heartbeat.
+ *
  * The worker owns the list of its jobs.  A job says it is over through
  * ctx->gone, always from a loop callback, never from a wjob_* call: the
  * worker then takes it off its list and calls wjob_free.  Reports stay in
@@ -23,6 +29,7 @@
 #include <sys/types.h>
 
 #include "bounds.h"
+#include "joblog.h"
 #include "util.h"
 
 #define WJOB_STDIN_HIGH_WATER	(1024 * 1024)	/* hold acks above this */
@@ -43,6 +50,7 @@ struct wjob_ctx {
 	const struct pathmap	*pm;
 	const struct strv	*forward_env;	/* variables a job may set */
 	int64_t			 kill_grace;	/* ms, unless the job says */
+	bool			 ship_logs;	/* `log` batches while it runs */
 	void			(*gone)(void *arg, struct wjob *);
 	void			*arg;
 };
@@ -75,8 +83,9 @@ struct wjob {
 	bool		 canceled;	/* before it was spawned */
 	bool		 exited;
 	bool		 paused;	/* by the proxy's stop watcher */
+	bool		 detached;	/* no client: no data plane */
 	int		 status;
-	struct buf	 errtail;
+	struct joblog	 log;		/* its stderr, for the coordinator */
 	uint64_t	 bytes_in, bytes_out;
 	int64_t		 reported_at;
 	struct event	*ev_kill;
@@ -104,6 +113,12 @@ void		 wjob_free(struct wjob *);
  * not yet spawned never starts.
  */
 void		 wjob_stop(struct wjob *, const char *why, bool relay);
+/* Send the job's next log batch if one is due (at most one in flight). */
+void		 wjob_ship_log(struct wjob *, int64_t now);
+/* The coordinator acknowledged message id about this job. */
+void		 wjob_acked(struct wjob *, const char *id);
+/* The job's progress in wire form (progress.h); false if none yet. */
+bool		 wjob_progress(const struct wjob *, char *, size_t);
 /* Tell the coordinator that job will not run here (reliable). */
 void		 wjob_reject(struct node *, const char *job, const char *reason,
 		    const char *text);

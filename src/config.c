@@ -52,10 +52,12 @@ static int	load_table(struct cfg_ctx *, const struct cfg_key *, void *,
 static int	load_value(struct cfg_ctx *, const struct cfg_key *, void *,
 		    yaml_node_t *, const char *);
 
-static const struct {
+struct unit {
 	const char	*unit;
-	int64_t		 ms;
-} duration_units[] = {
+	int64_t		 ms;	/* or bytes */
+};
+
+static const struct unit duration_units[] = {
 	{ "ms", 1 },
 	{ "s", 1000 },
 	{ "", 1000 },		/* a bare number is seconds */
@@ -176,8 +178,18 @@ run_check(struct cfg_ctx *ctx, const struct cfg_key *k, const void *field,
 	return -1;
 }
 
-int
-config_parse_duration(const char *s, int64_t *ms)
+static const struct unit size_units[] = {
+	{ "", 1 },
+	{ "B", 1 },
+	{ "k", 1024 }, { "K", 1024 }, { "KiB", 1024 },
+	{ "M", 1024 * 1024 }, { "MiB", 1024 * 1024 },
+	{ "G", 1024 * 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 },
+};
+
+/* A decimal number followed by one of the units; -1 if malformed. */
+static int
+parse_units(const char *s, const struct unit *units, size_t nunits,
+    int64_t *out)
 {
 	const char	*p = s;
 	int64_t		 n = 0;
@@ -190,15 +202,41 @@ config_parse_duration(const char *s, int64_t *ms)
 			return -1;
 		n = n * 10 + (*p - '0');
 	}
-	for (i = 0; i < nitems(duration_units); i++) {
-		if (strcmp(p, duration_units[i].unit) != 0)
+	for (i = 0; i < nunits; i++) {
+		if (strcmp(p, units[i].unit) != 0)
 			continue;
-		if (n > INT64_MAX / duration_units[i].ms)
+		if (n > INT64_MAX / units[i].ms)
 			return -1;
-		*ms = n * duration_units[i].ms;
+		*out = n * units[i].ms;
 		return 0;
 	}
 	return -1;
+}
+
+int
+config_parse_duration(const char *s, int64_t *ms)
+{
+	return parse_units(s, duration_units, nitems(duration_units), ms);
+}
+
+static int
+parse_size(const struct cfg_key *k, const char *s, void *field, char *msg,
+    size_t msglen)
+{
+	int64_t	n;
+
+	if (parse_units(s, size_units, nitems(size_units), &n) != 0) {
+		snprintf(msg, msglen,
+		    "must be a size (e.g. 65536, 256KiB, 16MiB)");
+		return -1;
+	}
+	if (k->min < k->max && (n < k->min || n > k->max)) {
+		snprintf(msg, msglen, "must be between %lld and %lld bytes",
+		    k->min, k->max);
+		return -1;
+	}
+	*(int64_t *)field = n;
+	return 0;
 }
 
 /* The largest unit that divides ms evenly: 90000 -> "90s", 7200000 -> "2h". */
@@ -474,6 +512,7 @@ static const struct cfg_type_ops cfg_types[] = {
 	[CFG_INT] = { "an integer", parse_int, load_scalar, NULL },
 	[CFG_BOOL] = { "a boolean", parse_bool, load_scalar, NULL },
 	[CFG_DURATION] = { "a duration", parse_duration, load_scalar, NULL },
+	[CFG_SIZE] = { "a size", parse_size, load_scalar, NULL },
 	[CFG_MAP] = { "a mapping", NULL, load_map, free_map },
 	[CFG_LIST] = { "a list", NULL, load_list, free_list },
 	[CFG_SECTION] = { "a mapping", NULL, load_section, free_section },

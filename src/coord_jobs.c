@@ -216,6 +216,8 @@ coord_job_place(struct coord *c, struct cjob *j, struct cworker *w)
 	msg_set_strmap(m, F_ENV, &j->env);
 	msg_set_strv(m, F_PATHS, &j->paths);
 	msg_set_str(m, F_KEY, sealed);
+	if (j->detached)
+		msg_set_bool(m, F_DETACHED, true);
 	free(sealed);
 	j->assigning = true;
 	coord_job_send_assign(c, j);
@@ -474,6 +476,11 @@ coord_job_restore(const struct job_row *row, void *arg)
 	snprintf(j->binary, sizeof(j->binary), "%s", row->binary);
 	snprintf(j->worker, sizeof(j->worker), "%s", row->worker);
 	j->state = (enum job_state)st;
+	j->detached = row->detached;
+	if (row->progress != NULL &&
+	    progress_parse(row->progress, &j->progress) != 0)
+		progress_init(&j->progress);
+	coord_job_log_restore(c, j);
 	if (row->cwd != NULL)
 		j->cwd = xstrdup(row->cwd);
 	if (strcmp(j->binary, "ffmpeg") == 0) {

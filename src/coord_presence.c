@@ -36,7 +36,7 @@ client_gone(struct coord *c, const char *client, const char *session,
 	for (j = jobtab_first(&c->jobs); j != NULL; j = next) {
 		next = jobtab_next(j);
 		if (strcmp(j->client, client) != 0 ||
-		    strcmp(j->session, session) != 0)
+		    strcmp(j->session, session) != 0 || j->detached)
 			continue;
 		if (e < j->epoch || e <= j->will_epoch) {
 			log_info("job %s: ignored the will of an old connection "

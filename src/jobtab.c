@@ -30,7 +30,11 @@ jobtab_free(struct jobtab *t)
 struct cjob *
 jobtab_job_new(void)
 {
-	return xcalloc(1, sizeof(struct cjob));
+	struct cjob	*j = xcalloc(1, sizeof(*j));
+
+	progress_init(&j->progress);
+	j->log.next = 1;
+	return j;
 }
 
 void
@@ -43,6 +47,8 @@ jobtab_job_free(struct cjob *j)
 	free(j->cwd);
 	free(j->unplaceable);
 	strv_free(&j->hwtypes);
+	free(j->log.seqs);
+	free(j->log.lens);
 	msg_clear(&j->assign);
 	sodium_memzero(j->key, sizeof(j->key));
 	free(j);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "msg.h"
 #include "msg_int.h"
+#include "progress.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -61,31 +62,37 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	    B(REPORTING) | B(UNVERIFIED_CAPS) | B(DEVICE_SLOTS) | B(PROBES) },
 	[MT_HEARTBEAT] = { "heartbeat", W, B(SESSION),
 	    B(RUNNING) | B(PATH_HEALTH) | B(STATUS) | B(EPOCH) |
-	    B(REPORTING) },
+	    B(REPORTING) | B(PROGRESS) },
 	/* started and finished also go down to the client. */
 	[MT_STARTED] = { "started", W | K, B(JOB),
 	    B(PID) | B(SESSION) | B(WORKER) },
 	[MT_REJECTED] = { "rejected", W, B(JOB) | B(REASON), B(TEXT) },
+	/* From a worker, text is the part of the job's log not shipped in
+	 * `log` batches, seq the number of batches before it. */
 	[MT_FINISHED] = { "finished", W | K, B(JOB) | B(CODE) | B(SIGNAL),
-	    B(TEXT) | B(BYTES_IN) | B(BYTES_OUT) },
+	    B(TEXT) | B(BYTES_IN) | B(BYTES_OUT) | B(SEQ) | B(SKIPPED) |
+	    B(PROGRESS) },
 	[MT_BYE] = { "bye", W | C, B(SESSION), B(EPOCH) },
 	/* The will: built afresh for every connection, with its epoch. */
 	[MT_GONE] = { "gone", W | C, B(SESSION) | B(EPOCH), 0 },
 	[MT_SUBMIT] = { "submit", C, B(JOB) | B(SESSION) | B(BINARY) | B(ARGS),
 	    B(CWD) | B(ENV) | B(PATHS) | B(INTERACTIVE) | B(EPOCH) |
-	    B(FALLBACK) },
+	    B(FALLBACK) | B(DETACHED) },
 	/* cancel also goes down to the worker, with a grace period. */
 	[MT_CANCEL] = { "cancel", C | A | K, B(JOB),
 	    B(REASON) | B(GRACE) | B(SESSION) },
-	[MT_QUERY] = { "query", C | A, B(WHAT), B(TARGET) | B(JOB) | B(SESSION) },
+	[MT_QUERY] = { "query", C | A, B(WHAT),
+	    B(TARGET) | B(JOB) | B(SESSION) | B(STATES) | B(WINDOW) |
+	    B(CLIENT) | B(WORKER) | B(CURSOR) | B(SEQ) },
 	[MT_ADMIN] = { "admin", A, B(WHAT), B(TARGET) | B(SESSION) },
 
 	/* Downlink. */
 	[MT_REGISTERED] = { "registered", K, 0, B(REF) | B(SESSION) },
-	[MT_ACK] = { "ack", K, B(REF), B(JOB) },
+	/* The answer to a cancel says what became of the job. */
+	[MT_ACK] = { "ack", K, B(REF), B(JOB) | B(CODE) | B(STATE) | B(TEXT) },
 	[MT_REREGISTER] = { "reregister", K, 0, B(SESSION) | B(REASON) },
 	[MT_ASSIGN] = { "assign", K, B(JOB) | B(BINARY) | B(ARGS) | B(KEY),
-	    B(CWD) | B(ENV) | B(PATHS) | B(GRACE) },
+	    B(CWD) | B(ENV) | B(PATHS) | B(GRACE) | B(DETACHED) },
 	[MT_DRAIN] = { "drain", K, 0, B(REASON) | B(STATUS) },
 	[MT_ACCEPTED] = { "accepted", K, B(JOB) | B(KEY) | B(WORKER), 0 },
 	[MT_QUEUED] = { "queued", K, B(JOB), B(POSITION) },
@@ -98,6 +105,8 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	 * coordinator holds for the sender: a sender with another key
 	 * cannot verify it either, and so learns that the keys differ. */
 	[MT_UNVERIFIED] = { "unverified", K, 0, B(SESSION) },
+	/* Uplink again (appended: the table is in enum order). */
+	[MT_LOG] = { "log", W, B(JOB) | B(SEQ) | B(TEXT), B(SKIPPED) },
 };
 
 #undef W
@@ -166,6 +175,16 @@ const struct field_info msg_fields[F__COUNT] = {
 	[F_EPOCH] = { "epoch", FK_INT, S(epoch), 0, 0, 0 },
 	[F_REPORTING] = { "reporting", FK_STRV, S(reporting), NAME_MAX_LEN,
 	    MSG_MAX_MAP, FF_NAME },
+	[F_PROGRESS] = { "progress", FK_STRMAP, S(progress), PROGRESS_WIRE_MAX,
+	    MSG_MAX_MAP, FF_KEYNAME },
+	[F_SEQ] = { "seq", FK_INT, S(seq), 0, 0, 0 },
+	[F_SKIPPED] = { "skipped", FK_INT, S(skipped), 0, 0, 0 },
+	[F_DETACHED] = { "detached", FK_BOOL, S(detached), 0, 0, 0 },
+	[F_STATES] = { "states", FK_STRV, S(states), NAME_MAX_LEN, 16,
+	    FF_NAME },
+	[F_WINDOW] = { "window", FK_INT, S(window), 0, 0, 0 },
+	[F_CLIENT] = { "client", FK_STR, S(client), NAME_MAX_LEN, 0, FF_NAME },
+	[F_CURSOR] = { "cursor", FK_STR, S(cursor), SHORT_STR_MAX, 0, 0 },
 };
 
 #undef S

@@ -171,6 +171,8 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 			strmap_set(&w->binaries, m->binaries.keys[i],
 			    m->binaries.vals[i]);
 	}
+	if (m->present & FBIT(F_VERSION))
+		snprintf(w->version, sizeof(w->version), "%s", m->version);
 	if (m->present & FBIT(F_PATH_HEALTH)) {
 		strmap_free(&w->health);
 		for (i = 0; i < m->path_health.n; i++)
@@ -212,6 +214,7 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 	if (m->present & FBIT(F_EPOCH) && m->epoch > w->epoch)
 		w->epoch = m->epoch;
 	w->last_seen = now;
+	w->heard = now_ms();
 }
 
 void

@@ -333,6 +333,9 @@ const struct cfg_key coord_conf_keys[] = {
 	    "7d" },
 	/* 0: three of the worker's own heartbeat intervals. */
 	{ "worker_timeout", CFG_DURATION, CO(worker_timeout), 0, DAY, "0" },
+	/* 0: keep no logs (the rest reported with a job's end aside). */
+	{ "job_log_max", CFG_SIZE, CO(job_log_max), 0, 64 * 1024 * 1024,
+	    "256KiB" },
 	LOG_KEYS(struct coord_conf),
 	{ NULL }
 };
@@ -363,6 +366,7 @@ const struct cfg_key worker_conf_keys[] = {
 	    100, 3600 * SECOND, "5s" },
 	{ "kill_grace", CFG_DURATION, WO(kill_grace), 0, 3600 * SECOND,
 	    "2s" },
+	{ "ship_logs", CFG_BOOL, WO(ship_logs), 0, 0, "true" },
 	LOG_KEYS(struct worker_conf),
 	{ NULL }
 };

@@ -85,12 +85,37 @@ static const char *const migrations[] = {
 	"CREATE INDEX worker_transitions_worker ON "
 	"  worker_transitions(worker);"
 	"CREATE INDEX worker_transitions_ts ON worker_transitions(ts);",
+	/* 2 -> 3: what the operator surface shows of a job (detached, bytes,
+	 * last progress, the log: batches in job_logs, then the rest the
+	 * worker reported with its end), and an identity's previous key
+	 * with the end of its grace period. */
+	"ALTER TABLE jobs ADD COLUMN detached INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN bytes_in INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN bytes_out INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN progress TEXT;"
+	"ALTER TABLE jobs ADD COLUMN log_tail TEXT;"
+	"ALTER TABLE jobs ADD COLUMN log_chunks INTEGER;"
+	"ALTER TABLE jobs ADD COLUMN log_skipped INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_created ON jobs(created);"
+	"CREATE TABLE job_logs ("
+	"  job TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,"
+	"  seq INTEGER NOT NULL,"
+	"  ts INTEGER NOT NULL,"
+	"  skipped INTEGER NOT NULL DEFAULT 0,"
+	"  text TEXT NOT NULL,"
+	"  PRIMARY KEY (job, seq)"
+	") WITHOUT ROWID;"
+	"ALTER TABLE identities ADD COLUMN old_key_sealed BLOB;"
+	"ALTER TABLE identities ADD COLUMN old_until INTEGER NOT NULL "
+	"  DEFAULT 0;",
 };
 
 
 #define JOB_COLUMNS \
 	"id, client, session, binary, args, cwd, env, paths, state, worker, " \
-	"exit_code, exit_signal, reason, key_sealed, created, updated, exited"
+	"exit_code, exit_signal, reason, key_sealed, created, updated, " \
+	"exited, detached, bytes_in, bytes_out, progress, log_tail, " \
+	"log_chunks, log_skipped"
 
 /* What each statement is for (named in error messages) and its SQL.
  * State lists are bound as a JSON array and expanded with json_each so
@@ -110,17 +135,22 @@ const struct store_stmt_def store__stmts[S__COUNT] = {
 	    "INSERT INTO identities (name, role, key_sealed, created) "
 	    "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO NOTHING" },
 	[S_IDENT_GET] = { "get identity",
-	    "SELECT name, role, key_sealed, created FROM identities "
-	    "WHERE name = ?1" },
+	    "SELECT name, role, key_sealed, created, old_key_sealed, "
+	    "old_until FROM identities WHERE name = ?1" },
 	[S_IDENT_REMOVE] = { "remove identity",
 	    "DELETE FROM identities WHERE name = ?1" },
 	[S_IDENT_LIST] = { "list identities",
-	    "SELECT name, role, key_sealed, created FROM identities "
-	    "ORDER BY name" },
+	    "SELECT name, role, key_sealed, created, old_key_sealed, "
+	    "old_until FROM identities ORDER BY name" },
+	[S_IDENT_ROTATE] = { "rotate identity key",
+	    "UPDATE identities SET key_sealed = ?2, old_key_sealed = ?3, "
+	    "old_until = ?4 WHERE name = ?1" },
 	[S_JOB_INSERT] = { "insert job",
-	    "INSERT INTO jobs (" JOB_COLUMNS ") VALUES (?1, ?2, ?3, ?4, ?5, "
-	    "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17) "
-	    "ON CONFLICT (id) DO NOTHING" },
+	    "INSERT INTO jobs (id, client, session, binary, args, cwd, env, "
+	    "paths, state, worker, exit_code, exit_signal, reason, "
+	    "key_sealed, created, updated, exited, detached) VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+	    "?17, ?18) ON CONFLICT (id) DO NOTHING" },
 	[S_JOB_GET] = { "get job",
 	    "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1" },
 	[S_JOB_MOVE] = { "update job state",
@@ -159,6 +189,36 @@ const struct store_stmt_def store__stmts[S__COUNT] = {
 	[S_WTRANS_LIST] = { "list worker transitions",
 	    "SELECT ts, from_state, to_state, reason FROM worker_transitions "
 	    "WHERE worker = ?1 ORDER BY id" },
+	[S_JOB_SET_END] = { "record job end",
+	    "UPDATE jobs SET bytes_in = ?2, bytes_out = ?3, "
+	    "progress = COALESCE(?4, progress), log_tail = ?5, "
+	    "log_chunks = ?6, log_skipped = ?7 WHERE id = ?1" },
+	[S_JOB_SET_PROGRESS] = { "record job progress",
+	    "UPDATE jobs SET progress = ?2 WHERE id = ?1" },
+	/* Newest first, from a cursor (created, id) down; unfinished jobs
+	 * always, finished ones updated since ?2.  NULL filters match
+	 * everything. */
+	[S_JOB_QUERY] = { "query jobs",
+	    "SELECT " JOB_COLUMNS " FROM jobs WHERE "
+	    "(?1 IS NULL OR state IN (SELECT value FROM json_each(?1))) AND "
+	    "(?2 IS NULL OR updated >= ?2 OR state NOT IN (SELECT value FROM "
+	    "json_each(?3))) AND (?4 IS NULL OR client = ?4) AND "
+	    "(?5 IS NULL OR worker = ?5) AND (?6 IS NULL OR created < ?6 OR "
+	    "(created = ?6 AND id < ?7)) ORDER BY created DESC, id DESC "
+	    "LIMIT ?8" },
+	[S_LOG_ADD] = { "add job log batch",
+	    "INSERT INTO job_logs (job, seq, ts, skipped, text) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING" },
+	[S_LOG_DROP] = { "drop job log batch",
+	    "DELETE FROM job_logs WHERE job = ?1 AND seq = ?2" },
+	[S_LOG_LIST] = { "list job log",
+	    "SELECT seq, ts, skipped, text FROM job_logs WHERE job = ?1 AND "
+	    "seq > ?2 ORDER BY seq" },
+	[S_LOG_SIZES] = { "read job log sizes",
+	    "SELECT seq, length(CAST(text AS BLOB)) FROM job_logs "
+	    "WHERE job = ?1 ORDER BY seq" },
+	[S_WORKER_REMOVE] = { "remove worker",
+	    "DELETE FROM workers WHERE id = ?1" },
 	[S_WTRANS_PURGE] = { "purge worker transitions",
 	    "DELETE FROM worker_transitions WHERE id IN (SELECT id FROM "
 	    "worker_transitions WHERE ts < ?1 ORDER BY ts, id LIMIT ?2)" },

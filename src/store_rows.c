@@ -56,6 +56,14 @@ ident_read(struct store *s, sqlite3_stmt *st, struct ident_row *r)
 	}
 	r->role = sqlite3_column_int(st, 1);
 	r->created = sqlite3_column_int64(st, 3);
+	if (sqlite3_column_type(st, 4) == SQLITE_BLOB &&
+	    store__col_blob(st, 4, r->old_sealed, sizeof(r->old_sealed),
+	    &r->old_sealed_len) != 0) {
+		log_warnx("store %s: identity row too large (corrupt "
+		    "database?)", s->path);
+		return -1;
+	}
+	r->old_until = sqlite3_column_int64(st, 5);
 	return 0;
 }
 
@@ -86,6 +94,30 @@ store_ident_remove(struct store *s, const char *name)
 {
 	store__bind_text(s->st[S_IDENT_REMOVE], 1, name);
 	if (store__run(s, S_IDENT_REMOVE) != 0)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return 1;
+	s->local_changes++;
+	return 0;
+}
+
+int
+store_ident_rotate(struct store *s, const char *name, const uint8_t *sealed,
+    size_t len, const uint8_t *old_sealed, size_t old_len, int64_t old_until)
+{
+	sqlite3_stmt	*st = s->st[S_IDENT_ROTATE];
+
+	if (len > SEALED_KEY_MAX || old_len > SEALED_KEY_MAX)
+		return -1;
+	store__bind_text(st, 1, name);
+	sqlite3_bind_blob(st, 2, sealed, (int)len, SQLITE_STATIC);
+	if (old_len > 0)
+		sqlite3_bind_blob(st, 3, old_sealed, (int)old_len,
+		    SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 3);
+	sqlite3_bind_int64(st, 4, old_until);
+	if (store__run(s, S_IDENT_ROTATE) != 0)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
 		return 1;
@@ -128,6 +160,8 @@ store_job_clear(struct job_row *j)
 	free(j->env);
 	free(j->paths);
 	free(j->reason);
+	free(j->progress);
+	free(j->log_tail);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -157,6 +191,7 @@ store_job_insert(struct store *s, const struct job_row *j)
 	store__val_int(&c, j->created);
 	store__val_int(&c, j->updated);
 	store__val_int(&c, j->exited);
+	store__val_int(&c, j->detached);
 	/* The first transition, only if the row was inserted. */
 	store__call_then(&c, S_TRANS_ADD);
 	store__val_text(&c, j->id);
@@ -167,8 +202,8 @@ store_job_insert(struct store *s, const struct job_row *j)
 	return store__submit(s, &c);
 }
 
-static int
-job_read(struct store *s, sqlite3_stmt *st, struct job_row *j)
+int
+store__job_read(struct store *s, sqlite3_stmt *st, struct job_row *j)
 {
 	memset(j, 0, sizeof(*j));
 	if (store__col_copy(st, 0, j->id, sizeof(j->id)) != 0 ||
@@ -193,6 +228,14 @@ job_read(struct store *s, sqlite3_stmt *st, struct job_row *j)
 	j->created = sqlite3_column_int64(st, 14);
 	j->updated = sqlite3_column_int64(st, 15);
 	j->exited = sqlite3_column_int(st, 16) != 0;
+	j->detached = sqlite3_column_int(st, 17) != 0;
+	j->bytes_in = sqlite3_column_int64(st, 18);
+	j->bytes_out = sqlite3_column_int64(st, 19);
+	j->progress = store__col_dup(st, 20);
+	j->log_tail = store__col_dup(st, 21);
+	j->log_chunks = sqlite3_column_type(st, 22) == SQLITE_NULL ? -1 :
+	    sqlite3_column_int64(st, 22);
+	j->log_skipped = sqlite3_column_int64(st, 23);
 	return 0;
 }
 
@@ -213,7 +256,7 @@ store_job_get(struct store *s, const char *id, struct job_row *j)
 		store__done(st);
 		return -1;
 	}
-	rc = job_read(s, st, j);
+	rc = store__job_read(s, st, j);
 	store__done(st);
 	return rc;
 }
@@ -278,7 +321,7 @@ store_job_list(struct store *s, const char *const *states,
 		return -1;
 	store__bind_text(st, 1, json);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (job_read(s, st, &j) != 0)
+		if (store__job_read(s, st, &j) != 0)
 			goto fail;
 		stop = cb(&j, arg);
 		store_job_clear(&j);
@@ -435,6 +478,16 @@ store_worker_seen(struct store *s, const char *id, const char *session,
 	store__val_text(&c, session != NULL ? session : "");
 	store__val_text(&c, state);
 	store__val_int(&c, ts);
+	return store__submit(s, &c) == -1 ? -1 : 0;
+}
+
+int
+store_worker_remove(struct store *s, const char *id)
+{
+	struct store_call	c;
+
+	store__call_init(&c, S_WORKER_REMOVE);
+	store__val_text(&c, id);
 	return store__submit(s, &c) == -1 ? -1 : 0;
 }
 

@@ -137,7 +137,9 @@ job_flush_stdin(struct wjob *j)
 		if (j->stdin_eof)
 			job_close_stdin(j);
 	}
-	stream_hold(j->stream, buf_used(&j->inbuf) > WJOB_STDIN_HIGH_WATER);
+	if (j->stream != NULL)
+		stream_hold(j->stream,
+		    buf_used(&j->inbuf) > WJOB_STDIN_HIGH_WATER);
 }
 
 static void
@@ -314,21 +316,6 @@ static const struct stream_ops job_stream_ops = {
 };
 
 static void
-job_keep_tail(struct wjob *j, const uint8_t *data, size_t len)
-{
-	if (len >= STDERR_TAIL_MAX) {
-		buf_drain(&j->errtail, buf_used(&j->errtail));
-		buf_add(&j->errtail, data + len - STDERR_TAIL_MAX,
-		    STDERR_TAIL_MAX);
-		return;
-	}
-	if (buf_used(&j->errtail) + len > STDERR_TAIL_MAX)
-		buf_drain(&j->errtail, buf_used(&j->errtail) + len -
-		    STDERR_TAIL_MAX);
-	buf_add(&j->errtail, data, len);
-}
-
-static void
 job_on_output(evutil_socket_t fd, short what, void *arg)
 {
 	struct wjob	*j = arg;
@@ -347,10 +334,49 @@ job_on_output(evutil_socket_t fd, short what, void *arg)
 	}
 	j->bytes_out += (uint64_t)n;
 	if (is_err)
-		job_keep_tail(j, buf, (size_t)n);
+		joblog_feed(&j->log, buf, (size_t)n);
+	if (j->stream == NULL)
+		return;		/* detached: stdout goes nowhere */
 	stream_send(j->stream, is_err ? FK_STDERR : FK_STDOUT, buf, (size_t)n);
 	if (stream_full(j->stream))
 		job_pause_output(j, true);
+}
+
+void
+wjob_ship_log(struct wjob *j, int64_t now)
+{
+	struct msg	 m;
+	uint64_t	 skipped;
+	int64_t		 seq;
+	char		*text;
+
+	if (!j->ctx->ship_logs || j->reported ||
+	    (text = joblog_next(&j->log, now, &seq, &skipped)) == NULL)
+		return;
+	msg_init(&m, MT_LOG, j->ctx->node->name);
+	msg_set_str(&m, F_JOB, j->id);
+	msg_set_int(&m, F_SEQ, seq);
+	msg_set_str(&m, F_TEXT, text);
+	if (skipped > 0)
+		msg_set_int(&m, F_SKIPPED, (int64_t)skipped);
+	free(text);
+	snprintf(j->log.inflight_id, sizeof(j->log.inflight_id), "%s", m.id);
+	job_report(j, &m);
+}
+
+void
+wjob_acked(struct wjob *j, const char *id)
+{
+	joblog_acked(&j->log, id);
+}
+
+bool
+wjob_progress(const struct wjob *j, char *out, size_t outlen)
+{
+	if (!j->log.progress.known)
+		return false;
+	progress_format(&j->log.progress, out, outlen);
+	return true;
 }
 
 static void
@@ -380,7 +406,7 @@ job_on_linger(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (!stream_drained(j->stream) &&
+	if (j->stream != NULL && !stream_drained(j->stream) &&
 	    mono_ms() - j->reported_at < WJOB_LINGER_MS) {
 		loop_arm(j->ev_linger, 200);
 		return;
@@ -396,8 +422,11 @@ job_check_done(struct wjob *j)
 {
 	uint8_t		 ex[5];
 	struct msg	 m;
+	struct strmap	 prog = { 0 };
+	uint64_t	 skipped;
+	int64_t		 seq;
 	int		 code, sig;
-	char		*tail;
+	char		*rest, ptext[PROGRESS_WIRE_MAX];
 
 	if (j->reported || !j->exited || j->fd_out != -1 || j->fd_err != -1)
 		return;
@@ -406,8 +435,10 @@ job_check_done(struct wjob *j)
 	job_close_stdin(j);
 	code = WIFEXITED(j->status) ? WEXITSTATUS(j->status) : -1;
 	sig = WIFSIGNALED(j->status) ? WTERMSIG(j->status) : 0;
-	frame_exit_encode(ex, code, sig);
-	stream_send(j->stream, FK_EXIT, ex, sizeof(ex));
+	if (j->stream != NULL) {
+		frame_exit_encode(ex, code, sig);
+		stream_send(j->stream, FK_EXIT, ex, sizeof(ex));
+	}
 
 	msg_init(&m, MT_FINISHED, j->ctx->node->name);
 	msg_set_str(&m, F_JOB, j->id);
@@ -415,16 +446,22 @@ job_check_done(struct wjob *j)
 	msg_set_int(&m, F_SIGNAL, sig);
 	msg_set_int(&m, F_BYTES_IN, (int64_t)j->bytes_in);
 	msg_set_int(&m, F_BYTES_OUT, (int64_t)j->bytes_out);
-	if (buf_used(&j->errtail) > 0) {
-		tail = xstrndup((const char *)buf_head(&j->errtail),
-		    buf_used(&j->errtail));
-		/* ffmpeg's stderr is not always UTF-8; messages are. */
-		utf8_sanitize(tail, strlen(tail));
-		msg_set_str(&m, F_TEXT, tail);
-		free(tail);
+	/* The log not shipped yet, after the batches handed out so far
+	 * (the last of which may still be on its way). */
+	rest = joblog_rest(&j->log, &seq, &skipped);
+	if (rest != NULL)
+		msg_set_str(&m, F_TEXT, rest);
+	free(rest);
+	msg_set_int(&m, F_SEQ, j->ctx->ship_logs ? seq : 0);
+	if (skipped > 0)
+		msg_set_int(&m, F_SKIPPED, (int64_t)skipped);
+	if (wjob_progress(j, ptext, sizeof(ptext))) {
+		strmap_set(&prog, j->id, ptext);
+		msg_set_strmap(&m, F_PROGRESS, &prog);
+		strmap_free(&prog);
 	}
 	job_report(j, &m);
-	loop_arm(j->ev_linger, 200);
+	loop_arm(j->ev_linger, j->stream != NULL ? 200 : 0);
 }
 
 static void
@@ -475,15 +512,18 @@ job_spawn(struct wjob *j)
 	event_add(j->ev_out, NULL);
 	event_add(j->ev_err, NULL);
 	proc_watch(j->ctx->base, j->pid, job_on_exit, j);
-	log_info("job %s: started %s (pid %ld)", j->id, j->path,
-	    (long)j->pid);
+	log_info("job %s: started %s (pid %ld)%s", j->id, j->path,
+	    (long)j->pid, j->detached ? ", detached" : "");
+	if (j->detached)
+		job_close_stdin(j);	/* nobody sends any: EOF */
 
 	msg_init(&m, MT_STARTED, j->ctx->node->name);
 	msg_set_str(&m, F_JOB, j->id);
 	msg_set_int(&m, F_PID, j->pid);
 	msg_set_str(&m, F_SESSION, j->ctx->node->session);
 	job_report(j, &m);
-	stream_send(j->stream, FK_HELLO, NULL, 0);
+	if (j->stream != NULL)
+		stream_send(j->stream, FK_HELLO, NULL, 0);
 }
 
 static void
@@ -517,7 +557,8 @@ wjob_free(struct wjob *j)
 		kill(j->pid, SIGKILL);
 		proc_unwatch(j->pid);
 	}
-	mqtt_unsubscribe(j->ctx->node->mqtt, j->topic_in);
+	if (j->stream != NULL)
+		mqtt_unsubscribe(j->ctx->node->mqtt, j->topic_in);
 	job_close_stdin(j);
 	job_close_output(j, false);
 	job_close_output(j, true);
@@ -526,7 +567,7 @@ wjob_free(struct wjob *j)
 	stream_free(j->stream);
 	strv_free(&j->argv);
 	strv_free(&j->env);
-	buf_free(&j->errtail);
+	joblog_free(&j->log);
 	free(j->path);
 	free(j->cwd);
 	sodium_memzero(j->key, sizeof(j->key));
@@ -631,8 +672,12 @@ wjob_new(const struct wjob_ctx *ctx, const struct msg *m, const char *path)
 	}
 	j->ev_kill = loop_timer(ctx->base, false, job_on_kill, j);
 	j->ev_linger = loop_timer(ctx->base, false, job_on_linger, j);
-	j->stream = stream_new(ctx->base, j->key, j->id, true, &sp,
-	    &job_stream_ops, j);
+	joblog_init(&j->log);
+	progress_args(&j->log.progress, (int)j->argv.n - 1, j->argv.v + 1);
+	j->detached = (m->present & FBIT(F_DETACHED)) && m->detached;
+	if (!j->detached)
+		j->stream = stream_new(ctx->base, j->key, j->id, true, &sp,
+		    &job_stream_ops, j);
 	return j;
 fail:
 	job_discard(j);
@@ -644,5 +689,9 @@ wjob_start(struct wjob *j)
 {
 	log_info("job %s: assigned (%s, %zu arguments)", j->id, j->binary,
 	    j->argv.n - 1);
+	if (j->detached) {
+		job_spawn(j);
+		return;
+	}
 	mqtt_subscribe(j->ctx->node->mqtt, j->topic_in, job_on_subscribed, j);
 }

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
+#include "progress.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -153,6 +154,7 @@ job_from_submit(const struct sender *s, const struct msg *req)
 		ffargs_requirements((int)j->args.n, j->args.v, &j->req);
 		hw_types_of(&j->req, &j->hwtypes);
 	}
+	j->detached = (req->present & FBIT(F_DETACHED)) && req->detached;
 	j->state = JS_PENDING;
 	j->queued_at = mono_ms();
 	randombytes_buf(j->key, sizeof(j->key));
@@ -176,6 +178,7 @@ job_store_new(struct coord *c, const struct cjob *j)
 	snprintf(row.state, sizeof(row.state), "%s", "pending");
 	row.key_sealed_len = ident_seal(c->master, j->key, row.key_sealed);
 	row.created = row.updated = now_ms();
+	row.detached = j->detached;
 	store_job_insert(c->store, &row);
 	store_job_clear(&row);
 	coord_dirty(c);
@@ -219,8 +222,8 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 	j = job_from_submit(s, req);
 	job_store_new(c, j);
 	jobtab_add(&c->jobs, j);
-	log_info("job %s: submitted by %s (%s, %zu arguments)", j->id,
-	    s->name, j->binary, j->args.n);
+	log_info("job %s: submitted by %s (%s, %zu arguments%s)", j->id,
+	    s->name, j->binary, j->args.n, j->detached ? ", detached" : "");
 	coord_schedule(c);
 	if (j->state != JS_PENDING)
 		return;		/* placed: `accepted` is its answer */
@@ -245,15 +248,37 @@ handle_cancel(struct coord *c, const struct sender *s, const struct msg *req)
 {
 	struct cjob	*j = jobtab_find(&c->jobs, req->job);
 	struct msg	 m;
+	struct job_row	 row;
 
-	if (j != NULL && s->role == ROLE_ADMIN)
-		j->cancel_relay = true;
-	if (j != NULL && (s->role == ROLE_ADMIN ||
-	    strcmp(j->client, s->name) == 0))
-		coord_job_cancel(c, j, s->role == ROLE_ADMIN ? "canceled by an "
-		    "administrator" : "canceled by the client");
 	msg_init(&m, MT_ACK, COORDINATOR_NAME);
 	msg_set_str(&m, F_JOB, req->job);
+	if (j != NULL && s->role != ROLE_ADMIN &&
+	    strcmp(j->client, s->name) != 0)
+		j = NULL;	/* not its job: as if there were none */
+	if (j != NULL) {
+		if (s->role == ROLE_ADMIN)
+			j->cancel_relay = true;
+		coord_job_cancel(c, j, s->role == ROLE_ADMIN ? "canceled by "
+		    "an administrator" : "canceled by the client");
+		/* coord_job_cancel may have finished (and freed) the job. */
+		j = jobtab_find(&c->jobs, req->job);
+		msg_set_int(&m, F_CODE, 0);
+		msg_set_str(&m, F_STATE, jobstate_name(j != NULL ? j->state :
+		    JS_CANCELED));
+	} else {
+		memset(&row, 0, sizeof(row));
+		if (name_valid(req->job, ID_LEN) &&
+		    store_job_get(c->store, req->job, &row) == 0 &&
+		    (s->role == ROLE_ADMIN || strcmp(row.client, s->name) == 0)) {
+			msg_set_int(&m, F_CODE, 1);
+			msg_set_str(&m, F_STATE, row.state);
+			msg_set_str(&m, F_TEXT, "the job has already ended");
+		} else {
+			msg_set_int(&m, F_CODE, 1);
+			msg_set_str(&m, F_TEXT, "no such job");
+		}
+		store_job_clear(&row);
+	}
 	coord_answer(c, s, req, &m);
 }
 
@@ -319,6 +344,28 @@ handle_register(struct coord *c, const struct sender *s, const struct msg *req)
 	coord_schedule(c);
 }
 
+/* The progress a worker reports of its jobs (job id -> wire text). */
+static void
+take_progress(struct coord *c, const struct sender *s,
+    const struct strmap *progress)
+{
+	struct cjob	*j;
+	struct progress	 p;
+	size_t		 i;
+
+	for (i = 0; i < progress->n; i++) {
+		j = jobtab_find(&c->jobs, progress->keys[i]);
+		if (j == NULL || strcmp(j->worker, s->name) != 0)
+			continue;
+		if (progress_parse(progress->vals[i], &p) != 0) {
+			log_debug("job %s: malformed progress from %s", j->id,
+			    s->name);
+			continue;
+		}
+		j->progress = p;
+	}
+}
+
 static void
 handle_heartbeat(struct coord *c, const struct sender *s,
     const struct msg *req)
@@ -339,6 +386,7 @@ handle_heartbeat(struct coord *c, const struct sender *s,
 		return;
 	}
 	registry_update(w, req, mono_ms());
+	take_progress(c, s, &req->progress);
 	registry_transition(&c->reg, w, registry_reported_state(w),
 	    w->state == WS_STALE ? "heartbeating again" : w->reports_draining ?
 	    "it reports draining" : "it takes jobs again");
@@ -421,6 +469,40 @@ handle_rejected(struct coord *c, const struct sender *s,
 	coord_schedule(c);
 }
 
+/* What a job's end report says beyond its status: bytes, the last
+ * progress, the rest of its log. */
+static void
+finished_record(struct coord *c, const char *id, const struct msg *req)
+{
+	const char	*prog = strmap_get(&req->progress, id);
+	struct progress	 p;
+
+	if (prog != NULL && progress_parse(prog, &p) != 0)
+		prog = NULL;
+	store_job_set_end(c->store, id,
+	    req->present & FBIT(F_BYTES_IN) ? req->bytes_in : 0,
+	    req->present & FBIT(F_BYTES_OUT) ? req->bytes_out : 0, prog,
+	    req->present & FBIT(F_TEXT) ? req->text : NULL,
+	    req->present & FBIT(F_SEQ) && req->seq >= 0 ? req->seq : 0,
+	    req->present & FBIT(F_SKIPPED) ? req->skipped : 0);
+}
+
+/* The end report of a job that ended without it (its worker was taken
+ * for lost, say): its log and counts are still worth keeping. */
+static void
+finished_late(struct coord *c, const struct sender *s,
+    const struct msg *req)
+{
+	struct job_row	row;
+
+	memset(&row, 0, sizeof(row));
+	if (name_valid(req->job, ID_LEN) &&
+	    store_job_get(c->store, req->job, &row) == 0 &&
+	    strcmp(row.worker, s->name) == 0 && row.log_chunks < 0)
+		finished_record(c, req->job, req);
+	store_job_clear(&row);
+}
+
 static void
 handle_finished(struct coord *c, const struct sender *s,
     const struct msg *req)
@@ -430,10 +512,12 @@ handle_finished(struct coord *c, const struct sender *s,
 	char		 reason[64];
 
 	if (j == NULL) {
+		finished_late(c, s, req);
 		ack(c, s, req);
 		return;
 	}
 	store_job_set_exit(c->store, j->id, (int)req->code, (int)req->signal);
+	finished_record(c, j->id, req);
 	if (req->signal != 0)
 		snprintf(reason, sizeof(reason), "killed by signal %lld",
 		    (long long)req->signal);
@@ -485,6 +569,7 @@ static const struct {
 	{ MT_CANCEL, handle_cancel },
 	{ MT_ADMIN, handle_admin },
 	{ MT_QUERY, handle_query },
+	{ MT_LOG, coord_job_log },
 };
 
 /* ---- the uplink ---- */

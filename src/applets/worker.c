@@ -34,6 +34,7 @@
 #include "outbox.h"
 #include "paths.h"
 #include "proc.h"
+#include "progress.h"
 #include "settings.h"
 #include "stream.h"
 #include "util.h"
@@ -44,6 +45,7 @@
 #define REGISTER_WARN_MS	10000
 #define CONFLICT_RETRY_MS	2000	/* identity in use: register again */
 #define CONFLICT_WARN_MS	30000
+#define LOG_TICK_MS		250	/* jobs' log batches are due */
 
 struct worker {
 	struct event_base	*base;
@@ -61,6 +63,7 @@ struct worker {
 	bool			 draining;	/* takes no new jobs */
 	struct wcheck		*checks;	/* probe and mount health */
 	struct event		*ev_heartbeat;
+	struct event		*ev_logs;
 	struct event		*ev_reregister;	/* after a conflict */
 	struct event		*ev_sig[3];
 	bool			 exiting;
@@ -211,10 +214,16 @@ worker_fill_state(struct worker *w, struct msg *m)
 	size_t		i;
 
 	struct strv	reporting = { 0 }, pending = { 0 };
+	struct strmap	progress = { 0 };
+	char		ptext[PROGRESS_WIRE_MAX];
 
-	for (i = 0; i < w->njobs; i++)
-		if (!w->jobs[i]->reported)
-			strv_push(&running, w->jobs[i]->id);
+	for (i = 0; i < w->njobs; i++) {
+		if (w->jobs[i]->reported)
+			continue;
+		strv_push(&running, w->jobs[i]->id);
+		if (wjob_progress(w->jobs[i], ptext, sizeof(ptext)))
+			strmap_set(&progress, w->jobs[i]->id, ptext);
+	}
 	/* Reports still on their way: after a restart of the coordinator
 	 * they, not its guesses, say how those jobs ended. */
 	outbox_pending_jobs(w->node.outbox, &pending);
@@ -223,6 +232,9 @@ worker_fill_state(struct worker *w, struct msg *m)
 			strv_push(&reporting, pending.v[i]);
 	msg_set_strv(m, F_RUNNING, &running);
 	msg_set_strv(m, F_REPORTING, &reporting);
+	if (m->type == MT_HEARTBEAT && progress.n > 0)
+		msg_set_strmap(m, F_PROGRESS, &progress);
+	strmap_free(&progress);
 	strv_free(&running);
 	strv_free(&reporting);
 	strv_free(&pending);
@@ -354,6 +366,22 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	worker_send_heartbeat(w);
 }
 
+/* The log batches that are due, one job after the other. */
+static void
+worker_on_logs(evutil_socket_t fd, short what, void *arg)
+{
+	struct worker	*w = arg;
+	int64_t		 now = mono_ms();
+	size_t		 i;
+
+	(void)fd;
+	(void)what;
+	if (!w->node.ready || !w->registered)
+		return;
+	for (i = 0; i < w->njobs; i++)
+		wjob_ship_log(w->jobs[i], now);
+}
+
 static void
 worker_ready(void *arg)
 {
@@ -362,7 +390,8 @@ worker_ready(void *arg)
 
 	worker_send_register(w);
 	for (i = 0; i < w->njobs; i++)
-		stream_resend(w->jobs[i]->stream);
+		if (w->jobs[i]->stream != NULL)
+			stream_resend(w->jobs[i]->stream);
 }
 
 /*
@@ -396,6 +425,7 @@ static void
 worker_control(void *arg, const struct msg *m)
 {
 	struct worker	*w = arg;
+	struct wjob	*j;
 
 	/* Both processes of an identity that is used twice get every
 	 * downlink message: only answers naming our session are ours, and
@@ -460,6 +490,10 @@ worker_control(void *arg, const struct msg *m)
 		worker_send_heartbeat(w);
 		break;
 	case MT_ACK:
+		/* Of a log batch: the job may send its next one. */
+		if ((m->present & FBIT(F_JOB)) &&
+		    (j = job_find(w, m->job)) != NULL)
+			wjob_acked(j, m->ref);
 		break;
 	default:
 		log_debug("ignored a %s message", msg_type_name(m->type));
@@ -474,7 +508,8 @@ worker_data(void *arg, const char *topic, const uint8_t *payload, size_t len)
 	size_t		 i;
 
 	for (i = 0; i < w->njobs; i++) {
-		if (strcmp(w->jobs[i]->topic_in, topic) == 0) {
+		if (w->jobs[i]->stream != NULL &&
+		    strcmp(w->jobs[i]->topic_in, topic) == 0) {
 			stream_input(w->jobs[i]->stream, payload, len);
 			return;
 		}
@@ -612,6 +647,7 @@ worker_main(int argc, char **argv)
 	w.jobctx.pm = &w.pm;
 	w.jobctx.forward_env = &w.conf.forward_env;
 	w.jobctx.kill_grace = w.conf.kill_grace;
+	w.jobctx.ship_logs = w.conf.ship_logs;
 	w.jobctx.gone = job_gone;
 	w.jobctx.arg = &w;
 	/* Registering waits for the first results; the loop does not. */
@@ -622,6 +658,8 @@ worker_main(int argc, char **argv)
 	w.ev_heartbeat = loop_timer(w.base, true, worker_on_heartbeat, &w);
 	w.ev_reregister = loop_timer(w.base, false, worker_on_reregister, &w);
 	loop_arm(w.ev_heartbeat, (int)w.conf.registration_interval);
+	w.ev_logs = loop_timer(w.base, true, worker_on_logs, &w);
+	loop_arm(w.ev_logs, LOG_TICK_MS);
 	w.ev_sig[0] = loop_signal(w.base, SIGTERM, worker_on_signal, &w);
 	w.ev_sig[1] = loop_signal(w.base, SIGINT, worker_on_signal, &w);
 	w.ev_sig[2] = loop_signal(w.base, SIGHUP, worker_on_signal, &w);
@@ -638,6 +676,7 @@ worker_main(int argc, char **argv)
 	if (w.ev_stop != NULL)
 		event_free(w.ev_stop);
 	event_free(w.ev_heartbeat);
+	event_free(w.ev_logs);
 	event_free(w.ev_reregister);
 	wcheck_free(w.checks);
 	node_free(&w.node);

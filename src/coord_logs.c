@@ -1,0 +1,293 @@
+/*
+ * Job logs on the coordinator (design §11): the `log` batches a worker
+ * sends while a job runs, kept in the store in order and within
+ * job_log_max, and the pages of `query logs` that read them back with the
+ * rest of the log the worker reported with the job's end.
+ *
+ * Batches are taken in order only: one whose predecessor has not arrived
+ * is not acknowledged, so the worker sends it again (it has one batch in
+ * flight per job, so this happens only around reconnects).  The first
+ * batch (ffmpeg's banner and stream mapping) is always kept; beyond
+ * job_log_max the oldest of the others are dropped, and a page marks the
+ * gap.  See coord.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "coord.h"
+#include "joblog.h"
+#include "log.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define LOG_BATCHES_MAX		4096	/* kept per job, whatever their size */
+#define LOG_PAGE_BYTES		(192 * 1024)	/* of JSON text per page */
+#define LOG_SETTLE_MS		10000	/* a batch that late is lost */
+
+static void
+log_ack(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct msg	m;
+
+	msg_init(&m, MT_ACK, COORDINATOR_NAME);
+	msg_set_str(&m, F_JOB, req->job);
+	coord_answer(c, s, req, &m);
+}
+
+static void
+log_push(struct cjob_log *l, int64_t seq, int64_t len)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? l->cap * 2 : 16;
+		l->seqs = xreallocarray(l->seqs, l->cap, sizeof(*l->seqs));
+		l->lens = xreallocarray(l->lens, l->cap, sizeof(*l->lens));
+	}
+	l->seqs[l->n] = seq;
+	l->lens[l->n] = len;
+	l->n++;
+	l->bytes += len;
+	l->next = seq + 1;
+}
+
+/* Keep a batch of j's log, dropping the oldest but the first beyond the
+ * bounds. */
+static void
+log_keep(struct coord *c, struct cjob *j, const struct msg *req)
+{
+	struct cjob_log	*l = &j->log;
+	int64_t		 len = (int64_t)strlen(req->text);
+
+	l->next = req->seq + 1;
+	if (c->conf.job_log_max == 0)
+		return;
+	store_log_add(c->store, j->id, req->seq, now_ms(),
+	    req->present & FBIT(F_SKIPPED) ? req->skipped : 0, req->text);
+	log_push(l, req->seq, len);
+	while (l->n > 1 && (l->bytes > c->conf.job_log_max ||
+	    l->n > LOG_BATCHES_MAX)) {
+		store_log_drop(c->store, j->id, l->seqs[1]);
+		l->bytes -= l->lens[1];
+		memmove(l->seqs + 1, l->seqs + 2, (l->n - 2) * sizeof(*l->seqs));
+		memmove(l->lens + 1, l->lens + 2, (l->n - 2) * sizeof(*l->lens));
+		l->n--;
+	}
+	coord_dirty(c);
+}
+
+static int
+max_seq(int64_t seq, int64_t len, void *arg)
+{
+	(void)len;
+	*(int64_t *)arg = seq;
+	return 0;
+}
+
+/* A batch for a job that is not (any more) in the table: late, after its
+ * end.  It is kept if it is the next one of a job that ran on s. */
+static void
+log_late(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct job_row	row;
+	int64_t		last = 0;
+	int		st;
+
+	memset(&row, 0, sizeof(row));
+	if (store_job_get(c->store, req->job, &row) != 0) {
+		log_ack(c, s, req);	/* gone: nothing to keep it for */
+		return;
+	}
+	st = jobstate_parse(row.state);
+	if (strcmp(row.worker, s->name) != 0 || st < 0 ||
+	    !jobstate_terminal(st) || store_pending(c->store) > 0 ||
+	    store_log_sizes(c->store, req->job, max_seq, &last) != 0) {
+		/* Not its job: drop it; not settled yet: it comes again. */
+		if (strcmp(row.worker, s->name) != 0)
+			log_ack(c, s, req);
+		store_job_clear(&row);
+		return;
+	}
+	store_job_clear(&row);
+	if (req->seq > last + 1)
+		return;		/* its predecessor is still on the way */
+	if (req->seq == last + 1 && c->conf.job_log_max > 0) {
+		store_log_add(c->store, req->job, req->seq, now_ms(),
+		    req->present & FBIT(F_SKIPPED) ? req->skipped : 0,
+		    req->text);
+		coord_dirty(c);
+	}
+	log_ack(c, s, req);
+}
+
+void
+coord_job_log(struct coord *c, const struct sender *s, const struct msg *req)
+{
+	struct cjob	*j;
+
+	if (!name_valid(req->job, ID_LEN) || req->seq < 1) {
+		log_debug("log from %s: malformed job id or sequence number",
+		    s->name);
+		return;
+	}
+	if ((j = jobtab_find(&c->jobs, req->job)) == NULL ||
+	    strcmp(j->worker, s->name) != 0) {
+		log_late(c, s, req);
+		return;
+	}
+	if (req->seq > j->log.next) {
+		log_debug("job %s: log batch %lld before %lld; waiting for it",
+		    j->id, (long long)req->seq, (long long)j->log.next);
+		return;
+	}
+	if (req->seq == j->log.next)
+		log_keep(c, j, req);
+	log_ack(c, s, req);
+}
+
+static int
+restore_size(int64_t seq, int64_t len, void *arg)
+{
+	log_push(arg, seq, len);
+	return 0;
+}
+
+void
+coord_job_log_restore(struct coord *c, struct cjob *j)
+{
+	store_log_sizes(c->store, j->id, restore_size, &j->log);
+}
+
+/* ---- pages of `query logs` ---- */
+
+/* What a text costs in JSON, at most: control characters as \uXXXX. */
+static size_t
+json_cost(const char *s, size_t len)
+{
+	size_t	i, n = 2;
+
+	for (i = 0; i < len; i++)
+		n += (unsigned char)s[i] < 0x20 || s[i] == '"' ||
+		    s[i] == '\\' ? 6 : 1;
+	return n;
+}
+
+struct page {
+	struct buf	 text;
+	size_t		 cost;
+	int64_t		 last;		/* the last batch in the page */
+	int64_t		 expect;	/* the batch that should come next */
+	bool		 full;
+};
+
+static void
+page_add(struct page *p, const char *s, size_t len)
+{
+	buf_add(&p->text, s, len);
+	p->cost += json_cost(s, len);
+}
+
+static void
+page_note(struct page *p, const char *fmt, long long n)
+{
+	char	line[160];
+	int	k;
+
+	k = snprintf(line, sizeof(line), fmt, n);
+	if (k > 0 && (size_t)k < sizeof(line))
+		page_add(p, line, (size_t)k);
+}
+
+static int
+page_batch(int64_t seq, int64_t ts, int64_t skipped, const char *text,
+    size_t len, void *arg)
+{
+	struct page	*p = arg;
+
+	(void)ts;
+	if (p->cost > 0 && p->cost + json_cost(text, len) > LOG_PAGE_BYTES) {
+		p->full = true;
+		return 1;
+	}
+	if (seq > p->expect)
+		page_note(p, "\n[dffmpeg: %lld batches of this log were "
+		    "dropped (job_log_max)]\n", (long long)(seq - p->expect));
+	if (skipped > 0)
+		page_note(p, "\n[dffmpeg: the worker dropped %lld bytes of "
+		    "this log here]\n", (long long)skipped);
+	page_add(p, text, len);
+	p->last = seq;
+	p->expect = seq + 1;
+	return 0;
+}
+
+cJSON *
+coord_doc_logs(struct coord *c, const char *id, const char *client,
+    int64_t after, char *err, size_t errlen)
+{
+	struct job_row	 row;
+	struct page	 p;
+	cJSON		*doc;
+	char		*text;
+	bool		 terminal, done = false;
+	int		 st;
+
+	memset(&row, 0, sizeof(row));
+	if (store_job_get(c->store, id, &row) != 0 ||
+	    (client != NULL && strcmp(row.client, client) != 0)) {
+		store_job_clear(&row);
+		snprintf(err, errlen, "no job '%s'", id);
+		return NULL;
+	}
+	if (after < 0)
+		after = 0;
+	memset(&p, 0, sizeof(p));
+	p.last = after;
+	p.expect = after + 1;
+	st = jobstate_parse(row.state);
+	terminal = st >= 0 && jobstate_terminal(st);
+	if (terminal && row.log_chunks >= 0 && after > row.log_chunks)
+		done = true;		/* the rest was on an earlier page */
+	else
+		store_log_list(c->store, id, after, page_batch, &p);
+	if (!terminal || done || p.full)
+		;
+	else if (row.log_chunks < 0)
+		done = true;		/* it ended without a report */
+	else if (p.last >= row.log_chunks ||
+	    now_ms() - row.updated > LOG_SETTLE_MS) {
+		/* Every batch is in, or the missing ones will not come. */
+		if (row.log_chunks > p.last && c->conf.job_log_max > 0)
+			page_note(&p, "\n[dffmpeg: %lld batches of this log "
+			    "never arrived]\n",
+			    (long long)(row.log_chunks - p.last));
+		if (row.log_skipped > 0)
+			page_note(&p, "\n[dffmpeg: the worker dropped %lld "
+			    "bytes of this log here]\n",
+			    (long long)row.log_skipped);
+		if (row.log_tail != NULL)
+			page_add(&p, row.log_tail, strlen(row.log_tail));
+		p.last = row.log_chunks + 1;
+		done = true;
+	}
+	text = xmalloc(buf_used(&p.text) + 1);
+	if (buf_used(&p.text) > 0)
+		memcpy(text, buf_head(&p.text), buf_used(&p.text));
+	text[buf_used(&p.text)] = '\0';
+	buf_free(&p.text);
+	doc = cJSON_CreateObject();
+	cJSON_AddStringToObject(doc, "id", row.id);
+	cJSON_AddStringToObject(doc, "state", row.state);
+	cJSON_AddStringToObject(doc, "text", text);
+	cJSON_AddNumberToObject(doc, "next", (double)p.last);
+	cJSON_AddBoolToObject(doc, "done", done);
+	if (done && row.exited) {
+		cJSON_AddNumberToObject(doc, "exit_code", row.exit_code);
+		cJSON_AddNumberToObject(doc, "exit_signal", row.exit_signal);
+	}
+	free(text);
+	store_job_clear(&row);
+	return doc;
+}

@@ -1,0 +1,190 @@
+/*
+ * A job's log on its way to the coordinator: segments, collapsed status
+ * lines, bounded batches.  See joblog.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "joblog.h"
+#include "xmalloc.h"
+
+void
+joblog_init(struct joblog *l)
+{
+	memset(l, 0, sizeof(*l));
+	progress_init(&l->progress);
+}
+
+void
+joblog_free(struct joblog *l)
+{
+	buf_free(&l->queue);
+	buf_free(&l->partial);
+	buf_free(&l->status);
+}
+
+/* Append to the queue, dropping its oldest bytes beyond the bound. */
+static void
+queue_add(struct joblog *l, const uint8_t *p, size_t len)
+{
+	size_t	over;
+
+	if (len > JOBLOG_QUEUE_MAX) {
+		l->skipped += len - JOBLOG_QUEUE_MAX;
+		p += len - JOBLOG_QUEUE_MAX;
+		len = JOBLOG_QUEUE_MAX;
+	}
+	if (buf_used(&l->queue) + len > JOBLOG_QUEUE_MAX) {
+		over = buf_used(&l->queue) + len - JOBLOG_QUEUE_MAX;
+		l->skipped += over;
+		buf_drain(&l->queue, over);
+	}
+	buf_add(&l->queue, p, len);
+}
+
+/* One whole segment of stderr, with its terminator (if any). */
+static void
+segment(struct joblog *l, const uint8_t *p, size_t len, bool status)
+{
+	size_t	body = len;
+
+	if (body > 0 && (p[body - 1] == '\n' || p[body - 1] == '\r'))
+		body--;
+	if (status) {
+		/* Rewritten in place: only the latest counts. */
+		progress_line(&l->progress, (const char *)p, body);
+		buf_drain(&l->status, buf_used(&l->status));
+		buf_add(&l->status, p, len);
+		return;
+	}
+	if (progress_line(&l->progress, (const char *)p, body)) {
+		/* The final status line ("...\n") replaces the others. */
+		buf_drain(&l->status, buf_used(&l->status));
+	} else {
+		progress_duration(&l->progress, (const char *)p, body);
+		if (buf_used(&l->status) > 0) {
+			queue_add(l, buf_head(&l->status),
+			    buf_used(&l->status));
+			buf_drain(&l->status, buf_used(&l->status));
+		}
+	}
+	queue_add(l, p, len);
+}
+
+void
+joblog_feed(struct joblog *l, const uint8_t *p, size_t len)
+{
+	const uint8_t	*end = p + len, *nl, *cr, *t;
+	size_t		 n;
+
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		cr = memchr(p, '\r', (size_t)(end - p));
+		t = nl == NULL ? cr : cr == NULL ? nl : nl < cr ? nl : cr;
+		n = t == NULL ? (size_t)(end - p) : (size_t)(t - p) + 1;
+		if (buf_used(&l->partial) + n > JOBLOG_LINE_MAX) {
+			/* A runaway segment: cut it where the bound is. */
+			n = JOBLOG_LINE_MAX - buf_used(&l->partial);
+			buf_add(&l->partial, p, n);
+			segment(l, buf_head(&l->partial),
+			    buf_used(&l->partial), false);
+			buf_drain(&l->partial, buf_used(&l->partial));
+			p += n;
+			continue;
+		}
+		if (t == NULL) {
+			buf_add(&l->partial, p, n);
+			break;
+		}
+		if (buf_used(&l->partial) > 0) {
+			buf_add(&l->partial, p, n);
+			segment(l, buf_head(&l->partial),
+			    buf_used(&l->partial), *t == '\r');
+			buf_drain(&l->partial, buf_used(&l->partial));
+		} else
+			segment(l, p, n, *t == '\r');
+		p += n;
+	}
+}
+
+/* Owned UTF-8 text of len bytes at p. */
+static char *
+text_of(const uint8_t *p, size_t len)
+{
+	char	*s = xmalloc(len + 1);
+
+	memcpy(s, p, len);
+	s[len] = '\0';
+	/* ffmpeg's stderr is not always UTF-8 (file names, tags); the
+	 * message is.  NUL bytes become '?' too. */
+	utf8_sanitize(s, len);
+	return s;
+}
+
+char *
+joblog_next(struct joblog *l, int64_t now, int64_t *seq, uint64_t *skipped)
+{
+	const uint8_t	*h = buf_head(&l->queue), *nl;
+	size_t		 used = buf_used(&l->queue), n;
+	char		*s;
+
+	if (l->inflight || (used == 0 && l->skipped == 0))
+		return NULL;
+	if (used < JOBLOG_BATCH_MAX && l->last_sent != 0 &&
+	    now - l->last_sent < JOBLOG_INTERVAL_MS)
+		return NULL;
+	n = used < JOBLOG_BATCH_MAX ? used : JOBLOG_BATCH_MAX;
+	if (n < used) {
+		/* Whole lines where there are some. */
+		for (nl = h + n; nl > h && nl[-1] != '\n'; nl--)
+			;
+		if (nl > h)
+			n = (size_t)(nl - h);
+	}
+	s = text_of(h, n);
+	buf_drain(&l->queue, n);
+	*seq = ++l->seq;
+	*skipped = l->skipped;
+	l->skipped = 0;
+	l->inflight = true;
+	l->inflight_id[0] = '\0';
+	l->last_sent = now;
+	return s;
+}
+
+void
+joblog_acked(struct joblog *l, const char *id)
+{
+	if (l->inflight && strcmp(l->inflight_id, id) == 0)
+		l->inflight = false;
+}
+
+char *
+joblog_rest(struct joblog *l, int64_t *seq, uint64_t *skipped)
+{
+	struct buf	all = { 0 };
+	size_t		used;
+	char		*s = NULL;
+
+	buf_add(&all, buf_head(&l->queue), buf_used(&l->queue));
+	buf_add(&all, buf_head(&l->status), buf_used(&l->status));
+	buf_add(&all, buf_head(&l->partial), buf_used(&l->partial));
+	if (buf_used(&l->partial) > 0)
+		progress_line(&l->progress, (const char *)buf_head(&l->partial),
+		    buf_used(&l->partial));
+	buf_drain(&l->queue, buf_used(&l->queue));
+	buf_drain(&l->status, buf_used(&l->status));
+	buf_drain(&l->partial, buf_used(&l->partial));
+	used = buf_used(&all);
+	if (used > JOBLOG_REST_MAX) {
+		l->skipped += used - JOBLOG_REST_MAX;
+		buf_drain(&all, used - JOBLOG_REST_MAX);
+	}
+	if (buf_used(&all) > 0)
+		s = text_of(buf_head(&all), buf_used(&all));
+	buf_free(&all);
+	*seq = l->seq;
+	*skipped = l->skipped;
+	l->skipped = 0;
+	return s;
+}
