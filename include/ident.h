@@ -35,15 +35,35 @@ int	 ident_unseal(const uint8_t mk[KEY_LEN], const uint8_t *in, size_t len,
 int	 ident_add(struct store *, const uint8_t mk[KEY_LEN], const char *name,
 	    int role, uint8_t key_out[KEY_LEN], char *err, size_t errlen);
 
+/* Give identity name a fresh key (copied to key_out); its current key
+ * stays valid for grace_ms more (0: not at all).  Returns 0, or -1 with
+ * err filled (no such identity, master key does not open it). */
+int	 ident_rotate(struct store *, const uint8_t mk[KEY_LEN],
+	    const char *name, int64_t grace_ms, uint8_t key_out[KEY_LEN],
+	    char *err, size_t errlen);
+
 /* A removed identity is still accepted for up to this long. */
 #define KEYRING_CHECK_MS	100
 
 struct keyring;
 struct keyring	*keyring_new(struct store *, const uint8_t mk[KEY_LEN]);
 void		 keyring_free(struct keyring *);
-/* 0 with key and role filled, or -1 if the identity does not exist (or its
- * key does not open). */
+/*
+ * 0 with key and role filled, or -1 if the identity does not exist (or its
+ * key does not open).  The key is the one to sign for name with: its
+ * previous key while it still speaks with that one (keyring_used says so)
+ * within the grace period of a rotation, its current key otherwise.
+ */
 int		 keyring_lookup(struct keyring *, const char *name,
 		    uint8_t key[KEY_LEN], int *role);
+/* The keys to verify name's messages with: its current key, and its
+ * previous one while the grace period of a rotation lasts (*has_old,
+ * *until: ms since the epoch).  0 or -1 as keyring_lookup. */
+int		 keyring_keys(struct keyring *, const char *name,
+		    uint8_t key[KEY_LEN], uint8_t old[KEY_LEN], bool *has_old,
+		    int64_t *until, int *role);
+/* A message of name verified with its previous key (old) or its current
+ * one: what keyring_lookup returns for it from now on. */
+void		 keyring_used(struct keyring *, const char *name, bool old);
 
 #endif

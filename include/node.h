@@ -53,6 +53,7 @@ struct node {
 	uint64_t		 mac_failed;	/* of those, failed their MAC:
 						   the coordinator holds
 						   another key for us */
+	int64_t			 mac_warned;	/* mono ms */
 };
 
 /*

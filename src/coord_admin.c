@@ -117,25 +117,6 @@ admin_do_resume(struct coord *c, const struct sender *s,
 	admin_drain(c, s, req, false);
 }
 
-static void
-admin_cancel(struct coord *c, const struct sender *s, const struct msg *req)
-{
-	struct cjob	*j;
-
-	if (!(req->present & FBIT(F_TARGET)) ||
-	    (j = jobtab_find(&c->jobs, req->target)) == NULL) {
-		admin_reply(c, s, req, 1, "no unfinished job '%s'",
-		    req->present & FBIT(F_TARGET) ? req->target : "");
-		return;
-	}
-	j->cancel_relay = true;
-	coord_job_cancel(c, j, "canceled by an administrator");
-	/* coord_job_cancel may have finished (and freed) the job. */
-	j = jobtab_find(&c->jobs, req->target);
-	admin_reply(c, s, req, 0, "job %s: %s", req->target,
-	    jobstate_name(j != NULL ? j->state : JS_CANCELED));
-}
-
 /* Forget a worker that is not connected (its record and history). */
 static void
 admin_worker_remove(struct coord *c, const struct sender *s,
@@ -176,7 +157,6 @@ static const struct {
 } admin_ops[] = {
 	{ "drain", admin_do_drain },
 	{ "resume", admin_do_resume },
-	{ "cancel", admin_cancel },
 	{ "worker-remove", admin_worker_remove },
 };
 

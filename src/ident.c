@@ -198,10 +198,51 @@ ident_add(struct store *s, const uint8_t mk[KEY_LEN], const char *name,
 	return 0;
 }
 
+int
+ident_rotate(struct store *s, const uint8_t mk[KEY_LEN], const char *name,
+    int64_t grace_ms, uint8_t key_out[KEY_LEN], char *err, size_t errlen)
+{
+	struct ident_row	 r;
+	uint8_t			 key[KEY_LEN], cur[KEY_LEN];
+	uint8_t			 sealed[SEALED_KEY_MAX];
+	size_t			 len;
+	int			 rc;
+
+	if ((rc = store_ident_get(s, name, &r)) != 0) {
+		snprintf(err, errlen, rc == 1 ? "no identity '%s'" :
+		    "cannot read identity '%s'", name);
+		return -1;
+	}
+	/* The current key must open: it is the one that stays valid. */
+	if (ident_unseal(mk, r.sealed, r.sealed_len, cur) != 0) {
+		snprintf(err, errlen, "the key of '%s' does not open with this "
+		    "master key", name);
+		sodium_memzero(&r, sizeof(r));
+		return -1;
+	}
+	sodium_memzero(cur, sizeof(cur));
+	randombytes_buf(key, sizeof(key));
+	len = ident_seal(mk, key, sealed);
+	rc = store_ident_rotate(s, name, sealed, len, r.sealed, grace_ms > 0 ?
+	    r.sealed_len : 0, grace_ms > 0 ? now_ms() + grace_ms : 0);
+	sodium_memzero(&r, sizeof(r));
+	if (rc != 0) {
+		sodium_memzero(key, sizeof(key));
+		snprintf(err, errlen, rc == 1 ? "no identity '%s'" :
+		    "cannot store the new key of '%s'", name);
+		return -1;
+	}
+	memcpy(key_out, key, KEY_LEN);
+	sodium_memzero(key, sizeof(key));
+	return 0;
+}
+
 struct keyent {
 	char	 name[NAME_MAX_LEN + 1];
 	int	 role;
 	uint8_t	 key[KEY_LEN];
+	uint8_t	 old[KEY_LEN];	/* its previous key, until old_until */
+	int64_t	 old_until;	/* ms since the epoch; 0: none */
 };
 
 struct keyring {
@@ -216,6 +257,9 @@ struct keyring {
 	struct keyent	*ents;
 	size_t		 n;
 	size_t		 cap;
+	/* Identities whose last verified message used their previous key:
+	 * kept across reloads (a rotation is one). */
+	struct strv	 old_users;
 };
 
 static void
@@ -254,6 +298,11 @@ keyring_add_row(const struct ident_row *r, void *arg)
 		    "key; ignored", r->name);
 		return 0;
 	}
+	e->old_until = 0;
+	if (r->old_sealed_len > 0 && r->old_until > now_ms() &&
+	    ident_unseal(kr->mk, r->old_sealed, r->old_sealed_len,
+	    e->old) == 0)
+		e->old_until = r->old_until;
 	memcpy(e->name, r->name, sizeof(e->name));
 	e->role = r->role;
 	kr->n++;
@@ -303,6 +352,7 @@ keyring_free(struct keyring *kr)
 	if (kr == NULL)
 		return;
 	keyring_drop(kr);
+	strv_free(&kr->old_users);
 	sodium_memzero(kr->mk, sizeof(kr->mk));
 	free(kr);
 }
@@ -313,24 +363,72 @@ keyent_cmp(const void *a, const void *b)
 	return strcmp(a, ((const struct keyent *)b)->name);
 }
 
+static const struct keyent *
+keyring_find(struct keyring *kr, const char *name)
+{
+	const struct keyent	*e;
+
+	/* If only the version check fails, the last copy still serves. */
+	if (keyring_load(kr, false) != 0 && !kr->loaded)
+		return NULL;
+	e = kr->n == 0 ? NULL : bsearch(name, kr->ents, kr->n,
+	    sizeof(*kr->ents), keyent_cmp);
+	if (e == NULL && keyring_load(kr, true) == 0 && kr->n > 0)
+		e = bsearch(name, kr->ents, kr->n, sizeof(*kr->ents),
+		    keyent_cmp);
+	return e;
+}
+
 int
 keyring_lookup(struct keyring *kr, const char *name, uint8_t key[KEY_LEN],
     int *role)
 {
 	const struct keyent	*e;
 
-	/* If only the version check fails, the last copy still serves. */
-	if (keyring_load(kr, false) != 0 && !kr->loaded)
+	if ((e = keyring_find(kr, name)) == NULL)
 		return -1;
-	e = kr->n == 0 ? NULL : bsearch(name, kr->ents, kr->n,
-	    sizeof(*kr->ents), keyent_cmp);
-	if (e == NULL && keyring_load(kr, true) == 0 && kr->n > 0)
-		e = bsearch(name, kr->ents, kr->n, sizeof(*kr->ents),
-		    keyent_cmp);
-	if (e == NULL)
-		return -1;
-	memcpy(key, e->key, KEY_LEN);
+	if (e->old_until > now_ms() && strv_contains(&kr->old_users, name))
+		memcpy(key, e->old, KEY_LEN);
+	else
+		memcpy(key, e->key, KEY_LEN);
 	if (role != NULL)
 		*role = e->role;
 	return 0;
+}
+
+int
+keyring_keys(struct keyring *kr, const char *name, uint8_t key[KEY_LEN],
+    uint8_t old[KEY_LEN], bool *has_old, int64_t *until, int *role)
+{
+	const struct keyent	*e;
+
+	if ((e = keyring_find(kr, name)) == NULL)
+		return -1;
+	memcpy(key, e->key, KEY_LEN);
+	*has_old = e->old_until > now_ms();
+	*until = e->old_until;
+	if (*has_old)
+		memcpy(old, e->old, KEY_LEN);
+	if (role != NULL)
+		*role = e->role;
+	return 0;
+}
+
+void
+keyring_used(struct keyring *kr, const char *name, bool old)
+{
+	struct strv	keep = { 0 };
+	size_t		i;
+
+	if (old == strv_contains(&kr->old_users, name))
+		return;
+	if (old) {
+		strv_push(&kr->old_users, name);
+		return;
+	}
+	for (i = 0; i < kr->old_users.n; i++)
+		if (strcmp(kr->old_users.v[i], name) != 0)
+			strv_push(&keep, kr->old_users.v[i]);
+	strv_free(&kr->old_users);
+	kr->old_users = keep;
 }

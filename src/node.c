@@ -68,10 +68,16 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 	    ROLE_COORD, now_ms(), n->window_ms, &m, err, sizeof(err));
 	if (e != ME_OK) {
 		n->dropped++;
-		if (e == ME_MAC && n->mac_failed++ == 0)
-			log_warnx("a message on %s failed authentication: the "
-			    "coordinator may hold a different key for %s",
-			    topic, n->name);
+		if (e == ME_MAC && (n->mac_failed++ == 0 ||
+		    mono_ms() - n->mac_warned >= 60000)) {
+			/* At once, then once a minute while it lasts. */
+			n->mac_warned = mono_ms();
+			log_warnx("the coordinator refuses the key of identity "
+			    "'%s' (its messages on %s do not verify with ours): "
+			    "was the key rotated or the identity removed? "
+			    "(dffmpeg admin user show %s)", n->name, topic,
+			    n->name);
+		}
 		else if (e == ME_AGE)
 			log_warnx("a message on %s is too old or too new: %s "
 			    "(are the clocks of both hosts right?)", topic,

@@ -1,5 +1,6 @@
 /*
- * dffmpeg admin: identities and keys, and the broker ACL.
+ * dffmpeg admin: identities and keys, the broker ACL, and the cluster's
+ * operations (status, workers, every client's jobs: cli_cmds.h).
  *
  * Works on the coordinator's own database file (from the coordinator's
  * config), next to a running coordinator: SQLite's WAL mode lets both
@@ -23,7 +24,10 @@
 #include <sodium.h>
 
 #include "applet.h"
+#include "cli.h"
+#include "cli_cmds.h"
 #include "bounds.h"
+#include "config.h"
 #include "ident.h"
 #include "log.h"
 #include "loop.h"
@@ -34,57 +38,14 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define EXIT_USAGE	2
 #define ADMIN_IDENTITY	"admin"		/* identity of operations over MQTT */
-#define ASK_TIMEOUT_MS	10000
+#define GRACE_DEFAULT_MS	(10 * 60 * 1000)
 
 struct admin_ctx {
 	const char		*config;	/* -c FILE, or NULL to search */
 	struct coord_conf	 conf;
 	bool			 loaded;
 	struct store		*store;
-};
-
-struct admin_cmd {
-	const char	*name;
-	const char	*sub;		/* second word, or NULL */
-	int		(*fn)(struct admin_ctx *, const struct admin_cmd *, int,
-			    char **);
-	const char	*usage;		/* arguments after the words */
-	const char	*summary;
-};
-
-static int	cmd_user_add(struct admin_ctx *, const struct admin_cmd *,
-		    int, char **);
-static int	cmd_user_list(struct admin_ctx *, const struct admin_cmd *,
-		    int, char **);
-static int	cmd_user_remove(struct admin_ctx *, const struct admin_cmd *,
-		    int, char **);
-static int	cmd_mqtt_acl(struct admin_ctx *, const struct admin_cmd *,
-		    int, char **);
-static int	cmd_ask(struct admin_ctx *, const struct admin_cmd *,
-		    int, char **);
-
-static const struct admin_cmd admin_cmds[] = {
-	{ "user", "add", cmd_user_add, "NAME --role client|worker|admin",
-	  "create an identity and print its key (shown once)" },
-	{ "user", "list", cmd_user_list, "",
-	  "list identities: NAME ROLE CREATED (UTC)" },
-	{ "user", "remove", cmd_user_remove, "NAME",
-	  "delete an identity; the coordinator forgets it at once" },
-	{ "worker", "list", cmd_ask, "",
-	    "list the workers the coordinator knows" },
-	{ "worker", "show", cmd_ask, "NAME",
-	    "a worker's state, device slots, verified hardware, and what "
-	    "failed verification and why" },
-	{ "worker", "drain", cmd_ask, "NAME",
-	    "stop placing jobs on a worker; its running jobs finish" },
-	{ "worker", "resume", cmd_ask, "NAME",
-	    "let a drained worker take jobs again" },
-	{ "job", "cancel", cmd_ask, "JOB",
-	    "cancel a job (its remote process gets SIGTERM, then SIGKILL)" },
-	{ "mqtt-acl", NULL, cmd_mqtt_acl, "[-p PREFIX]",
-	  "print the mosquitto ACL file for the topic prefix" },
 };
 
 static void __attribute__((format(printf, 1, 2)))
@@ -99,76 +60,37 @@ admin_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static void
-cmd_usage(FILE *f, const struct admin_cmd *c)
-{
-	fprintf(f, "usage: dffmpeg admin [-c FILE] %s%s%s%s%s\n", c->name,
-	    c->sub != NULL ? " " : "", c->sub != NULL ? c->sub : "",
-	    *c->usage != '\0' ? " " : "", c->usage);
-}
-
-static void
-admin_usage(FILE *f)
-{
-	const struct admin_cmd	*c;
-	char			 words[64];
-
-	fprintf(f, "usage: dffmpeg admin [-c FILE] COMMAND [ARGS...]\n"
-	    "       dffmpeg admin --help\n\n"
-	    "  -c FILE   the coordinator's config (for database and "
-	    "master_key_file)\n\ncommands:\n");
-	for (c = admin_cmds; c < admin_cmds + nitems(admin_cmds); c++) {
-		snprintf(words, sizeof(words), "%s%s%s", c->name,
-		    c->sub != NULL ? " " : "", c->sub != NULL ? c->sub : "");
-		fprintf(f, "  %s%s%s\n      %s\n", words,
-		    *c->usage != '\0' ? " " : "", c->usage, c->summary);
-	}
-}
-
 /*
- * Options of a command: the only ones any command takes are -h and, per
- * command, one option with an argument.  Returns -1 after printing usage
- * (status in *rc), 0 otherwise with the positional arguments left at
- * argv[optind..].
+ * Options of the local commands: -h is answered by cli_dispatch; the only
+ * other option any of them takes is, per command, one with an argument.
+ * Returns 0 with the positional arguments left at argv[optind..], or the
+ * exit status of a usage error (printed).
  */
 static int
-cmd_getopt(int argc, char **argv, const struct admin_cmd *c,
-    const char *optname, int optch, char **optarg_out, int *rc)
+cmd_getopt(struct cli_env *env, int argc, char **argv, const char *optname,
+    int optch, char **optarg_out)
 {
 	struct option	 longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ optname != NULL ? optname : "help", required_argument, NULL,
+		{ optname != NULL ? optname : "", required_argument, NULL,
 		  optch },
 		{ NULL, 0, NULL, 0 },
 	};
-	char		 shortopts[8];
+	char		 shortopts[8] = "";
 	int		 ch;
 
 	/* No '+': GNU getopt permutes, so "add NAME --role x" works too. */
 	if (optname != NULL)
-		snprintf(shortopts, sizeof(shortopts), "h%c:", optch);
-	else {
-		snprintf(shortopts, sizeof(shortopts), "h");
-		longopts[1] = longopts[2];
-	}
+		snprintf(shortopts, sizeof(shortopts), "%c:", optch);
 	optind = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, shortopts, longopts,
-	    NULL)) != -1) {
-		if (ch == 'h') {
-			cmd_usage(stdout, c);
-			printf("\n%s\n", c->summary);
-			*rc = 0;
-			return -1;
-		}
+	while ((ch = getopt_long(argc, argv, shortopts, optname != NULL ?
+	    longopts : longopts + 1, NULL)) != -1) {
 		if (optname != NULL && ch == optch) {
 			*optarg_out = optarg;
 			continue;
 		}
-		admin_err("%s: bad option %s", argv[0], argv[optind - 1]);
-		cmd_usage(stderr, c);
-		*rc = EXIT_USAGE;
-		return -1;
+		return cli_usage_error(env, "%s: bad option or missing value: "
+		    "%s", env->cmd->words, argv[optind - 1]);
 	}
 	return 0;
 }
@@ -211,9 +133,9 @@ ctx_store(struct admin_ctx *ctx)
 }
 
 static int
-cmd_user_add(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
-    char **argv)
+cmd_user_add(struct cli_env *env, int argc, char **argv)
 {
+	struct admin_ctx	*ctx = env->arg;
 	const char		*path, *name;
 	char			*rolestr = NULL, *b64 = NULL, err[1024];
 	uint8_t			 mk[KEY_LEN], key[KEY_LEN];
@@ -221,13 +143,10 @@ cmd_user_add(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
 	bool			 existed;
 	int			 role, rc;
 
-	if (cmd_getopt(argc, argv, c, "role", 'r', &rolestr, &rc) != 0)
+	if ((rc = cmd_getopt(env, argc, argv, "role", 'r', &rolestr)) != 0)
 		return rc;
-	if (argc - optind != 1 || rolestr == NULL) {
-		admin_err("user add needs NAME and --role");
-		cmd_usage(stderr, c);
-		return EXIT_USAGE;
-	}
+	if (argc - optind != 1 || rolestr == NULL)
+		return cli_usage_error(env, "user add needs NAME and --role");
 	name = argv[optind];
 	role = role_parse(rolestr);
 	if (role != ROLE_CLIENT && role != ROLE_WORKER && role != ROLE_ADMIN) {
@@ -289,17 +208,15 @@ print_ident(const struct ident_row *r, void *arg)
 }
 
 static int
-cmd_user_list(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
-    char **argv)
+cmd_user_list(struct cli_env *env, int argc, char **argv)
 {
+	struct admin_ctx	*ctx = env->arg;
 	int			 rc;
 
-	if (cmd_getopt(argc, argv, c, NULL, 0, NULL, &rc) != 0)
+	if ((rc = cmd_getopt(env, argc, argv, NULL, 0, NULL)) != 0)
 		return rc;
-	if (argc != optind) {
-		cmd_usage(stderr, c);
-		return EXIT_USAGE;
-	}
+	if (argc != optind)
+		return cli_usage_error(env, "user list takes no arguments");
 	if (ctx_store(ctx) != 0)
 		return 1;
 	if (store_ident_list(ctx->store, print_ident, NULL) != 0) {
@@ -314,23 +231,27 @@ cmd_user_list(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
 }
 
 static int
-cmd_user_remove(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
-    char **argv)
+cmd_user_remove(struct cli_env *env, int argc, char **argv)
 {
+	struct admin_ctx	*ctx = env->arg;
+	struct ident_row	 row;
 	const char		*name;
 	int			 rc;
 
-	if (cmd_getopt(argc, argv, c, NULL, 0, NULL, &rc) != 0)
+	if ((rc = cmd_getopt(env, argc, argv, NULL, 0, NULL)) != 0)
 		return rc;
-	if (argc - optind != 1) {
-		cmd_usage(stderr, c);
-		return EXIT_USAGE;
-	}
+	if (argc - optind != 1)
+		return cli_usage_error(env, "user remove needs NAME");
 	name = argv[optind];
 	if (ctx_store(ctx) != 0)
 		return 1;
-	switch (store_ident_remove(ctx->store, name)) {
+	if ((rc = store_ident_get(ctx->store, name, &row)) == 0)
+		rc = store_ident_remove(ctx->store, name);
+	switch (rc) {
 	case 0:
+		printf("removed %s identity '%s'; the coordinator refuses its "
+		    "key from now on\n", role_name(row.role), name);
+		sodium_memzero(&row, sizeof(row));
 		return 0;
 	case 1:
 		admin_err("no identity '%s'", name);
@@ -356,19 +277,17 @@ prefix_valid(const char *p)
 }
 
 static int
-cmd_mqtt_acl(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
-    char **argv)
+cmd_mqtt_acl(struct cli_env *env, int argc, char **argv)
 {
+	struct admin_ctx	*ctx = env->arg;
 	char			*prefix = NULL;
 	const char		*p;
 	int			 rc;
 
-	if (cmd_getopt(argc, argv, c, "prefix", 'p', &prefix, &rc) != 0)
+	if ((rc = cmd_getopt(env, argc, argv, "prefix", 'p', &prefix)) != 0)
 		return rc;
-	if (argc != optind) {
-		cmd_usage(stderr, c);
-		return EXIT_USAGE;
-	}
+	if (argc != optind)
+		return cli_usage_error(env, "mqtt-acl takes no arguments");
 	if (prefix != NULL)
 		p = prefix;
 	else {
@@ -426,85 +345,11 @@ cmd_mqtt_acl(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
 
 /*
  * Operations on the running cluster go to the coordinator as signed
- * `admin` messages.  They use the identity `admin` (role admin), created
- * in the coordinator's database on first use, and the coordinator's
- * broker credentials: whoever can run this can read that config anyway.
+ * `query`, `cancel` and `admin` messages.  They use the identity `admin`
+ * (role admin), created in the coordinator's database on first use, and
+ * the coordinator's broker credentials: whoever can run this can read
+ * that config anyway.
  */
-struct ask {
-	struct event_base	*base;
-	struct node		 node;
-	struct msg		 req;		/* until sent */
-	char			 id[ID_BUF];
-	struct event		*ev_timeout;
-	int			 rc;
-	bool			 sent;
-	bool			 answered;
-};
-
-static void
-ask_ready(void *arg)
-{
-	struct ask	*a = arg;
-
-	/* Re-sent by the outbox (after reconnects too) until the reply
-	 * (ref == id) arrives. */
-	if (a->sent)
-		return;
-	a->sent = true;
-	snprintf(a->id, sizeof(a->id), "%s", a->req.id);
-	msg_set_str(&a->req, F_SESSION, a->node.session);
-	node_send(&a->node, &a->req, true);
-}
-
-static void
-ask_closed(void *arg)
-{
-	struct ask	*a = arg;
-
-	event_base_loopexit(a->base, NULL);
-}
-
-static void
-ask_control(void *arg, const struct msg *m)
-{
-	struct ask	*a = arg;
-	size_t		 len;
-
-	if (m->type != MT_REPLY || strcmp(m->ref, a->id) != 0 ||
-	    a->answered)
-		return;
-	a->answered = true;
-	a->rc = m->present & FBIT(F_CODE) ? (int)m->code : 0;
-	if (m->present & FBIT(F_TEXT)) {
-		len = strlen(m->text);
-		fprintf(a->rc == 0 ? stdout : stderr, "%s%s%s",
-		    a->rc == 0 ? "" : "dffmpeg admin: ", m->text,
-		    len > 0 && m->text[len - 1] == '\n' ? "" : "\n");
-	}
-	node_shutdown(&a->node, false, ask_closed, a);
-}
-
-static void
-ask_timeout(evutil_socket_t fd, short what, void *arg)
-{
-	struct ask	*a = arg;
-
-	(void)fd;
-	(void)what;
-	admin_err("no answer from the coordinator within %d s (is it "
-	    "running, and the broker at %s reachable?)", ASK_TIMEOUT_MS / 1000,
-	    a->node.mqtt != NULL ? "the configured address" : "?");
-	a->rc = 1;
-	event_base_loopexit(a->base, NULL);
-}
-
-static const struct node_ops ask_ops = {
-	ask_ready,
-	NULL,
-	ask_control,
-	NULL,
-};
-
 /* The key of the admin identity, created if it does not exist yet. */
 static int
 admin_key(struct admin_ctx *ctx, uint8_t key[KEY_LEN])
@@ -541,73 +386,214 @@ admin_key(struct admin_ctx *ctx, uint8_t key[KEY_LEN])
 	return rc == 0 ? 0 : -1;
 }
 
+/* Local date and time of ms since the epoch, with its zone. */
+static void
+local_time(int64_t ms, char *out, size_t len)
+{
+	time_t		t = (time_t)(ms / 1000);
+	struct tm	tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, len, "%Y-%m-%d %H:%M:%S %Z", &tm) == 0)
+		snprintf(out, len, "?");
+}
+
 static int
-cmd_ask(struct admin_ctx *ctx, const struct admin_cmd *c, int argc,
-    char **argv)
+cmd_user_show(struct cli_env *env, int argc, char **argv)
 {
-	struct ask	 a;
-	uint8_t		 key[KEY_LEN];
-	char		 err[1024];
-	const char	*what;
-	int		 rc;
+	struct admin_ctx	*ctx = env->arg;
+	struct ident_row	 row;
+	char			 when[64];
+	int			 rc;
 
-	if (cmd_getopt(argc, argv, c, NULL, 0, NULL, &rc) != 0)
+	if ((rc = cmd_getopt(env, argc, argv, NULL, 0, NULL)) != 0)
 		return rc;
-	if (argc - optind != (strcmp(c->sub, "list") == 0 ? 0 : 1)) {
-		cmd_usage(stderr, c);
-		return EXIT_USAGE;
-	}
-	what = strcmp(c->name, "job") == 0 ? "cancel" :
-	    strcmp(c->sub, "list") == 0 ? "workers" :
-	    strcmp(c->sub, "show") == 0 ? "worker-show" : c->sub;
-	if (admin_key(ctx, key) != 0)
+	if (argc - optind != 1)
+		return cli_usage_error(env, "user show needs NAME");
+	if (ctx_store(ctx) != 0)
 		return 1;
-	memset(&a, 0, sizeof(a));
-	a.base = loop_new();
-	a.rc = 1;
-	msg_init(&a.req, MT_ADMIN, ADMIN_IDENTITY);
-	msg_set_str(&a.req, F_WHAT, what);
-	if (argc - optind == 1)
-		msg_set_str(&a.req, F_TARGET, argv[optind]);
-	if (node_init(&a.node, a.base, &ctx->conf.mqtt, ADMIN_IDENTITY, key,
-	    true, &ask_ops, &a, err, sizeof(err)) != 0) {
-		admin_err("%s", err);
-		sodium_memzero(key, sizeof(key));
-		msg_clear(&a.req);
-		event_base_free(a.base);
+	if ((rc = store_ident_get(ctx->store, argv[optind], &row)) != 0) {
+		admin_err(rc == 1 ? "no identity '%s'" : "cannot read identity "
+		    "'%s'", argv[optind]);
 		return 1;
 	}
-	sodium_memzero(key, sizeof(key));
-	a.ev_timeout = loop_timer(a.base, false, ask_timeout, &a);
-	loop_arm(a.ev_timeout, ASK_TIMEOUT_MS);
-	node_start(&a.node);
-	event_base_dispatch(a.base);
-	event_free(a.ev_timeout);
-	node_free(&a.node);
-	msg_clear(&a.req);
-	event_base_free(a.base);
-	return a.rc;
+	printf("name      %s\nrole      %s\n", row.name, role_name(row.role));
+	local_time(row.created, when, sizeof(when));
+	printf("created   %s\n", when);
+	if (row.old_sealed_len > 0 && row.old_until > now_ms()) {
+		local_time(row.old_until, when, sizeof(when));
+		printf("key       rotated; the previous key works until %s\n",
+		    when);
+	} else if (row.old_sealed_len > 0) {
+		local_time(row.old_until, when, sizeof(when));
+		printf("key       rotated; the previous key stopped working "
+		    "at %s\n", when);
+	} else
+		printf("key       as created\n");
+	sodium_memzero(&row, sizeof(row));
+	return fflush(stdout) == 0 ? 0 : 1;
 }
 
-static const struct admin_cmd *
-cmd_find(int argc, char **argv, int *words)
+static int
+cmd_user_rotate_key(struct cli_env *env, int argc, char **argv)
 {
-	size_t	i;
+	struct admin_ctx	*ctx = env->arg;
+	uint8_t			 mk[KEY_LEN], key[KEY_LEN];
+	int64_t			 grace = GRACE_DEFAULT_MS;
+	char			*gracestr = NULL, *b64, err[1024], when[64];
+	int			 rc;
 
-	for (i = 0; i < nitems(admin_cmds); i++) {
-		if (strcmp(admin_cmds[i].name, argv[0]) != 0)
-			continue;
-		if (admin_cmds[i].sub == NULL) {
-			*words = 1;
-			return &admin_cmds[i];
-		}
-		if (argc >= 2 && strcmp(admin_cmds[i].sub, argv[1]) == 0) {
-			*words = 2;
-			return &admin_cmds[i];
-		}
+	if ((rc = cmd_getopt(env, argc, argv, "grace", 'g', &gracestr)) != 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error(env, "user rotate-key needs NAME");
+	if (gracestr != NULL && (config_parse_duration(gracestr, &grace) != 0 ||
+	    grace > 30LL * 24 * 3600 * 1000))
+		return cli_usage_error(env, "--grace %s: not a duration up to "
+		    "30d (0, 90s, 10m, 2h)", gracestr);
+	if (ctx_store(ctx) != 0)
+		return 1;
+	if (ident_master_load(ctx->conf.master_key_file, false, mk, err,
+	    sizeof(err)) != 0) {
+		admin_err("%s", err);
+		return 1;
 	}
-	return NULL;
+	rc = ident_rotate(ctx->store, mk, argv[optind], grace, key, err,
+	    sizeof(err));
+	sodium_memzero(mk, sizeof(mk));
+	if (rc != 0) {
+		admin_err("%s", err);
+		return 1;
+	}
+	b64 = b64_encode(key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	printf("%s\n", b64);
+	rc = fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+	secret_free(b64, strlen(b64));
+	if (rc != 0) {
+		admin_err("writing the key: %s; rotate it again", strerror(errno));
+		return 1;
+	}
+	if (grace > 0) {
+		local_time(now_ms() + grace, when, sizeof(when));
+		admin_err("new key for '%s' (above; not shown again); the old "
+		    "one works until %s", argv[optind], when);
+	} else
+		admin_err("new key for '%s' (above; not shown again); the old "
+		    "one no longer works", argv[optind]);
+	return 0;
 }
+
+static int
+admin_connect(struct cli_env *env, struct cli *cli)
+{
+	struct admin_ctx	*ctx = env->arg;
+	uint8_t			 key[KEY_LEN];
+	char			 err[1024];
+	int			 rc;
+
+	if (admin_key(ctx, key) != 0)
+		return -1;
+	rc = cli_open(cli, env->prog, &ctx->conf.mqtt, ADMIN_IDENTITY, key,
+	    err, sizeof(err));
+	sodium_memzero(key, sizeof(key));
+	if (rc != 0)
+		admin_err("%s", err);
+	return rc;
+}
+
+/* An `admin` operation on a worker: drain, resume, remove. */
+static int
+worker_op(struct cli_env *env, int argc, char **argv, const char *op)
+{
+	struct cli_reply	 r;
+	struct cli		 cli;
+	struct msg		 m;
+	size_t			 len;
+	int			 rc;
+
+	if ((rc = cmd_getopt(env, argc, argv, NULL, 0, NULL)) != 0)
+		return rc;
+	if (argc - optind != 1)
+		return cli_usage_error(env, "%s needs the worker's NAME",
+		    env->cmd->words);
+	if (admin_connect(env, &cli) != 0)
+		return 1;
+	msg_init(&m, MT_ADMIN, ADMIN_IDENTITY);
+	msg_set_str(&m, F_WHAT, op);
+	msg_set_str(&m, F_TARGET, argv[optind]);
+	if ((rc = cli_request(&cli, &m, &r)) != 0)
+		rc = rc == -2 ? EXIT_INTR : 1;
+	else {
+		rc = r.has_code ? (int)r.code : 0;
+		if (r.text != NULL) {
+			len = strlen(r.text);
+			fprintf(rc == 0 ? stdout : stderr, "%s%s%s",
+			    rc == 0 ? "" : "dffmpeg admin: ", r.text,
+			    len > 0 && r.text[len - 1] == '\n' ? "" : "\n");
+		}
+		rc = rc == 0 ? 0 : 1;
+	}
+	cli_reply_free(&r);
+	cli_close(&cli);
+	return rc;
+}
+
+static int
+cmd_worker_drain(struct cli_env *env, int argc, char **argv)
+{
+	return worker_op(env, argc, argv, "drain");
+}
+
+static int
+cmd_worker_resume(struct cli_env *env, int argc, char **argv)
+{
+	return worker_op(env, argc, argv, "resume");
+}
+
+static int
+cmd_worker_remove(struct cli_env *env, int argc, char **argv)
+{
+	return worker_op(env, argc, argv, "worker-remove");
+}
+
+static const struct cli_cmd admin_cmds[] = {
+	CLI_CMD_STATUS,
+	{ "user add", "NAME --role client|worker|admin",
+	  "create an identity and print its key (shown once)",
+	  "  -r, --role R    client (a media server), worker (an encoding "
+	  "node) or\n                  admin\n", cmd_user_add, 0 },
+	{ "user list", "", "list identities: NAME ROLE CREATED (UTC)", NULL,
+	  cmd_user_list, 0 },
+	{ "user show", "NAME", "an identity: its role, when it was created, "
+	  "and until when its previous key still works", NULL, cmd_user_show,
+	  0 },
+	{ "user remove", "NAME", "delete an identity; the coordinator "
+	  "forgets it at once", NULL, cmd_user_remove, 0 },
+	{ "user rotate-key", "NAME [--grace DURATION]", "give an identity a "
+	  "new key and print it (shown once); the old one keeps working for "
+	  "the grace period",
+	  "  -g, --grace D   how long the old key still works (default 10m; "
+	  "0: not at\n                  all); the coordinator logs each use "
+	  "of it\n", cmd_user_rotate_key, 0 },
+	CLI_CMD_WORKER_LIST,
+	CLI_CMD_WORKER_SHOW,
+	{ "worker drain", "NAME", "stop placing jobs on a worker; its "
+	  "running jobs finish", NULL, cmd_worker_drain, 0 },
+	{ "worker resume", "NAME", "let a drained worker take jobs again",
+	  NULL, cmd_worker_resume, 0 },
+	{ "worker remove", "NAME", "forget a worker that is offline or lost "
+	  "(its record and history)", NULL, cmd_worker_remove, 0 },
+	CLI_CMD_JOB_LIST,
+	CLI_CMD_JOB_SHOW,
+	CLI_CMD_JOB_LOGS,
+	CLI_CMD_JOB_CANCEL,
+	CLI_CMD_JOB_ATTACH,
+	{ "mqtt-acl", "[-p PREFIX]", "print the mosquitto ACL file for the "
+	  "topic prefix",
+	  "  -p, --prefix P  the topic prefix (default: the config's "
+	  "mqtt.topic_prefix)\n", cmd_mqtt_acl, 0 },
+};
 
 int
 admin_main(int argc, char **argv)
@@ -618,17 +604,30 @@ admin_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct admin_ctx	 ctx;
-	const struct admin_cmd	*c;
-	int			 ch, words, rc;
+	struct cli_env		 env;
+	int			 ch, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
+	memset(&env, 0, sizeof(env));
+	env.prog = "dffmpeg admin";
+	env.global = "[-c FILE]";
+	env.global_help = "  -c FILE         the coordinator's config (its "
+	    "database, master_key_file\n                  and broker); "
+	    "default: $DFFMPEG_COORDINATOR_CONFIG,\n                  "
+	    "./dffmpeg-coordinator.yaml, ~/.config/dffmpeg/coordinator.yaml,"
+	    "\n                  /etc/dffmpeg/coordinator.yaml\n";
+	env.admin = true;
+	env.cmds = admin_cmds;
+	env.ncmds = nitems(admin_cmds);
+	env.connect = admin_connect;
+	env.arg = &ctx;
 	if (sodium_init() < 0) {
 		admin_err("cannot initialise libsodium");
 		return 1;
 	}
 	umask(077);	/* the database and the master key it may create */
 	log_init("dffmpeg admin", LOG_SINK_STDERR, NULL);
-	log_set_level(LL_WARN);
+	log_set_level(LL_ERROR);
 
 	optind = 0;
 	opterr = 0;
@@ -638,33 +637,15 @@ admin_main(int argc, char **argv)
 			ctx.config = optarg;
 			break;
 		case 'h':
-			admin_usage(stdout);
+			cli_usage(&env, stdout);
 			return 0;
 		default:
 			admin_err("bad option %s", argv[optind - 1]);
-			admin_usage(stderr);
+			cli_usage(&env, stderr);
 			return EXIT_USAGE;
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0) {
-		admin_usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[0], "help") == 0) {
-		admin_usage(stdout);
-		return 0;
-	}
-	if ((c = cmd_find(argc, argv, &words)) == NULL) {
-		if (argc >= 2)
-			admin_err("unknown command '%s %s'", argv[0], argv[1]);
-		else
-			admin_err("unknown command '%s'", argv[0]);
-		admin_usage(stderr);
-		return EXIT_USAGE;
-	}
-	rc = c->fn(&ctx, c, argc - (words - 1), argv + (words - 1));
+	rc = cli_dispatch(&env, argc - optind, argv + optind);
 	store_close(ctx.store);
 	if (ctx.loaded)
 		settings_free_coord(&ctx.conf);

@@ -1,10 +1,18 @@
 /*
  * dffmpeg client: the command-line side of a client identity.
  *
- *   dffmpeg client [-c FILE] translate [--cwd DIR] BINARY [ARGS...]
+ *   status, worker list|show, job list|show|logs|cancel|attach
+ *	what the coordinator knows, limited to this client's own jobs
+ *	(cli_cmds.h, shared with dffmpeg admin)
+ *   submit [-b BINARY] [--detach] [--] ARGS...
+ *	run a job through the cluster; --detach prints its id and returns
+ *   translate [--cwd DIR] BINARY [ARGS...]
  *	print the job the proxy would submit, as JSON, without connecting
- *   dffmpeg client [-c FILE] run BINARY [ARGS...]
+ *   run BINARY [ARGS...]
  *	run BINARY through the cluster (the same as the ffmpeg persona)
+ *
+ * The client's config (-c FILE or the search of config_find) gives the
+ * identity, its key, the broker and the path variables.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,22 +22,57 @@
 #include <sodium.h>
 
 #include "applet.h"
+#include "cli.h"
+#include "cli_cmds.h"
 #include "jobspec.h"
 #include "log.h"
 #include "paths.h"
 #include "settings.h"
 #include "util.h"
 
-struct client_cmd {
-	const char	*name;
-	int		(*fn)(const char *cfg, int, char **);
-	const char	*usage;
+struct client_ctx {
+	const char		*config;
+	struct client_conf	 conf;
+	bool			 loaded;
 };
 
 static int
-cmd_translate(const char *cfg, int argc, char **argv)
+ctx_conf(struct client_ctx *ctx)
 {
-	struct client_conf	 conf;
+	char	err[1024];
+
+	if (ctx->loaded)
+		return 0;
+	memset(&ctx->conf, 0, sizeof(ctx->conf));
+	if (settings_load_client(ctx->config, &ctx->conf, err,
+	    sizeof(err)) == -1) {
+		fprintf(stderr, "dffmpeg client: %s\n", err);
+		return -1;
+	}
+	ctx->loaded = true;
+	return 0;
+}
+
+static int
+client_connect(struct cli_env *env, struct cli *cli)
+{
+	struct client_ctx	*ctx = env->arg;
+	char			 err[1024];
+
+	if (ctx_conf(ctx) != 0)
+		return -1;
+	if (cli_open(cli, env->prog, &ctx->conf.mqtt, ctx->conf.client_id,
+	    ctx->conf.key, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", env->prog, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmd_translate(struct cli_env *env, int argc, char **argv)
+{
+	struct client_ctx	*ctx = env->arg;
 	struct pathmap		 pm;
 	struct jobspec		 js;
 	const char		*cwd = NULL;
@@ -37,11 +80,8 @@ cmd_translate(const char *cfg, int argc, char **argv)
 	int			 i = 1;
 
 	if (i < argc && strcmp(argv[i], "--cwd") == 0) {
-		if (i + 1 >= argc) {
-			fprintf(stderr, "dffmpeg client translate: --cwd "
-			    "needs a directory\n");
-			return 2;
-		}
+		if (i + 1 >= argc)
+			return cli_usage_error(env, "--cwd needs a directory");
 		cwd = argv[i + 1];
 		i += 2;
 	} else if (i < argc && strncmp(argv[i], "--cwd=", 6) == 0) {
@@ -50,26 +90,18 @@ cmd_translate(const char *cfg, int argc, char **argv)
 	}
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
-	if (i >= argc) {
-		fprintf(stderr, "usage: dffmpeg client translate [--cwd DIR] "
-		    "BINARY [ARGS...]\n");
-		return 2;
-	}
-	memset(&conf, 0, sizeof(conf));
-	if (settings_load_client(cfg, &conf, err, sizeof(err)) == -1) {
-		fprintf(stderr, "dffmpeg client: %s\n", err);
+	if (i >= argc)
+		return cli_usage_error(env, "translate needs a BINARY");
+	if (ctx_conf(ctx) != 0)
 		return 1;
-	}
-	if (pathmap_init(&pm, &conf.paths, err, sizeof(err)) == -1) {
+	if (pathmap_init(&pm, &ctx->conf.paths, err, sizeof(err)) == -1) {
 		fprintf(stderr, "dffmpeg client: %s\n", err);
-		settings_free_client(&conf);
 		return 1;
 	}
 	if (jobspec_build(&js, &pm, argv[i], argc - i - 1, argv + i + 1, cwd,
 	    NULL, err, sizeof(err)) == -1) {
 		fprintf(stderr, "dffmpeg client: %s\n", err);
 		pathmap_free(&pm);
-		settings_free_client(&conf);
 		return 1;
 	}
 	json = jobspec_json(&js, false);
@@ -77,72 +109,207 @@ cmd_translate(const char *cfg, int argc, char **argv)
 	free(json);
 	jobspec_free(&js);
 	pathmap_free(&pm);
-	settings_free_client(&conf);
 	return 0;
 }
 
 static int
-cmd_run(const char *cfg, int argc, char **argv)
+run_proxy(struct client_ctx *ctx, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "usage: dffmpeg client run BINARY [ARGS...]\n");
-		return 2;
+	if (ctx->config != NULL)
+		setenv("DFFMPEG_CLIENT_CONFIG", ctx->config, 1);
+	return proxy_main(argc, argv);
+}
+
+static int
+cmd_run(struct cli_env *env, int argc, char **argv)
+{
+	if (argc < 2)
+		return cli_usage_error(env, "run needs a BINARY");
+	return run_proxy(env->arg, argc - 1, argv + 1);
+}
+
+/* Send a detached job and print its id. */
+static int
+submit_detached(struct cli_env *env, const char *binary, int argc,
+    char **argv)
+{
+	struct client_ctx	*ctx = env->arg;
+	struct cli_reply	 r;
+	struct pathmap		 pm;
+	struct jobspec		 js;
+	struct cli		 cli;
+	struct msg		 m;
+	char			 err[1024], job[ID_BUF];
+	int			 rc;
+
+	if (ctx_conf(ctx) != 0)
+		return 1;
+	if (!strv_contains(&ctx->conf.binaries, binary))
+		return cli_usage_error(env, "binary '%s' is not one of the "
+		    "config's binaries", binary);
+	if (pathmap_init(&pm, &ctx->conf.paths, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", env->prog, err);
+		return 1;
 	}
-	if (cfg != NULL)
-		setenv("DFFMPEG_CLIENT_CONFIG", cfg, 1);
-	return proxy_main(argc - 1, argv + 1);
+	rc = jobspec_build(&js, &pm, binary, argc, argv, NULL,
+	    &ctx->conf.forward_env, err, sizeof(err));
+	pathmap_free(&pm);
+	if (rc == -1) {
+		fprintf(stderr, "%s: %s\n", env->prog, err);
+		return 1;
+	}
+	if (client_connect(env, &cli) != 0) {
+		jobspec_free(&js);
+		return 1;
+	}
+	id_new(job);
+	msg_init(&m, MT_SUBMIT, cli.node.name);
+	msg_set_str(&m, F_JOB, job);
+	msg_set_str(&m, F_BINARY, js.binary);
+	msg_set_strv(&m, F_ARGS, &js.args);
+	if (js.cwd != NULL)
+		msg_set_str(&m, F_CWD, js.cwd);
+	msg_set_strmap(&m, F_ENV, &js.env);
+	msg_set_strv(&m, F_PATHS, &js.paths);
+	msg_set_bool(&m, F_INTERACTIVE, false);
+	msg_set_bool(&m, F_FALLBACK, false);
+	msg_set_bool(&m, F_DETACHED, true);
+	jobspec_free(&js);
+	if ((rc = cli_submit(&cli, &m, &r)) != 0)
+		rc = rc == -2 ? EXIT_INTR : 1;
+	else if (r.type == MT_REFUSED) {
+		cli_err(&cli, "job refused: %s", r.text != NULL ? r.text :
+		    r.reason != NULL ? r.reason : "?");
+		rc = 1;
+	} else {
+		printf("%s\n", job);
+		if (fflush(stdout) != 0)
+			rc = 1;
+	}
+	cli_reply_free(&r);
+	cli_close(&cli);
+	return rc;
 }
 
-static const struct client_cmd cmds[] = {
-	{ "translate", cmd_translate, "translate [--cwd DIR] BINARY [ARGS...]" },
-	{ "run", cmd_run, "run BINARY [ARGS...]" },
-};
-
-static void
-client_usage(FILE *f)
+static int
+cmd_submit(struct cli_env *env, int argc, char **argv)
 {
-	size_t	i;
+	const char	*binary = "ffmpeg";
+	bool		 detach = false;
+	int		 i;
 
-	for (i = 0; i < nitems(cmds); i++)
-		fprintf(f, "%s dffmpeg client [-c FILE] %s\n",
-		    i == 0 ? "usage:" : "      ", cmds[i].usage);
+	/* Our options come first; the rest is the binary's command line. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			cli_cmd_usage(env, env->cmd, stdout, true);
+			return 0;
+		} else if (strcmp(argv[i], "--detach") == 0)
+			detach = true;
+		else if (strcmp(argv[i], "-b") == 0 ||
+		    strcmp(argv[i], "--binary") == 0) {
+			if (++i >= argc)
+				return cli_usage_error(env, "%s needs a "
+				    "binary name", argv[i - 1]);
+			binary = argv[i];
+		} else if (strncmp(argv[i], "--binary=", 9) == 0)
+			binary = argv[i] + 9;
+		else if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		} else
+			break;
+	}
+	if (i >= argc)
+		return cli_usage_error(env, "submit needs the binary's "
+		    "arguments");
+	if (detach)
+		return submit_detached(env, binary, argc - i, argv + i);
+	/* Attached: the proxy runs it, stdin, stdout and status included. */
+	argv[i - 1] = (char *)binary;
+	return run_proxy(env->arg, argc - i + 1, argv + i - 1);
 }
+
+static const struct cli_cmd client_cmds[] = {
+	CLI_CMD_STATUS,
+	CLI_CMD_WORKER_LIST,
+	CLI_CMD_WORKER_SHOW,
+	CLI_CMD_JOB_LIST,
+	CLI_CMD_JOB_SHOW,
+	CLI_CMD_JOB_LOGS,
+	CLI_CMD_JOB_CANCEL,
+	CLI_CMD_JOB_ATTACH,
+	{ "submit", "[-b BINARY] [--detach] [--] ARGS...",
+	  "run a job on the cluster with the paths mapped as the ffmpeg link "
+	  "maps them; attached, its output and exit status are this "
+	  "command's",
+	  "  -b, --binary B  the binary to run (default ffmpeg)\n"
+	  "  --detach        print the job's id and return at once; the job "
+	  "runs with\n                  nobody attached (stdin empty, stdout "
+	  "discarded unless the\n                  arguments write to a "
+	  "file); follow it with job logs -f\n                  or job "
+	  "attach\n"
+	  "  --              end of these options: what follows is the "
+	  "binary's\n", cmd_submit, CLI_OWN_HELP },
+	{ "translate", "[--cwd DIR] BINARY [ARGS...]",
+	  "print the job the ffmpeg link would submit, as JSON, without "
+	  "connecting",
+	  "  --cwd DIR       the working directory to map (default: this "
+	  "one)\n", cmd_translate, CLI_OWN_HELP },
+	{ "run", "BINARY [ARGS...]",
+	  "run BINARY through the cluster, exactly as the ffmpeg link does",
+	  NULL, cmd_run, CLI_OWN_HELP },
+};
 
 int
 client_main(int argc, char **argv)
 {
-	const char	*cfg = NULL;
-	size_t		 i;
-	int		 ch;
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct client_ctx	 ctx;
+	struct cli_env		 env;
+	int			 ch, rc;
 
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&env, 0, sizeof(env));
+	env.prog = "dffmpeg client";
+	env.global = "[-c FILE]";
+	env.global_help = "  -c FILE         the client's config (default: "
+	    "$DFFMPEG_CLIENT_CONFIG,\n                  ./dffmpeg-client.yaml, "
+	    "~/.config/dffmpeg/client.yaml,\n                  "
+	    "/etc/dffmpeg/client.yaml)\n";
+	env.cmds = client_cmds;
+	env.ncmds = nitems(client_cmds);
+	env.connect = client_connect;
+	env.arg = &ctx;
 	/* Stop at the first non-option: the command's own arguments (an
 	 * ffmpeg command line) must not be parsed here. */
-	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
-			cfg = optarg;
+			ctx.config = optarg;
 			break;
 		case 'h':
-			client_usage(stdout);
+			cli_usage(&env, stdout);
 			return 0;
 		default:
-			client_usage(stderr);
-			return 2;
+			fprintf(stderr, "dffmpeg client: bad option %s\n",
+			    argv[optind - 1]);
+			cli_usage(&env, stderr);
+			return EXIT_USAGE;
 		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc < 1) {
-		client_usage(stderr);
-		return 2;
 	}
 	if (sodium_init() < 0)
 		return 1;
 	log_init("dffmpeg-client", LOG_SINK_STDERR, NULL);
-	for (i = 0; i < nitems(cmds); i++)
-		if (strcmp(argv[0], cmds[i].name) == 0)
-			return cmds[i].fn(cfg, argc, argv);
-	fprintf(stderr, "dffmpeg client: unknown command %s\n", argv[0]);
-	client_usage(stderr);
-	return 2;
+	log_set_level(LL_ERROR);
+	rc = cli_dispatch(&env, argc - optind, argv + optind);
+	if (ctx.loaded)
+		settings_free_client(&ctx.conf);
+	return rc;
 }

@@ -619,8 +619,11 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	struct sender	 s;
 	struct msg	 m;
 	const char	*name = topic_last(topic), *atopic, *apayload;
+	uint8_t		 old[KEY_LEN];
 	char		 err[256];
 	size_t		 alen;
+	int64_t		 until;
+	bool		 has_old;
 	enum msg_err	 e;
 
 	c->received++;
@@ -630,12 +633,27 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	}
 	memset(&s, 0, sizeof(s));
 	s.name = name;
-	if (keyring_lookup(c->keyring, name, s.key, &s.role) == -1) {
+	if (keyring_keys(c->keyring, name, s.key, old, &has_old, &until,
+	    &s.role) == -1) {
 		coord_drop(c, ME_UNKNOWN, name, "unknown identity");
 		return;
 	}
 	e = msg_decode(topic, payload, len, s.key, name, s.role, now_ms(),
 	    c->conf.replay_window, &m, err, sizeof(err));
+	if (e == ME_MAC && has_old && msg_decode(topic, payload, len, old, name,
+	    s.role, now_ms(), c->conf.replay_window, &m, err,
+	    sizeof(err)) == ME_OK) {
+		/* Rotated: the old key works for its grace, and is answered
+		 * with, but every use is worth a line. */
+		e = ME_OK;
+		memcpy(s.key, old, sizeof(s.key));
+		log_info("'%s' used its previous key (%s; it works for %lld s "
+		    "more)", name, msg_type_name(m.type),
+		    (long long)((until - now_ms()) / 1000));
+		keyring_used(c->keyring, name, true);
+	} else if (e == ME_OK)
+		keyring_used(c->keyring, name, false);
+	sodium_memzero(old, sizeof(old));
 	if (e != ME_OK) {
 		coord_drop(c, e, name, err);
 		if (e == ME_MAC)
