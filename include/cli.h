@@ -54,6 +54,7 @@ struct cli {
 	char			 broker[300];
 	bool			 interrupted;
 	bool			 closed;
+	bool			 ready;		/* connected and subscribed */
 	bool			 timed_out;
 	/* The answer being waited for: by ref, or by job. */
 	char			 want_ref[ID_BUF];

@@ -13,10 +13,11 @@ struct daemon_opts {
 	bool		 debug;		/* -d: log at debug level */
 };
 
-/* Parse the options; usage is the synopsis line.  Returns -1 to go on, or
- * the status to exit with (0 after -h, 2 after a usage error). */
-int	 daemon_getopt(int argc, char **argv, const char *usage,
-	    struct daemon_opts *);
+/* Parse the options (-c/--config, -n/--check, -d/--debug, -h/--help) of
+ * applet ("worker"), whose help says what it does.  Returns -1 to go on,
+ * or the status to exit with (0 after -h, 2 after a usage error). */
+int	 daemon_getopt(int argc, char **argv, const char *applet,
+	    const char *what, struct daemon_opts *);
 /* Log to file (stderr if NULL) at level (a log_level name, or NULL for
  * info), or at debug level with -d. */
 void	 daemon_logging(const char *ident, const char *file,

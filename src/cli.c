@@ -82,7 +82,11 @@ cli_control(void *arg, const struct msg *m)
 static void
 cli_ready(void *arg)
 {
-	(void)arg;
+	struct cli	*c = arg;
+
+	/* A submit waiting for the connection goes out now. */
+	c->ready = true;
+	event_base_loopbreak(c->base);
 }
 
 static const struct node_ops cli_node_ops = {
@@ -195,7 +199,7 @@ cli_silence(struct cli *c)
 static int
 cli_wait(struct cli *c, struct msg *resend, int64_t every)
 {
-	int64_t	deadline = mono_ms() + CLI_TIMEOUT_MS, now;
+	int64_t	deadline = mono_ms() + CLI_TIMEOUT_MS, now, next = 0;
 
 	c->timed_out = false;
 	while (!c->got && !c->interrupted && !c->timed_out) {
@@ -203,9 +207,10 @@ cli_wait(struct cli *c, struct msg *resend, int64_t every)
 		if (now >= deadline)
 			break;
 		if (resend != NULL) {
-			if (c->node.ready) {
+			if (c->node.ready && now >= next) {
 				resend->ts = now_ms();
 				node_send(&c->node, resend, false);
+				next = now + every;
 			}
 			loop_arm(c->ev_timeout, (int)(deadline - now < every ?
 			    deadline - now : every));

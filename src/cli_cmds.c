@@ -2,6 +2,7 @@
  * The commands the client and admin applets share, and the dispatcher
  * of both command tables.  See cli_cmds.h.
  */
+#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -33,7 +34,8 @@ cli_cmd_usage(const struct cli_env *env, const struct cli_cmd *c, FILE *f,
 	    *c->args != '\0' ? " " : "", c->args);
 	if (!full)
 		return;
-	fprintf(f, "\n%s.\n", c->summary);
+	fprintf(f, "\n%c%s.\n", toupper((unsigned char)c->summary[0]),
+	    c->summary + 1);
 	fprintf(f, "\noptions:\n  -h, --help      show this help\n");
 	if (c->options != NULL)
 		fputs(c->options, f);

@@ -137,8 +137,8 @@ static void
 worker_table(FILE *f, const cJSON *workers, int64_t now, bool color)
 {
 	static const char *const heads[] = { "NAME", "STATE", "LAST SEEN",
-	    ">JOBS", ">WEIGHT", "VERSION", "PATHS" };
-	const cJSON	*w, *p;
+	    ">JOBS", "DEVICES", ">WEIGHT", "VERSION", "PATHS" };
+	const cJSON	*w, *p, *s;
 	struct table	 t;
 	char		 age[32], jobs[32], paths[256];
 	size_t		 bad;
@@ -161,6 +161,13 @@ worker_table(FILE *f, const cJSON *workers, int64_t now, bool color)
 			snprintf(jobs, sizeof(jobs), "%.0f/-",
 			    jnum(w, "running", 0));
 		table_cell(&t, jobs, TC_NONE);
+		paths[0] = '\0';
+		cJSON_ArrayForEach(s, jget(w, "device_slots"))
+			snprintf(paths + strlen(paths), sizeof(paths) -
+			    strlen(paths), "%s%s %.0f/%.0f", paths[0] ? ", " :
+			    "", s->string, jnum(s, "used", 0),
+			    jnum(s, "max", 0));
+		table_cell(&t, paths, TC_NONE);
 		table_cellf(&t, TC_NONE, "%.0f", jnum(w, "weight", 1));
 		table_cell(&t, jstr(w, "version"), TC_NONE);
 		bad = 0;

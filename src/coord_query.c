@@ -120,6 +120,8 @@ coord_doc_worker(struct coord *c, const struct cworker *w, bool detail)
 		cJSON_AddNullToObject(o, "version");
 	if (w->caps_known && w->caps.version[0] != '\0')
 		cJSON_AddStringToObject(o, "ffmpeg_version", w->caps.version);
+	else
+		cJSON_AddNullToObject(o, "ffmpeg_version");
 	slots = cJSON_AddObjectToObject(o, "device_slots");
 	for (i = 0; i < w->nslots; i++) {
 		s = cJSON_AddObjectToObject(slots, w->slots[i].type);

@@ -160,6 +160,23 @@ registry_reported_state(const struct cworker *w)
 	    WS_ONLINE;
 }
 
+/* The version its ffmpeg's -version printed, for the operator. */
+static void
+registry_ffmpeg_version(struct cworker *w)
+{
+	const struct caps_output	*o = &w->caps.outputs[CO_VERSION];
+	char				*text;
+
+	w->caps.version[0] = '\0';
+	if (!o->known || buf_used(&o->out) == 0)
+		return;
+	text = xstrndup((const char *)buf_head(&o->out), buf_used(&o->out));
+	if (caps_parse_version(text, w->caps.version,
+	    sizeof(w->caps.version)) == -1)
+		w->caps.version[0] = '\0';
+	free(text);
+}
+
 void
 registry_update(struct cworker *w, const struct msg *m, int64_t now)
 {
@@ -200,6 +217,7 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 		if ((m->present & FBIT(F_PROBES)) &&
 		    caps_outputs_parse(m->probes, &w->caps) == -1)
 			log_debug("worker %s: malformed probe outputs", w->name);
+		registry_ffmpeg_version(w);
 		for (i = 0; i < m->unverified_caps.n; i++)
 			strmap_set(&w->caps.failed, m->unverified_caps.keys[i],
 			    m->unverified_caps.vals[i]);

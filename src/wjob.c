@@ -292,7 +292,8 @@ wjob_stop(struct wjob *j, const char *why, bool relay)
 		j->paused = false;
 		loop_arm(j->ev_kill, (int)j->grace);
 	}
-	if (relay)
+	/* A detached job's stderr still goes to its log: nothing blocks. */
+	if (relay || j->detached)
 		return;
 	job_close_output(j, false);
 	job_close_output(j, true);

@@ -256,7 +256,11 @@ handle_cancel(struct coord *c, const struct sender *s, const struct msg *req)
 	    strcmp(j->client, s->name) != 0)
 		j = NULL;	/* not its job: as if there were none */
 	if (j != NULL) {
-		if (s->role == ROLE_ADMIN)
+		/* From anyone but the process that waits for the job (an
+		 * administrator, `client job cancel`): its output goes on to
+		 * the end, as a local ffmpeg's after a kill. */
+		if (s->role == ROLE_ADMIN || !(req->present & FBIT(F_SESSION)) ||
+		    strcmp(req->session, j->session) != 0)
 			j->cancel_relay = true;
 		coord_job_cancel(c, j, s->role == ROLE_ADMIN ? "canceled by "
 		    "an administrator" : "canceled by the client");
@@ -824,8 +828,11 @@ coordinator_main(int argc, char **argv)
 	struct daemon_opts opts;
 	int		 rc;
 
-	if ((rc = daemon_getopt(argc, argv, "dffmpeg coordinator [-n] [-d] "
-	    "[-c FILE]", &opts)) != -1)
+	if ((rc = daemon_getopt(argc, argv, "coordinator",
+	    "Run the coordinator: it keeps the job queue and the worker "
+	    "registry in its\ndatabase, places jobs on workers and answers "
+	    "the client and admin commands.\nIt logs to stderr unless the "
+	    "config names a log_file; SIGTERM stops it.", &opts)) != -1)
 		return rc;
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");

@@ -614,8 +614,11 @@ worker_main(int argc, char **argv)
 	struct daemon_opts opts;
 	int		 rc, i;
 
-	if ((rc = daemon_getopt(argc, argv, "dffmpeg worker [-n] [-d] "
-	    "[-c FILE]", &opts)) != -1)
+	if ((rc = daemon_getopt(argc, argv, "worker",
+	    "Run a worker: it registers with the coordinator, reports what "
+	    "its ffmpeg can\ndo and runs the jobs placed on it.  SIGTERM "
+	    "drains it (running jobs finish,\nthen it exits); a second "
+	    "SIGTERM cancels them.", &opts)) != -1)
 		return rc;
 	if (sodium_init() < 0)
 		fatalx("libsodium failed to initialise");
