@@ -50,9 +50,9 @@ struct keyring	*keyring_new(struct store *, const uint8_t mk[KEY_LEN]);
 void		 keyring_free(struct keyring *);
 /*
  * 0 with key and role filled, or -1 if the identity does not exist (or its
- * key does not open).  The key is the one to sign for name with: its
- * previous key while it still speaks with that one (keyring_used says so)
- * within the grace period of a rotation, its current key otherwise.
+ * key does not open).  The key is the one to sign for name with: during
+ * the grace period of a rotation, its previous key unless name was last
+ * heard with its new one (keyring_used); its current key otherwise.
  */
 int		 keyring_lookup(struct keyring *, const char *name,
 		    uint8_t key[KEY_LEN], int *role);
@@ -62,8 +62,9 @@ int		 keyring_lookup(struct keyring *, const char *name,
 int		 keyring_keys(struct keyring *, const char *name,
 		    uint8_t key[KEY_LEN], uint8_t old[KEY_LEN], bool *has_old,
 		    int64_t *until, int *role);
-/* A message of name verified with its previous key (old) or its current
- * one: what keyring_lookup returns for it from now on. */
-void		 keyring_used(struct keyring *, const char *name, bool old);
+/* A message of name verified with key: what keyring_lookup returns for it
+ * while a grace period lasts. */
+void		 keyring_used(struct keyring *, const char *name,
+		    const uint8_t key[KEY_LEN]);
 
 #endif

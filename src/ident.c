@@ -237,6 +237,13 @@ ident_rotate(struct store *s, const uint8_t mk[KEY_LEN], const char *name,
 	return 0;
 }
 
+#define FP_LEN	16
+
+struct spoke {
+	char	 name[NAME_MAX_LEN + 1];
+	uint8_t	 fp[FP_LEN];
+};
+
 struct keyent {
 	char	 name[NAME_MAX_LEN + 1];
 	int	 role;
@@ -257,9 +264,11 @@ struct keyring {
 	struct keyent	*ents;
 	size_t		 n;
 	size_t		 cap;
-	/* Identities whose last verified message used their previous key:
-	 * kept across reloads (a rotation is one). */
-	struct strv	 old_users;
+	/* The key each identity last spoke with (a hash of it), kept across
+	 * reloads (a rotation is one): during a rotation's grace period it
+	 * is answered with the key it uses. */
+	struct spoke	*spoke;
+	size_t		 nspoke;
 };
 
 static void
@@ -352,7 +361,7 @@ keyring_free(struct keyring *kr)
 	if (kr == NULL)
 		return;
 	keyring_drop(kr);
-	strv_free(&kr->old_users);
+	free(kr->spoke);
 	sodium_memzero(kr->mk, sizeof(kr->mk));
 	free(kr);
 }
@@ -379,18 +388,43 @@ keyring_find(struct keyring *kr, const char *name)
 	return e;
 }
 
+static void
+fingerprint(const uint8_t key[KEY_LEN], uint8_t fp[FP_LEN])
+{
+	crypto_generichash(fp, FP_LEN, key, KEY_LEN, NULL, 0);
+}
+
+static struct spoke *
+spoke_find(struct keyring *kr, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < kr->nspoke; i++)
+		if (strcmp(kr->spoke[i].name, name) == 0)
+			return &kr->spoke[i];
+	return NULL;
+}
+
 int
 keyring_lookup(struct keyring *kr, const char *name, uint8_t key[KEY_LEN],
     int *role)
 {
 	const struct keyent	*e;
+	const struct spoke	*sp;
+	uint8_t			 fp[FP_LEN];
 
 	if ((e = keyring_find(kr, name)) == NULL)
 		return -1;
-	if (e->old_until > now_ms() && strv_contains(&kr->old_users, name))
-		memcpy(key, e->old, KEY_LEN);
-	else
-		memcpy(key, e->key, KEY_LEN);
+	memcpy(key, e->key, KEY_LEN);
+	/* Within a grace period: the old key, unless it was heard with the
+	 * new one (it does not know that one before it is restarted). */
+	if (e->old_until > now_ms()) {
+		fingerprint(e->key, fp);
+		sp = spoke_find(kr, name);
+		if (sp == NULL || memcmp(sp->fp, fp, FP_LEN) != 0)
+			memcpy(key, e->old, KEY_LEN);
+		sodium_memzero(fp, sizeof(fp));
+	}
 	if (role != NULL)
 		*role = e->role;
 	return 0;
@@ -415,20 +449,15 @@ keyring_keys(struct keyring *kr, const char *name, uint8_t key[KEY_LEN],
 }
 
 void
-keyring_used(struct keyring *kr, const char *name, bool old)
+keyring_used(struct keyring *kr, const char *name, const uint8_t key[KEY_LEN])
 {
-	struct strv	keep = { 0 };
-	size_t		i;
+	struct spoke	*sp;
 
-	if (old == strv_contains(&kr->old_users, name))
-		return;
-	if (old) {
-		strv_push(&kr->old_users, name);
-		return;
+	if ((sp = spoke_find(kr, name)) == NULL) {
+		kr->spoke = xreallocarray(kr->spoke, kr->nspoke + 1,
+		    sizeof(*kr->spoke));
+		sp = &kr->spoke[kr->nspoke++];
+		snprintf(sp->name, sizeof(sp->name), "%s", name);
 	}
-	for (i = 0; i < kr->old_users.n; i++)
-		if (strcmp(kr->old_users.v[i], name) != 0)
-			strv_push(&keep, kr->old_users.v[i]);
-	strv_free(&kr->old_users);
-	kr->old_users = keep;
+	fingerprint(key, sp->fp);
 }

@@ -69,6 +69,18 @@ client_connect(struct cli_env *env, struct cli *cli)
 	return 0;
 }
 
+/* -h or --help in place of the BINARY (after it, they are the
+ * binary's): this command's help. */
+static bool
+own_help(struct cli_env *env, int argc, char **argv)
+{
+	if (argc < 2 || (strcmp(argv[1], "-h") != 0 &&
+	    strcmp(argv[1], "--help") != 0))
+		return false;
+	cli_cmd_usage(env, env->cmd, stdout, true);
+	return true;
+}
+
 static int
 cmd_translate(struct cli_env *env, int argc, char **argv)
 {
@@ -79,6 +91,8 @@ cmd_translate(struct cli_env *env, int argc, char **argv)
 	char			 err[1024], *json;
 	int			 i = 1;
 
+	if (own_help(env, argc, argv))
+		return 0;
 	if (i < argc && strcmp(argv[i], "--cwd") == 0) {
 		if (i + 1 >= argc)
 			return cli_usage_error(env, "--cwd needs a directory");
@@ -123,6 +137,8 @@ run_proxy(struct client_ctx *ctx, int argc, char **argv)
 static int
 cmd_run(struct cli_env *env, int argc, char **argv)
 {
+	if (own_help(env, argc, argv))
+		return 0;
 	if (argc < 2)
 		return cli_usage_error(env, "run needs a BINARY");
 	return run_proxy(env->arg, argc - 1, argv + 1);

@@ -654,9 +654,9 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 		log_info("'%s' used its previous key (%s; it works for %lld s "
 		    "more)", name, msg_type_name(m.type),
 		    (long long)((until - now_ms()) / 1000));
-		keyring_used(c->keyring, name, true);
-	} else if (e == ME_OK)
-		keyring_used(c->keyring, name, false);
+	}
+	if (e == ME_OK)
+		keyring_used(c->keyring, name, s.key);
 	sodium_memzero(old, sizeof(old));
 	if (e != ME_OK) {
 		coord_drop(c, e, name, err);
