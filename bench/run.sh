@@ -28,8 +28,9 @@
 #
 # Prints a table; exits 0 on a MISS (a measurement, not a test) and 1 when
 # something is broken (a failed run, different bytes).  Then bench/coord.sh
-# measures the coordinator under load and prints its own table, and
-# bench/soak.sh runs 300 jobs through worker and broker faults and prints
+# measures the coordinator under load and prints its own table,
+# bench/logs.sh the cost of shipping job logs, and bench/soak.sh runs 300
+# jobs through worker and broker faults and prints
 # its own (it fails the bench on a hung, lost or unexplained job).
 # Environment: RSS (the bench/rss helper; built here if unset), N (runs of
 # -version, default 30), REPS (runs of each raw-video case, default 3),
@@ -276,6 +277,9 @@ wait_for 10 eval '! alive'
 echo
 rc=0
 "$(dirname "$0")/coord.sh" || rc=1
+# The cost of job logs (bench/logs.sh), on a cluster of its own.
+echo
+"$(dirname "$0")/logs.sh" || rc=1
 # The soak (bench/soak.sh) brings its own cluster too; it runs even when
 # the coordinator's part failed, and either failing fails the bench.
 echo

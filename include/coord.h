@@ -51,6 +51,7 @@ struct sender {
 	const char	*name;
 	int		 role;
 	uint8_t		 key[KEY_LEN];
+	bool		 old_key;	/* key is its previous one (rotated) */
 };
 
 /* A will, held until it is clear that the broker is not shutting down. */
@@ -87,6 +88,7 @@ struct coord {
 	int64_t			 started;	/* mono ms */
 	int64_t			 last_purge;
 	int64_t			 last_auth_warn;
+	int64_t			 ident_version;	/* store_data_version seen */
 	int64_t			 unverified_window;	/* mono ms */
 	int			 unverified_sent;	/* in that second */
 	uint64_t		 dropped[ME__COUNT];
@@ -104,6 +106,11 @@ void	 coord_answer(struct coord *, const struct sender *,
 	    const struct msg *req, struct msg *);
 /* Send m (cleared) to the client process that submitted j. */
 void	 coord_to_client(struct coord *, const struct cjob *, struct msg *);
+/* The key of the client process that submitted j: the one its submit
+ * was signed with (a rotated identity's old key for its grace period).
+ * 0, or -1 if the identity is gone. */
+int	 coord_client_key(struct coord *, const struct cjob *,
+	    uint8_t key[KEY_LEN]);
 /* s sent payload, which failed its MAC: tell s's downlink (signed with
  * the key held for s), at most UNVERIFIED_PER_S times a second. */
 void	 coord_unverified(struct coord *, const struct sender *,
@@ -232,7 +239,7 @@ struct job_query {
  * with err filled when there is no such thing. */
 struct cJSON *coord_doc_status(struct coord *, const char *client);
 struct cJSON *coord_doc_worker(struct coord *, const struct cworker *,
-	    bool detail);
+	    bool detail, const char *client);
 struct cJSON *coord_doc_jobs(struct coord *, const struct job_query *,
 	    char *err, size_t errlen);
 struct cJSON *coord_doc_job(struct coord *, const char *id,
@@ -245,6 +252,9 @@ void	 coord_job_log(struct coord *, const struct sender *,
 	    const struct msg *);
 /* After a restart: what the store holds of j's log. */
 void	 coord_job_log_restore(struct coord *, struct cjob *);
+/* j is placed again: what an earlier worker sent of its log goes (a new
+ * worker numbers its batches from 1). */
+void	 coord_job_log_reset(struct coord *, struct cjob *);
 /* The page of a job's log after batch `after` (0: from the start):
  * {"id", "state", "text", "next": the cursor of the next page, "done":
  * true once the job has ended and its whole log was returned, with

@@ -26,6 +26,7 @@
  * the batches stored, in order, with their sizes, for the size bound. */
 struct cjob_log {
 	int64_t		 next;		/* the batch expected next (1 first) */
+	bool		 resync;	/* restored: take the next as it comes */
 	int64_t		 bytes;		/* kept in the store */
 	int64_t		*seqs;
 	int64_t		*lens;
@@ -65,6 +66,8 @@ struct cjob {
 	 * on the way (after a restart of ours); 0: none expected. */
 	int64_t		 report_due;
 	bool		 detached;	/* no client waits for it */
+	bool		 client_old_key;	/* its client signs with the
+					   identity's previous key */
 	struct progress	 progress;	/* from its worker's heartbeats */
 	struct cjob_log	 log;
 

@@ -224,9 +224,6 @@ int	 store_job_purge_batch(struct store *, const char *const *terminal,
 int	 store_job_set_end(struct store *, const char *id, int64_t bytes_in,
 	    int64_t bytes_out, const char *progress, const char *log_tail,
 	    int64_t log_chunks, int64_t log_skipped);
-/* Deferrable.  A running job's latest progress. */
-int	 store_job_set_progress(struct store *, const char *id,
-	    const char *progress);
 
 /* Jobs for the operator surface, newest first. */
 struct job_filter {
@@ -260,7 +257,7 @@ int	 store_log_sizes(struct store *, const char *job,
 /* Deferrable.  Workers last seen (the registry itself lives in memory). */
 int	 store_worker_seen(struct store *, const char *id, const char *session,
 	    const char *state, int64_t ts);
-/* Deferrable.  Forget a worker's row. */
+/* Deferrable.  Forget a worker: its row and its recorded transitions. */
 int	 store_worker_remove(struct store *, const char *id);
 /* Deferrable.  Record a worker's state change (from "" or NULL for its
  * first state): 0 or -1. */

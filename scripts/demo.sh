@@ -43,9 +43,21 @@ ffprobe -v error -show_entries stream=codec_name,width,height:format=duration \
     -of default=nw=1 "$T/media/output.mp4" | sed 's/^/    /' \
     || fail "ffprobe cannot read the output"
 
-say "job states recorded by the coordinator"
-sqlite3 "$T/coordinator.db" "select id, binary, state, worker, reason from jobs" \
-    | sed 's/^/    /'
+say "the cluster, as dffmpeg client status shows it"
+"$DFFMPEG" client status | sed 's/^/    /' || fail "client status failed"
+
+say "a detached job: dffmpeg client submit --detach, then job logs -f"
+id=$("$DFFMPEG" client submit --detach -- -hide_banner -i "$T/media/input.mp4" \
+    -vf scale=320:-2 -c:v libx264 -preset veryfast -an -y "$T/media/small.mp4") ||
+    fail "submit --detach failed"
+echo "job id: $id"
+"$DFFMPEG" client job logs -f "$id" | tail -n 4 | sed 's/^/    /'
+
+say "the jobs, as dffmpeg client job list shows them"
+"$DFFMPEG" client job list | sed 's/^/    /' || fail "client job list failed"
+
+say "one job in detail: dffmpeg client job show $id"
+"$DFFMPEG" client job show "$id" | sed 's/^/    /' || fail "client job show failed"
 
 say "demo complete: stopping the broker, coordinator and worker"
 pass

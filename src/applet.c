@@ -10,7 +10,7 @@ const struct applet applets[] = {
 	{ "coordinator", coordinator_main,
 	    "run the coordinator: worker registry, job queue, scheduler, state" },
 	{ "worker", worker_main, "run a worker: run jobs on this node" },
-	{ "client", client_main, "run a job, or show how one would be sent" },
+	{ "client", client_main, "status, workers, jobs; submit, translate, run" },
 	{ "admin", admin_main, "manage identities and operate the cluster" },
 	{ NULL, NULL, NULL }
 };

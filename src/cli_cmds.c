@@ -259,6 +259,10 @@ parse(struct cli_env *env, int argc, char **argv, const struct option *lo,
 	return 0;
 }
 
+static const struct option no_opts[] = {
+	{ NULL, 0, NULL, 0 },
+};
+
 static const struct option json_opts[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ NULL, 0, NULL, 0 },
@@ -317,6 +321,56 @@ simple(struct cli_env *env, int argc, char **argv, int nargs,
 	return rc;
 }
 
+/*
+ * Every page of a list: build(m, arg) fills each request (a `query`),
+ * which then gets the cursor of the page before; the `key` arrays of the
+ * later pages join the first page's document, which is returned without
+ * its "next" (NULL, with *rc set, on failure).
+ */
+static cJSON *
+all_pages(struct cli_env *env, struct cli *cli, const char *key,
+    void (*build)(struct msg *, const struct cli *, void *), void *arg,
+    int *rc)
+{
+	struct msg	 m;
+	cJSON		*doc, *all = NULL, *item, *next;
+	char		*cursor = NULL;
+	int		 pages = 0;
+
+	do {
+		build(&m, cli, arg);
+		if (cursor != NULL)
+			msg_set_str(&m, F_CURSOR, cursor);
+		free(cursor);
+		cursor = NULL;
+		if ((doc = ask(env, cli, &m, rc)) == NULL) {
+			cJSON_Delete(all);
+			return NULL;
+		}
+		next = cJSON_GetObjectItem(doc, "next");
+		if (cJSON_IsString(next))
+			cursor = xstrdup(next->valuestring);
+		if (all == NULL) {
+			all = doc;
+			continue;
+		}
+		while ((item = cJSON_DetachItemFromArray(
+		    cJSON_GetObjectItem(doc, key), 0)) != NULL)
+			cJSON_AddItemToArray(cJSON_GetObjectItem(all, key), item);
+		cJSON_Delete(doc);
+	} while (cursor != NULL && ++pages < PAGES_MAX);
+	free(cursor);
+	cJSON_DeleteItemFromObject(all, "next");
+	return all;
+}
+
+static void
+build_workers(struct msg *m, const struct cli *cli, void *arg)
+{
+	(void)arg;
+	query_init(m, cli, "workers", NULL);
+}
+
 int
 cli_cmd_status(struct cli_env *env, int argc, char **argv)
 {
@@ -326,7 +380,25 @@ cli_cmd_status(struct cli_env *env, int argc, char **argv)
 int
 cli_cmd_worker_list(struct cli_env *env, int argc, char **argv)
 {
-	return simple(env, argc, argv, 0, "workers", cli_show_workers);
+	struct opts	 o;
+	struct cli	 cli;
+	cJSON		*doc;
+	int		 rc;
+
+	if ((rc = parse(env, argc, argv, json_opts, "", 0, &o)) != 0)
+		return rc;
+	if (env->connect(env, &cli) != 0)
+		return 1;
+	if ((doc = all_pages(env, &cli, "workers", build_workers, NULL,
+	    &rc)) != NULL) {
+		if (o.json)
+			cli_show_json(stdout, doc);
+		else
+			cli_show_workers(stdout, doc, table_want_color(stdout));
+		cJSON_Delete(doc);
+	}
+	cli_close(&cli);
+	return rc;
 }
 
 int
@@ -357,6 +429,28 @@ split_states(const char *s, struct strv *out)
 	}
 }
 
+struct jobs_filter {
+	struct opts	*o;
+	struct strv	 states;
+	int64_t		 window;
+};
+
+static void
+build_jobs(struct msg *m, const struct cli *cli, void *arg)
+{
+	struct jobs_filter	*f = arg;
+
+	query_init(m, cli, "jobs", NULL);
+	if (f->states.n > 0)
+		msg_set_strv(m, F_STATES, &f->states);
+	if (!f->o->all)
+		msg_set_int(m, F_WINDOW, f->window);
+	if (f->o->worker != NULL)
+		msg_set_str(m, F_WORKER, f->o->worker);
+	if (f->o->client != NULL)
+		msg_set_str(m, F_CLIENT, f->o->client);
+}
+
 int
 cli_cmd_job_list(struct cli_env *env, int argc, char **argv)
 {
@@ -369,75 +463,41 @@ cli_cmd_job_list(struct cli_env *env, int argc, char **argv)
 		{ "client", required_argument, NULL, OPT_CLIENT },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct opts	 o;
-	struct cli	 cli;
-	struct msg	 m;
-	struct strv	 states = { 0 };
-	cJSON		*doc, *all = NULL, *jobs, *j, *next;
-	char		*cursor = NULL;
-	int64_t		 window = WINDOW_DEFAULT_MS, now = 0;
-	int		 rc, pages = 0;
+	struct opts		 o;
+	struct cli		 cli;
+	struct jobs_filter	 f;
+	cJSON			*doc;
+	int			 rc;
 
 	if ((rc = parse(env, argc, argv, lo, "", 0, &o)) != 0)
 		return rc;
+	memset(&f, 0, sizeof(f));
+	f.o = &o;
+	f.window = WINDOW_DEFAULT_MS;
 	if (o.window != NULL && (config_parse_duration(o.window,
-	    &window) != 0 || window <= 0))
+	    &f.window) != 0 || f.window <= 0))
 		return cli_usage_error(env, "--window %s: not a duration "
 		    "(30s, 10m, 2h, 7d)", o.window);
 	if (o.client != NULL && !env->admin)
 		return cli_usage_error(env, "--client: a client sees only "
 		    "its own jobs");
 	if (o.states != NULL)
-		split_states(o.states, &states);
+		split_states(o.states, &f.states);
 	if (env->connect(env, &cli) != 0) {
-		strv_free(&states);
+		strv_free(&f.states);
 		return 1;
 	}
-	rc = 0;
-	do {
-		query_init(&m, &cli, "jobs", NULL);
-		if (states.n > 0)
-			msg_set_strv(&m, F_STATES, &states);
-		if (!o.all)
-			msg_set_int(&m, F_WINDOW, window);
-		if (o.worker != NULL)
-			msg_set_str(&m, F_WORKER, o.worker);
-		if (o.client != NULL)
-			msg_set_str(&m, F_CLIENT, o.client);
-		if (cursor != NULL)
-			msg_set_str(&m, F_CURSOR, cursor);
-		free(cursor);
-		cursor = NULL;
-		if ((doc = ask(env, &cli, &m, &rc)) == NULL)
-			break;
-		if (all == NULL) {
-			all = doc;
-			now = (int64_t)cJSON_GetNumberValue(
-			    cJSON_GetObjectItem(doc, "now"));
-		} else {
-			/* Later pages: their jobs join the first's. */
-			jobs = cJSON_GetObjectItem(all, "jobs");
-			while ((j = cJSON_DetachItemFromArray(
-			    cJSON_GetObjectItem(doc, "jobs"), 0)) != NULL)
-				cJSON_AddItemToArray(jobs, j);
-		}
-		next = cJSON_GetObjectItem(doc, "next");
-		if (cJSON_IsString(next))
-			cursor = xstrdup(next->valuestring);
-		if (doc != all)
-			cJSON_Delete(doc);
-	} while (cursor != NULL && ++pages < PAGES_MAX);
-	free(cursor);
-	if (all != NULL && rc == 0) {
-		cJSON_DeleteItemFromObject(all, "next");
+	if ((doc = all_pages(env, &cli, "jobs", build_jobs, &f, &rc)) != NULL) {
 		if (o.json)
-			cli_show_json(stdout, all);
+			cli_show_json(stdout, doc);
 		else
-			cli_show_jobs(stdout, cJSON_GetObjectItem(all, "jobs"),
-			    now, table_want_color(stdout));
+			cli_show_jobs(stdout, cJSON_GetObjectItem(doc, "jobs"),
+			    (int64_t)cJSON_GetNumberValue(
+			    cJSON_GetObjectItem(doc, "now")),
+			    table_want_color(stdout));
+		cJSON_Delete(doc);
 	}
-	cJSON_Delete(all);
-	strv_free(&states);
+	strv_free(&f.states);
 	cli_close(&cli);
 	return rc;
 }
@@ -557,11 +617,8 @@ cli_cmd_job_attach(struct cli_env *env, int argc, char **argv)
 	cJSON		*last = NULL;
 	int		 rc;
 
-	if ((rc = parse(env, argc, argv, json_opts, "", 1, &o)) != 0)
+	if ((rc = parse(env, argc, argv, no_opts, "", 1, &o)) != 0)
 		return rc;
-	if (o.json)
-		return cli_usage_error(env, "job attach prints the job's log, "
-		    "not JSON");
 	if (env->connect(env, &cli) != 0)
 		return 1;
 	rc = read_log(env, &cli, o.arg, stderr, true, true, &last);
@@ -581,7 +638,7 @@ cli_cmd_job_cancel(struct cli_env *env, int argc, char **argv)
 	struct msg		 m;
 	int			 rc;
 
-	if ((rc = parse(env, argc, argv, json_opts, "", 1, &o)) != 0)
+	if ((rc = parse(env, argc, argv, no_opts, "", 1, &o)) != 0)
 		return rc;
 	if (!name_valid(o.arg, ID_LEN))
 		return cli_usage_error(env, "'%s' is not a job id", o.arg);

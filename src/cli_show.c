@@ -42,6 +42,13 @@ jget(const cJSON *o, const char *name)
 	return cJSON_GetObjectItemCaseSensitive(o, name);
 }
 
+/* A rate for people: three significant digits, never an exponent. */
+static void
+rate(double v, char *out, size_t len)
+{
+	snprintf(out, len, v >= 100 ? "%.0f" : "%.3g", v);
+}
+
 void
 cli_show_span(int64_t ms, char *out, size_t len)
 {
@@ -116,13 +123,15 @@ static void
 progress_cell(const cJSON *job, char *out, size_t len)
 {
 	const cJSON	*p = jget(job, "progress");
-	char		 speed[24] = "";
+	char		 speed[40] = "", r[24];
 
 	out[0] = '\0';
 	if (!cJSON_IsObject(p) || p->child == NULL)
 		return;
-	if (jhas(p, "speed"))
-		snprintf(speed, sizeof(speed), " %.3gx", jnum(p, "speed", 0));
+	if (jhas(p, "speed")) {
+		rate(jnum(p, "speed", 0), r, sizeof(r));
+		snprintf(speed, sizeof(speed), " %sx", r);
+	}
 	if (jhas(p, "percent"))
 		snprintf(out, len, "%.0f%%%s", floor(jnum(p, "percent", 0)),
 		    speed);
@@ -246,6 +255,11 @@ cli_show_status(FILE *f, const cJSON *doc, bool color)
 	}
 	fprintf(f, "\n\nWorkers\n");
 	worker_table(f, jget(doc, "workers"), now, color);
+	if (jnum(doc, "workers_total", 0) > cJSON_GetArraySize(jget(doc,
+	    "workers")))
+		fprintf(f, "(%.0f more: dffmpeg worker list shows them all)\n",
+		    jnum(doc, "workers_total", 0) -
+		    cJSON_GetArraySize(jget(doc, "workers")));
 	q = jget(doc, "queue");
 	fprintf(f, "\nQueue (%d)\n", cJSON_GetArraySize(q));
 	if (cJSON_GetArraySize(q) > 0) {
@@ -468,12 +482,16 @@ cli_show_job(FILE *f, const cJSON *doc, bool color)
 		if (jhas(p, "frame"))
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			    "frame %.0f, ", jnum(p, "frame", 0));
-		if (jhas(p, "fps"))
+		if (jhas(p, "fps")) {
+			rate(jnum(p, "fps", 0), a, sizeof(a));
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
-			    "%.3g fps, ", jnum(p, "fps", 0));
-		if (jhas(p, "speed"))
+			    "%s fps, ", a);
+		}
+		if (jhas(p, "speed")) {
+			rate(jnum(p, "speed", 0), a, sizeof(a));
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
-			    "%.3gx, ", jnum(p, "speed", 0));
+			    "%sx, ", a);
+		}
 		if (jhas(p, "out_time_ms")) {
 			clock_of((int64_t)jnum(p, "out_time_ms", 0), a,
 			    sizeof(a));

@@ -171,9 +171,8 @@ coord_job_send_accepted(struct coord *c, struct cjob *j)
 	uint8_t		 ckey[KEY_LEN];
 	struct msg	 m;
 	char		*sealed;
-	int		 role;
 
-	if (keyring_lookup(c->keyring, j->client, ckey, &role) == -1)
+	if (coord_client_key(c, j, ckey) == -1)
 		return;
 	sealed = msg_seal_key(ckey, j->key);
 	sodium_memzero(ckey, sizeof(ckey));
@@ -203,6 +202,8 @@ coord_job_place(struct coord *c, struct cjob *j, struct cworker *w)
 	hold(w, j, 1);
 	w->last_assign = mono_ms();
 	j->assigned_at = mono_ms();
+	coord_job_log_reset(c, j);
+	progress_init(&j->progress);
 
 	sealed = msg_seal_key(wkey, j->key);
 	sodium_memzero(wkey, sizeof(wkey));

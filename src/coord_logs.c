@@ -137,6 +137,12 @@ coord_job_log(struct coord *c, const struct sender *s, const struct msg *req)
 		log_late(c, s, req);
 		return;
 	}
+	/* After a restart of ours, the worker's one batch in flight follows
+	 * batches that were acknowledged, and so kept, or dropped for
+	 * job_log_max: it is the next one, whatever the store says. */
+	if (j->log.resync && req->seq > j->log.next)
+		j->log.next = req->seq;
+	j->log.resync = false;
 	if (req->seq > j->log.next) {
 		log_debug("job %s: log batch %lld before %lld; waiting for it",
 		    j->id, (long long)req->seq, (long long)j->log.next);
@@ -158,6 +164,23 @@ void
 coord_job_log_restore(struct coord *c, struct cjob *j)
 {
 	store_log_sizes(c->store, j->id, restore_size, &j->log);
+	j->log.resync = true;
+}
+
+void
+coord_job_log_reset(struct coord *c, struct cjob *j)
+{
+	struct cjob_log	*l = &j->log;
+	size_t		 i;
+
+	for (i = 0; i < l->n; i++)
+		store_log_drop(c->store, j->id, l->seqs[i]);
+	if (l->n > 0)
+		coord_dirty(c);
+	l->n = 0;
+	l->bytes = 0;
+	l->next = 1;
+	l->resync = false;
 }
 
 /* ---- pages of `query logs` ---- */

@@ -138,15 +138,33 @@ coord_unverified(struct coord *c, const struct sender *s,
 	msg_clear(&m);
 }
 
+int
+coord_client_key(struct coord *c, const struct cjob *j, uint8_t key[KEY_LEN])
+{
+	uint8_t	 old[KEY_LEN];
+	int64_t	 until;
+	bool	 has_old;
+	int	 role;
+
+	/* Many processes share a client identity, some perhaps with the old
+	 * key of a rotation and some with the new: the job says which. */
+	if (keyring_keys(c->keyring, j->client, key, old, &has_old, &until,
+	    &role) == -1)
+		return -1;
+	if (has_old && j->client_old_key)
+		memcpy(key, old, KEY_LEN);
+	sodium_memzero(old, sizeof(old));
+	return 0;
+}
+
 void
 coord_to_client(struct coord *c, const struct cjob *j, struct msg *m)
 {
 	uint8_t	 key[KEY_LEN];
 	char	 topic[256], *payload;
 	size_t	 len;
-	int	 role;
 
-	if (keyring_lookup(c->keyring, j->client, key, &role) == -1 ||
+	if (coord_client_key(c, j, key) == -1 ||
 	    downlink_topic(c, topic, sizeof(topic), ROLE_CLIENT, j->client,
 	    j->session) == -1) {
 		msg_clear(m);

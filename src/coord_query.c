@@ -1,7 +1,8 @@
 /*
  * What the coordinator tells about itself (design §11): the JSON
  * documents of `query` (dffmpeg client|admin status, worker list|show,
- * job list|show|logs), one function each, which the HTTP API serves too.
+ * job list|show|logs), one function each, for every reader of them
+ * (the HTTP API of design §11 is to serve the same ones).
  *
  * Documents carry "now" (ms since the epoch, the coordinator's clock) so
  * that readers compute ages without trusting their own clock.  A client
@@ -29,6 +30,7 @@
 #define COMMAND_MAX		200	/* of the command line in a summary */
 #define TRANSITIONS_MAX		50	/* a worker's, newest */
 #define DOC_BYTES_MAX		(400 * 1024)	/* a document's JSON text */
+#define WORKERS_PAGE_MAX	256	/* workers in one page */
 
 static void
 add_time(cJSON *o, const char *name, int64_t ms)
@@ -101,7 +103,8 @@ add_transition(int64_t ts, const char *from, const char *to,
 }
 
 cJSON *
-coord_doc_worker(struct coord *c, const struct cworker *w, bool detail)
+coord_doc_worker(struct coord *c, const struct cworker *w, bool detail,
+    const char *client)
 {
 	cJSON		*o = cJSON_CreateObject(), *slots, *s, *caps, *jobs;
 	struct wtrans	 t;
@@ -153,7 +156,8 @@ coord_doc_worker(struct coord *c, const struct cworker *w, bool detail)
 	jobs = cJSON_AddArrayToObject(o, "jobs");
 	for (j = jobtab_first(&c->jobs); j != NULL; j = jobtab_next(j))
 		if (strcmp(j->worker, w->name) == 0 &&
-		    !jobstate_terminal(j->state) && j->state != JS_PENDING)
+		    !jobstate_terminal(j->state) && j->state != JS_PENDING &&
+		    (client == NULL || strcmp(j->client, client) == 0))
 			cJSON_AddItemToArray(jobs, cJSON_CreateString(j->id));
 	t.all = cJSON_CreateArray();
 	t.n = 0;
@@ -167,15 +171,41 @@ coord_doc_worker(struct coord *c, const struct cworker *w, bool detail)
 	return o;
 }
 
+/*
+ * The workers after the name `after` (NULL: from the first) in name order,
+ * at most WORKERS_PAGE_MAX of them; *next is set to the name to continue
+ * after when there are more (else left empty).
+ */
 static cJSON *
-workers_json(struct coord *c)
+workers_json(struct coord *c, const char *after, char next[NAME_MAX_LEN + 1])
 {
-	cJSON	*a = cJSON_CreateArray();
-	size_t	 i;
+	const struct cworker	*w, *last = NULL;
+	cJSON			*a = cJSON_CreateArray();
+	size_t			 i, n = 0;
 
-	for (i = 0; i < c->reg.n; i++)
-		cJSON_AddItemToArray(a, coord_doc_worker(c, c->reg.v[i],
-		    false));
+	next[0] = '\0';
+	/* Registry order is arrival order; pages need a stable one.  The
+	 * registry is small enough to walk once per worker in the page. */
+	for (;;) {
+		w = NULL;
+		for (i = 0; i < c->reg.n; i++) {
+			const struct cworker *v = c->reg.v[i];
+
+			if ((last != NULL ? strcmp(v->name, last->name) > 0 :
+			    after == NULL || strcmp(v->name, after) > 0) &&
+			    (w == NULL || strcmp(v->name, w->name) < 0))
+				w = v;
+		}
+		if (w == NULL)
+			break;
+		if (n == WORKERS_PAGE_MAX) {
+			snprintf(next, NAME_MAX_LEN + 1, "%s", last->name);
+			break;
+		}
+		cJSON_AddItemToArray(a, coord_doc_worker(c, w, false, NULL));
+		last = w;
+		n++;
+	}
 	return a;
 }
 
@@ -257,8 +287,14 @@ job_summary(struct coord *c, const struct job_row *row)
 	if (j != NULL && j->progress.known)
 		progress_json(&j->progress, p);
 	else if (row->progress != NULL &&
-	    progress_parse(row->progress, &prog) == 0)
+	    progress_parse(row->progress, &prog) == 0) {
 		progress_json(&prog, p);
+		/* The last status line is a frame short of the end. */
+		if (strcmp(row->state, "completed") == 0 &&
+		    cJSON_HasObjectItem(p, "percent"))
+			cJSON_ReplaceItemInObject(p, "percent",
+			    cJSON_CreateNumber(100));
+	}
 	if (store_row_args(row, &args) == 0)
 		add_command(o, row->binary, &args);
 	strv_free(&args);
@@ -270,6 +306,7 @@ struct jobs_page {
 	cJSON		*jobs;
 	int		 n;
 	int		 limit;
+	bool		 more;		/* a row beyond the page */
 	int64_t		 last_created;
 	char		 last_id[ID_BUF];
 };
@@ -279,8 +316,10 @@ add_job(const struct job_row *row, void *arg)
 {
 	struct jobs_page	*p = arg;
 
-	if (p->n == p->limit)
-		return 1;	/* one more than fits: there is a next page */
+	if (p->n == p->limit) {
+		p->more = true;	/* one more than fits: there is a next page */
+		return 1;
+	}
 	cJSON_AddItemToArray(p->jobs, job_summary(p->c, row));
 	p->n++;
 	p->last_created = row->created;
@@ -358,7 +397,7 @@ coord_doc_jobs(struct coord *c, const struct job_query *q, char *err,
 		    "(see its log)");
 		return NULL;
 	}
-	if (p.n == p.limit && p.n > 0) {
+	if (p.more) {
 		snprintf(next, sizeof(next), "%lld:%s",
 		    (long long)p.last_created, p.last_id);
 		cJSON_AddStringToObject(doc, "next", next);
@@ -434,7 +473,7 @@ coord_doc_status(struct coord *c, const char *client)
 	struct job_query	 q;
 	const struct cjob	*j;
 	cJSON			*doc, *queue, *o, *counts, *jobs, *recent;
-	char			 err[128];
+	char			 err[128], next[NAME_MAX_LEN + 1];
 	int			 n[JS__COUNT] = { 0 };
 	int			 k;
 
@@ -444,7 +483,8 @@ coord_doc_status(struct coord *c, const char *client)
 	    (double)(mono_ms() - c->started));
 	cJSON_AddBoolToObject(doc, "broker_connected",
 	    mqtt_is_connected(c->mqtt));
-	cJSON_AddItemToObject(doc, "workers", workers_json(c));
+	cJSON_AddItemToObject(doc, "workers", workers_json(c, NULL, next));
+	cJSON_AddNumberToObject(doc, "workers_total", (double)c->reg.n);
 	queue = cJSON_AddArrayToObject(doc, "queue");
 	for (j = jobtab_first_pending(&c->jobs); j != NULL;
 	    j = jobtab_next_pending(j)) {
@@ -497,6 +537,17 @@ reply_doc(struct coord *c, const struct sender *s, const struct msg *req,
 	if ((text = cJSON_PrintUnformatted(doc)) == NULL)
 		fatalx("cJSON: out of memory");
 	cJSON_Delete(doc);
+	/* Pages are sized to fit; this is the last line of defence. */
+	if (strlen(text) > MSG_MAX_BYTES - 8192) {
+		log_warnx("a %s answer of %zu bytes does not fit a message",
+		    req->what, strlen(text));
+		cJSON_free(text);
+		msg_set_int(&m, F_CODE, 1);
+		msg_set_str(&m, F_TEXT, "the answer is too large for one "
+		    "message");
+		coord_answer(c, s, req, &m);
+		return;
+	}
 	msg_set_int(&m, F_CODE, 0);
 	msg_set_str(&m, F_DATA, text);
 	cJSON_free(text);
@@ -527,14 +578,21 @@ static cJSON *
 q_workers(struct coord *c, const struct sender *s, const struct msg *req,
     const char *client, char *err, size_t errlen)
 {
-	cJSON	*doc = doc_new();
+	cJSON	*doc;
+	char	 next[NAME_MAX_LEN + 1];
 
 	(void)s;
-	(void)req;
 	(void)client;
-	(void)err;
-	(void)errlen;
-	cJSON_AddItemToObject(doc, "workers", workers_json(c));
+	if ((req->present & FBIT(F_CURSOR)) &&
+	    !name_valid(req->cursor, NAME_MAX_LEN)) {
+		snprintf(err, errlen, "malformed cursor");
+		return NULL;
+	}
+	doc = doc_new();
+	cJSON_AddItemToObject(doc, "workers", workers_json(c,
+	    req->present & FBIT(F_CURSOR) ? req->cursor : NULL, next));
+	if (next[0] != '\0')
+		cJSON_AddStringToObject(doc, "next", next);
 	return doc;
 }
 
@@ -546,13 +604,13 @@ q_worker(struct coord *c, const struct sender *s, const struct msg *req,
 	cJSON			*doc;
 
 	(void)s;
-	(void)client;
 	if (w == NULL) {
 		snprintf(err, errlen, "no worker '%s'", target(req));
 		return NULL;
 	}
 	doc = doc_new();
-	cJSON_AddItemToObject(doc, "worker", coord_doc_worker(c, w, true));
+	cJSON_AddItemToObject(doc, "worker", coord_doc_worker(c, w, true,
+	    client));
 	return doc;
 }
 

@@ -259,10 +259,11 @@ progress_format(const struct progress *p, char *out, size_t outlen)
 	out[0] = '\0';
 	if (p->frame >= 0)
 		ADD("%sframe=%lld", n ? " " : "", (long long)p->frame);
+	/* Plain decimals: what progress_parse reads (no exponents). */
 	if (p->fps >= 0)
-		ADD("%sfps=%.3g", n ? " " : "", p->fps);
+		ADD("%sfps=%.2f", n ? " " : "", p->fps);
 	if (p->speed >= 0)
-		ADD("%sspeed=%.3g", n ? " " : "", p->speed);
+		ADD("%sspeed=%.3f", n ? " " : "", p->speed);
 	if (p->out_time_ms >= 0)
 		ADD("%sout_time_ms=%lld", n ? " " : "",
 		    (long long)p->out_time_ms);

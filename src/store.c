@@ -193,8 +193,6 @@ const struct store_stmt_def store__stmts[S__COUNT] = {
 	    "UPDATE jobs SET bytes_in = ?2, bytes_out = ?3, "
 	    "progress = COALESCE(?4, progress), log_tail = ?5, "
 	    "log_chunks = ?6, log_skipped = ?7 WHERE id = ?1" },
-	[S_JOB_SET_PROGRESS] = { "record job progress",
-	    "UPDATE jobs SET progress = ?2 WHERE id = ?1" },
 	/* Newest first, from a cursor (created, id) down; unfinished jobs
 	 * always, finished ones updated since ?2.  NULL filters match
 	 * everything. */
@@ -219,6 +217,8 @@ const struct store_stmt_def store__stmts[S__COUNT] = {
 	    "WHERE job = ?1 ORDER BY seq" },
 	[S_WORKER_REMOVE] = { "remove worker",
 	    "DELETE FROM workers WHERE id = ?1" },
+	[S_WTRANS_REMOVE] = { "remove worker transitions",
+	    "DELETE FROM worker_transitions WHERE worker = ?1" },
 	[S_WTRANS_PURGE] = { "purge worker transitions",
 	    "DELETE FROM worker_transitions WHERE id IN (SELECT id FROM "
 	    "worker_transitions WHERE ts < ?1 ORDER BY ts, id LIMIT ?2)" },

@@ -2,7 +2,7 @@
  * What the operator surface reads and the end of a job writes: the job
  * query (filters, newest first, a cursor for the next page), job logs
  * (batches by sequence number, purged with their job by ON DELETE
- * CASCADE), and a job's end report and progress.
+ * CASCADE), and a job's end report.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,17 +31,6 @@ store_job_set_end(struct store *s, const char *id, int64_t bytes_in,
 	store__val_text(&c, log_tail != NULL ? log_tail : "");
 	store__val_int(&c, log_chunks);
 	store__val_int(&c, log_skipped);
-	return store__submit(s, &c) == -1 ? -1 : 0;
-}
-
-int
-store_job_set_progress(struct store *s, const char *id, const char *progress)
-{
-	struct store_call	c;
-
-	store__call_init(&c, S_JOB_SET_PROGRESS);
-	store__val_text(&c, id);
-	store__val_text(&c, progress);
 	return store__submit(s, &c) == -1 ? -1 : 0;
 }
 

@@ -488,6 +488,10 @@ store_worker_remove(struct store *s, const char *id)
 
 	store__call_init(&c, S_WORKER_REMOVE);
 	store__val_text(&c, id);
+	if (store__submit(s, &c) == -1)
+		return -1;
+	store__call_init(&c, S_WTRANS_REMOVE);
+	store__val_text(&c, id);
 	return store__submit(s, &c) == -1 ? -1 : 0;
 }
 

@@ -611,7 +611,7 @@ admin_main(int argc, char **argv)
 	memset(&env, 0, sizeof(env));
 	env.prog = "dffmpeg admin";
 	env.global = "[-c FILE]";
-	env.global_help = "  -c FILE         the coordinator's config (its "
+	env.global_help = "  -c, --config F  the coordinator's config (its "
 	    "database, master_key_file\n                  and broker); "
 	    "default: $DFFMPEG_COORDINATOR_CONFIG,\n                  "
 	    "./dffmpeg-coordinator.yaml, ~/.config/dffmpeg/coordinator.yaml,"

@@ -160,9 +160,8 @@ submit_detached(struct cli_env *env, const char *binary, int argc,
 
 	if (ctx_conf(ctx) != 0)
 		return 1;
-	if (!strv_contains(&ctx->conf.binaries, binary))
-		return cli_usage_error(env, "binary '%s' is not one of the "
-		    "config's binaries", binary);
+	/* Which binaries may run is the coordinator's to say
+	 * (allowed_binaries): its refusal names them. */
 	if (pathmap_init(&pm, &ctx->conf.paths, err, sizeof(err)) == -1) {
 		fprintf(stderr, "%s: %s\n", env->prog, err);
 		return 1;
@@ -293,7 +292,7 @@ client_main(int argc, char **argv)
 	memset(&env, 0, sizeof(env));
 	env.prog = "dffmpeg client";
 	env.global = "[-c FILE]";
-	env.global_help = "  -c FILE         the client's config (default: "
+	env.global_help = "  -c, --config F  the client's config (default: "
 	    "$DFFMPEG_CLIENT_CONFIG,\n                  ./dffmpeg-client.yaml, "
 	    "~/.config/dffmpeg/client.yaml,\n                  "
 	    "/etc/dffmpeg/client.yaml)\n";

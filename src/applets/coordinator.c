@@ -73,6 +73,7 @@ submit_again(struct coord *c, const struct sender *s, const struct msg *req,
 	if (req->epoch >= j->epoch || strcmp(j->session, req->session) != 0) {
 		snprintf(j->session, sizeof(j->session), "%s", req->session);
 		j->epoch = req->epoch;
+		j->client_old_key = s->old_key;
 	}
 	if (j->state == JS_PENDING) {
 		msg_init(&m, MT_QUEUED, COORDINATOR_NAME);
@@ -155,6 +156,7 @@ job_from_submit(const struct sender *s, const struct msg *req)
 		hw_types_of(&j->req, &j->hwtypes);
 	}
 	j->detached = (req->present & FBIT(F_DETACHED)) && req->detached;
+	j->client_old_key = s->old_key;
 	j->state = JS_PENDING;
 	j->queued_at = mono_ms();
 	randombytes_buf(j->key, sizeof(j->key));
@@ -651,6 +653,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 		 * with, but every use is worth a line. */
 		e = ME_OK;
 		memcpy(s.key, old, sizeof(s.key));
+		s.old_key = true;
 		log_info("'%s' used its previous key (%s; it works for %lld s "
 		    "more)", name, msg_type_name(m.type),
 		    (long long)((until - now_ms()) / 1000));
@@ -664,9 +667,11 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 			coord_unverified(c, &s, payload, len);
 		goto out;
 	}
-	/* A will is judged by its epoch, never silenced by the cache. */
-	if (m.type != MT_GONE && replay_seen(c->replay, m.id, &atopic,
-	    &apayload, &alen)) {
+	/* A will is judged by its epoch, never silenced by the cache.  A
+	 * query changes nothing: asked again, it is answered afresh, and its
+	 * answers (up to a message each) are not kept. */
+	if (m.type != MT_GONE && m.type != MT_QUERY &&
+	    replay_seen(c->replay, m.id, &atopic, &apayload, &alen)) {
 		c->dropped[ME_REPLAY]++;
 		log_debug("a repeated %s from %s: answered again",
 		    msg_type_name(m.type), name);
@@ -675,7 +680,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 		msg_clear(&m);
 		goto out;
 	}
-	if (m.type != MT_GONE)
+	if (m.type != MT_GONE && m.type != MT_QUERY)
 		replay_add(c->replay, m.id, now_ms());
 	c->in_handler = true;
 	coord_dispatch(c, &s, &m);
@@ -753,6 +758,34 @@ purge(struct coord *c, int64_t now)
 		c->last_purge = now;
 }
 
+/* A worker whose identity was removed (dffmpeg admin user remove) is
+ * forgotten once it is not connected and holds no job.  Looked at when
+ * the database changed (another process removes identities). */
+static void
+forget_removed(struct coord *c)
+{
+	struct ident_row row;
+	struct cworker	*w;
+	int64_t		 v = store_data_version(c->store);
+	size_t		 i;
+
+	if (v == -1 || v == c->ident_version)
+		return;
+	c->ident_version = v;
+	for (i = c->reg.n; i-- > 0;) {
+		w = c->reg.v[i];
+		if (w->active > 0 || (w->state != WS_LOST &&
+		    w->state != WS_OFFLINE && w->state != WS_REGISTERING) ||
+		    store_ident_get(c->store, w->name, &row) != 1)
+			continue;
+		log_info("worker %s: its identity was removed; forgetting it",
+		    w->name);
+		store_worker_remove(c->store, w->name);
+		registry_remove(&c->reg, w);
+	}
+	sodium_memzero(&row, sizeof(row));
+}
+
 static void
 coord_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -763,6 +796,7 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	coord_flush(c);
 	coord_presence_watch(c, now);
+	forget_removed(c);
 	watch_jobs(c, now);
 	coord_schedule(c);
 	replay_expire(c->replay, now_ms());
