@@ -15,10 +15,14 @@
  * Bounds: a segment without a terminator is cut at JOBLOG_LINE_MAX; the
  * queue holds at most JOBLOG_QUEUE_MAX bytes, dropping its oldest bytes
  * (counted in `skipped`, reported with the next batch) when a job writes
- * faster than its batches are acknowledged.  joblog_next hands out one
- * batch of at most JOBLOG_BATCH_MAX bytes, at most one every
- * JOBLOG_INTERVAL_MS unless a whole batch is waiting, and never while the
- * previous one is unacknowledged: one batch in flight per job.
+ * faster than its batches are acknowledged.  Until the first batch is out,
+ * the log's first JOBLOG_HEAD_MAX bytes (ffmpeg's banner, input dump and
+ * stream mapping) are not dropped: what goes is what follows them, and
+ * the first batch is then that head alone, the drop reported with the
+ * second.  joblog_next hands out one batch of at most JOBLOG_BATCH_MAX
+ * bytes, at most one every JOBLOG_INTERVAL_MS unless a whole batch is
+ * waiting, and never while the previous one is unacknowledged: one batch
+ * in flight per job.
  */
 #ifndef DFFMPEG_JOBLOG_H
 #define DFFMPEG_JOBLOG_H
@@ -34,6 +38,7 @@
 #define JOBLOG_BATCH_MAX	(32 * 1024)
 #define JOBLOG_QUEUE_MAX	(256 * 1024)
 #define JOBLOG_LINE_MAX		(8 * 1024)
+#define JOBLOG_HEAD_MAX		(16 * 1024)
 #define JOBLOG_INTERVAL_MS	1000
 #define JOBLOG_REST_MAX		STDERR_TAIL_MAX	/* in `finished` */
 
@@ -42,6 +47,9 @@ struct joblog {
 	struct buf	 partial;	/* a segment still being written */
 	struct buf	 status;	/* the latest status line, with its \r */
 	uint64_t	 skipped;	/* bytes dropped since the last batch */
+	uint64_t	 skipped_mid;	/* dropped after the head (seq 0) */
+	size_t		 head;		/* protected bytes at the queue's
+					   front while seq is 0 */
 	int64_t		 seq;		/* batches handed out (1, 2, ...) */
 	bool		 inflight;	/* the last one is unacknowledged */
 	char		 inflight_id[ID_BUF];
@@ -55,11 +63,15 @@ void	 joblog_feed(struct joblog *, const uint8_t *, size_t);
 /*
  * The next batch to send at now (mono ms), or NULL: an owned,
  * NUL-terminated, valid UTF-8 text with its sequence number (*seq) and
- * the bytes dropped before it (*skipped).  The batch counts as in flight
+ * the bytes dropped before it (*skipped).  now_please: whatever the time
+ * since the last one (at the job's end).  The batch counts as in flight
  * until joblog_acked; the caller records its message id in inflight_id.
  */
-char	*joblog_next(struct joblog *, int64_t now, int64_t *seq,
-	    uint64_t *skipped);
+char	*joblog_next(struct joblog *, int64_t now, bool now_please,
+	    int64_t *seq, uint64_t *skipped);
+/* Whether the log's head is waiting with a drop after it: at the job's
+ * end it goes as a batch of its own before the rest. */
+bool	 joblog_head_waits(const struct joblog *);
 /* The coordinator has the batch whose message id is id (others are
  * ignored). */
 void	 joblog_acked(struct joblog *, const char *id);

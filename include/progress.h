@@ -10,9 +10,10 @@
  * duration for -ss before an input and -t/-to after the last one.
  *
  * On the wire (heartbeat and finished: job id -> this text) it is a short
- * list of key=value words, "frame=120 fps=60 speed=2.4 out_time_ms=4800
- * duration_ms=60000", written by progress_format and read back, with
- * every value checked, by progress_parse.  Unknown values are left out.
+ * list of key=value words, "frame=120 fps=60.00 speed=2.400
+ * out_time_ms=4800 duration_ms=60000" (plain decimals, no exponents),
+ * written by progress_format and read back, with every value checked, by
+ * progress_parse.  Unknown values are left out.
  */
 #ifndef DFFMPEG_PROGRESS_H
 #define DFFMPEG_PROGRESS_H

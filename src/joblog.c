@@ -23,23 +23,49 @@ joblog_free(struct joblog *l)
 	buf_free(&l->status);
 }
 
-/* Append to the queue, dropping its oldest bytes beyond the bound. */
+/* Remove n bytes of b from offset at (at + n <= used). */
+static void
+buf_cut(struct buf *b, size_t at, size_t n)
+{
+	uint8_t	*p = b->data + b->off;
+
+	memmove(p + at, p + at + n, buf_used(b) - at - n);
+	b->len -= n;
+}
+
+/*
+ * Append to the queue, dropping its oldest bytes beyond the bound: from
+ * its front once the log's first batch is out, else those right after
+ * the head (the banner and stream mapping), whose batch then goes first
+ * and the drop is reported with the next one.
+ */
 static void
 queue_add(struct joblog *l, const uint8_t *p, size_t len)
 {
-	size_t	over;
+	size_t	over, keep, d;
 
-	if (len > JOBLOG_QUEUE_MAX) {
-		l->skipped += len - JOBLOG_QUEUE_MAX;
-		p += len - JOBLOG_QUEUE_MAX;
-		len = JOBLOG_QUEUE_MAX;
-	}
 	if (buf_used(&l->queue) + len > JOBLOG_QUEUE_MAX) {
 		over = buf_used(&l->queue) + len - JOBLOG_QUEUE_MAX;
-		l->skipped += over;
-		buf_drain(&l->queue, over);
+		keep = l->seq == 0 ? l->head : 0;
+		d = buf_used(&l->queue) - keep;
+		if (d > over)
+			d = over;
+		if (keep == 0)
+			buf_drain(&l->queue, d);
+		else
+			buf_cut(&l->queue, keep, d);
+		*(keep > 0 ? &l->skipped_mid : &l->skipped) += d;
+		if ((over -= d) > 0) {
+			/* The new bytes alone do not fit: their end does. */
+			*(keep > 0 ? &l->skipped_mid : &l->skipped) += over;
+			p += over;
+			len -= over;
+		}
 	}
 	buf_add(&l->queue, p, len);
+	if (l->seq == 0 && l->skipped_mid == 0)
+		l->head = buf_used(&l->queue) < JOBLOG_HEAD_MAX ?
+		    buf_used(&l->queue) : JOBLOG_HEAD_MAX;
 }
 
 /* One whole segment of stderr, with its terminator (if any). */
@@ -107,6 +133,22 @@ joblog_feed(struct joblog *l, const uint8_t *p, size_t len)
 	}
 }
 
+/* The largest n' <= n that does not end inside a UTF-8 sequence of p
+ * (a lead byte's continuation bytes stay together); n if there is none
+ * to keep whole. */
+static size_t
+utf8_boundary(const uint8_t *p, size_t n)
+{
+	size_t	k = n, back = 0;
+
+	/* Back over continuation bytes to the lead byte at k - 1 ... */
+	while (k > 0 && back < 3 && (p[k] & 0xc0) == 0x80) {
+		k--;
+		back++;
+	}
+	return k > 0 && back > 0 ? k : n;
+}
+
 /* Owned UTF-8 text of len bytes at p. */
 static char *
 text_of(const uint8_t *p, size_t len)
@@ -122,7 +164,8 @@ text_of(const uint8_t *p, size_t len)
 }
 
 char *
-joblog_next(struct joblog *l, int64_t now, int64_t *seq, uint64_t *skipped)
+joblog_next(struct joblog *l, int64_t now, bool now_please, int64_t *seq,
+    uint64_t *skipped)
 {
 	const uint8_t	*h = buf_head(&l->queue), *nl;
 	size_t		 used = buf_used(&l->queue), n;
@@ -130,26 +173,38 @@ joblog_next(struct joblog *l, int64_t now, int64_t *seq, uint64_t *skipped)
 
 	if (l->inflight || (used == 0 && l->skipped == 0))
 		return NULL;
-	if (used < JOBLOG_BATCH_MAX && l->last_sent != 0 &&
+	if (!now_please && used < JOBLOG_BATCH_MAX && l->last_sent != 0 &&
 	    now - l->last_sent < JOBLOG_INTERVAL_MS)
 		return NULL;
 	n = used < JOBLOG_BATCH_MAX ? used : JOBLOG_BATCH_MAX;
-	if (n < used) {
-		/* Whole lines where there are some. */
+	if (l->seq == 0 && l->skipped_mid > 0)
+		n = l->head;	/* the drop comes right after it */
+	else if (n < used) {
+		/* Whole lines where there are some, else whole characters. */
 		for (nl = h + n; nl > h && nl[-1] != '\n'; nl--)
 			;
 		if (nl > h)
 			n = (size_t)(nl - h);
+		else
+			n = utf8_boundary(h, n);
 	}
 	s = text_of(h, n);
 	buf_drain(&l->queue, n);
 	*seq = ++l->seq;
 	*skipped = l->skipped;
-	l->skipped = 0;
+	/* What was dropped after the head is said with the next batch. */
+	l->skipped = l->skipped_mid;
+	l->skipped_mid = 0;
 	l->inflight = true;
 	l->inflight_id[0] = '\0';
 	l->last_sent = now;
 	return s;
+}
+
+bool
+joblog_head_waits(const struct joblog *l)
+{
+	return l->seq == 0 && l->skipped_mid > 0 && !l->inflight;
 }
 
 void
@@ -177,14 +232,21 @@ joblog_rest(struct joblog *l, int64_t *seq, uint64_t *skipped)
 	buf_drain(&l->partial, buf_used(&l->partial));
 	used = buf_used(&all);
 	if (used > JOBLOG_REST_MAX) {
-		l->skipped += used - JOBLOG_REST_MAX;
-		buf_drain(&all, used - JOBLOG_REST_MAX);
+		/* The last bytes, from the start of a character. */
+		size_t	cut = used - JOBLOG_REST_MAX;
+
+		while (cut < used &&
+		    (buf_head(&all)[cut] & 0xc0) == 0x80 &&
+		    cut - (used - JOBLOG_REST_MAX) < 3)
+			cut++;
+		l->skipped += cut;
+		buf_drain(&all, cut);
 	}
 	if (buf_used(&all) > 0)
 		s = text_of(buf_head(&all), buf_used(&all));
 	buf_free(&all);
 	*seq = l->seq;
-	*skipped = l->skipped;
-	l->skipped = 0;
+	*skipped = l->skipped + l->skipped_mid;
+	l->skipped = l->skipped_mid = 0;
 	return s;
 }

@@ -51,6 +51,28 @@ parse_number(const char *s, size_t len, double max, double *out)
 	return true;
 }
 
+/* A number as ffmpeg's status line prints it ("%.3g": 2.39, 1.23e+03). */
+static bool
+parse_status_number(const char *s, size_t len, double max, double *out)
+{
+	char	 buf[32], *end;
+	double	 v;
+	size_t	 i;
+
+	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)s[0]))
+		return false;
+	for (i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]) && strchr(".e+-", s[i]) == NULL)
+			return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	v = strtod(buf, &end);
+	if (*end != '\0' || !isfinite(v) || v < 0 || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
 int
 progress_parse_time(const char *s, int64_t *ms)
 {
@@ -149,11 +171,11 @@ progress_line(struct progress *p, const char *s, size_t len)
 	    parse_number(v, vlen, (double)FRAME_MAX, &d))
 		p->frame = (int64_t)d;
 	if ((v = field(s, len, "fps=", &vlen)) != NULL &&
-	    parse_number(v, vlen, RATE_MAX, &d))
+	    parse_status_number(v, vlen, RATE_MAX, &d))
 		p->fps = d;
 	if ((v = field(s, len, "speed=", &vlen)) != NULL) {
 		if (vlen > 1 && v[vlen - 1] == 'x' &&
-		    parse_number(v, vlen - 1, RATE_MAX, &d))
+		    parse_status_number(v, vlen - 1, RATE_MAX, &d))
 			p->speed = d;
 		else
 			p->speed = -1;	/* N/A */
@@ -210,10 +232,8 @@ progress_args(struct progress *p, int argc, char *const *argv)
 			to = ms;
 	}
 	p->offset_ms = ss;
-	if (t >= 0 && (to < 0 || t < to))
-		p->limit_ms = t;
-	else if (to >= 0)
-		p->limit_ms = to;
+	/* ffmpeg takes -t over -to. */
+	p->limit_ms = t >= 0 ? t : to;
 }
 
 /* What the output will last: the input's length after its -ss, cut by

@@ -60,9 +60,19 @@ table_cell(struct table *t, const char *text, enum tcolor c)
 	char	*s = xstrdup(text != NULL ? text : "-");
 	size_t	 i;
 
-	for (i = 0; s[i] != '\0'; i++)
+	/* Invalid UTF-8 and control characters, C0, DEL and C1 (U+0080 to
+	 * U+009F, a terminal's CSI among them), are shown as '?'. */
+	utf8_sanitize(s, strlen(s));
+	for (i = 0; s[i] != '\0'; i++) {
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			s[i] = '?';
+		else if ((unsigned char)s[i] == 0xc2 &&
+		    (unsigned char)s[i + 1] >= 0x80 &&
+		    (unsigned char)s[i + 1] <= 0x9f) {
+			s[i] = '?';
+			memmove(s + i + 1, s + i + 2, strlen(s + i + 2) + 1);
+		}
+	}
 	strv_push(&t->cells, *s != '\0' ? s : "-");
 	free(s);
 	t->colors = xreallocarray(t->colors, t->cells.n, sizeof(*t->colors));

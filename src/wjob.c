@@ -343,16 +343,17 @@ job_on_output(evutil_socket_t fd, short what, void *arg)
 		job_pause_output(j, true);
 }
 
-void
-wjob_ship_log(struct wjob *j, int64_t now)
+/* Send the next log batch (now_please: whatever the rate limit). */
+static void
+job_ship(struct wjob *j, int64_t now, bool now_please)
 {
 	struct msg	 m;
 	uint64_t	 skipped;
 	int64_t		 seq;
 	char		*text;
 
-	if (!j->ctx->ship_logs || j->reported ||
-	    (text = joblog_next(&j->log, now, &seq, &skipped)) == NULL)
+	if (!j->ctx->ship_logs || (text = joblog_next(&j->log, now,
+	    now_please, &seq, &skipped)) == NULL)
 		return;
 	msg_init(&m, MT_LOG, j->ctx->node->name);
 	msg_set_str(&m, F_JOB, j->id);
@@ -363,6 +364,13 @@ wjob_ship_log(struct wjob *j, int64_t now)
 	free(text);
 	snprintf(j->log.inflight_id, sizeof(j->log.inflight_id), "%s", m.id);
 	job_report(j, &m);
+}
+
+void
+wjob_ship_log(struct wjob *j, int64_t now)
+{
+	if (!j->reported)
+		job_ship(j, now, false);
 }
 
 void
@@ -448,7 +456,10 @@ job_check_done(struct wjob *j)
 	msg_set_int(&m, F_BYTES_IN, (int64_t)j->bytes_in);
 	msg_set_int(&m, F_BYTES_OUT, (int64_t)j->bytes_out);
 	/* The log not shipped yet, after the batches handed out so far
-	 * (the last of which may still be on its way). */
+	 * (the last of which may still be on its way); a head that waits
+	 * with a drop after it goes first, as a batch of its own. */
+	if (joblog_head_waits(&j->log))
+		job_ship(j, mono_ms(), true);
 	rest = joblog_rest(&j->log, &seq, &skipped);
 	if (rest != NULL)
 		msg_set_str(&m, F_TEXT, rest);

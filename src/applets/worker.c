@@ -490,10 +490,13 @@ worker_control(void *arg, const struct msg *m)
 		worker_send_heartbeat(w);
 		break;
 	case MT_ACK:
-		/* Of a log batch: the job may send its next one. */
+		/* Of a log batch: the job may send its next one, at once
+		 * if a whole batch waits. */
 		if ((m->present & FBIT(F_JOB)) &&
-		    (j = job_find(w, m->job)) != NULL)
+		    (j = job_find(w, m->job)) != NULL) {
 			wjob_acked(j, m->ref);
+			wjob_ship_log(j, mono_ms());
+		}
 		break;
 	default:
 		log_debug("ignored a %s message", msg_type_name(m->type));

@@ -42,6 +42,20 @@ C job show --json "$okid" | jget "(d['job']['state'], d['job']['exit_code'], d['
     bad "job show --json"
 grep -qx "('completed', 0, True, \['pending', 'assigned', 'running', 'completed'\])" "$T/j" || bad "job show --json: $(cat "$T/j")"
 
+# A log larger than a page and than job_log_max (256 KiB): a line per
+# frame.  Its beginning and its end are ffmpeg's; what was dropped in
+# between is said.
+"$T/bin/ffmpeg" -hide_banner -f lavfi -i testsrc=duration=48:size=32x32:rate=25 -vf showinfo \
+    -f null - </dev/null >/dev/null 2>"$T/big.err" || fail "the showinfo job failed"
+big=$(job_by "showinfo") || fail "job list lacks the showinfo job"
+C job logs "$big" >"$T/big.log" || bad "job logs of a large log"
+[ "$(wc -c <"$T/big.err")" -gt 300000 ] || bad "the showinfo job wrote only $(wc -c <"$T/big.err") bytes"
+[ "$(wc -c <"$T/big.log")" -gt 200000 ] && [ "$(wc -c <"$T/big.log")" -lt 300000 ] ||
+    bad "the large log is $(wc -c <"$T/big.log") bytes (its bound is 256 KiB)"
+cmp -s <(norm "$T/big.log" | head -n 20) <(norm "$T/big.err" | head -n 20) || bad "the large log's beginning differs"
+cmp -s <(norm "$T/big.log" | tail -n 50) <(norm "$T/big.err" | tail -n 50) || bad "the large log's end differs"
+grep -q "^\[dffmpeg: .* dropped" "$T/big.log" || bad "the large log does not say what was dropped"
+
 # 2. A detached submit returns at once; logs -f shows lines while the job
 # runs and ends with it; progress advances.
 t0=$(ms)

@@ -1,7 +1,8 @@
 /*
  * Unit tests of the YAML config loader (config.c) and the applets' settings
  * (settings.c): exact error locations and messages, defaults, durations,
- * the example configs of the design, identity keys and the search order.
+ * sizes, the example configs of the design, identity keys and the search
+ * order.
  */
 #include <ftw.h>
 #include <stdio.h>
@@ -487,6 +488,119 @@ START_TEST(durations)
 }
 END_TEST
 
+/* CFG_SIZE: a byte count with an optional binary unit. */
+struct sizes {
+	int64_t	any;
+	int64_t	bounded;
+};
+
+static const struct cfg_key size_keys[] = {
+	{ "any", CFG_SIZE, offsetof(struct sizes, any), 0, 0, "4KiB" },
+	{ "bounded", CFG_SIZE, offsetof(struct sizes, bounded), 1024,
+	    16 * 1024 * 1024, "64k" },
+	{ NULL }
+};
+
+START_TEST(sizes)
+{
+	static const struct {
+		const char	*text;
+		int64_t		 bytes;
+	} good[] = {
+		{ "65536", 65536 },
+		{ "0", 0 },
+		{ "12B", 12 },
+		{ "256KiB", 256 * 1024 },
+		{ "256k", 256 * 1024 },
+		{ "256K", 256 * 1024 },
+		{ "16MiB", 16 * 1024 * 1024 },
+		{ "16M", 16 * 1024 * 1024 },
+		{ "1G", 1024 * 1024 * 1024 },
+		{ "3GiB", 3LL * 1024 * 1024 * 1024 },
+		{ "'8k'", 8192 },
+	};
+	struct sizes	z;
+	char		text[64];
+	size_t		i;
+
+	for (i = 0; i < nitems(good); i++) {
+		memset(&z, 0, sizeof(z));
+		snprintf(text, sizeof(text), "any: %s\n", good[i].text);
+		ck_assert_msg(parse(size_keys, &z, text) == 0, "%s: %s",
+		    good[i].text, errbuf);
+		ck_assert_msg(z.any == good[i].bytes, "%s: %lld",
+		    good[i].text, (long long)z.any);
+		ck_assert_int_eq(z.bounded, 64 * 1024);	/* the default */
+	}
+	memset(&z, 0, sizeof(z));
+	ck_assert_int_eq(parse(size_keys, &z, "bounded: 1024\n"), 0);
+	ck_assert_int_eq(z.any, 4096);
+	ck_assert_int_eq(z.bounded, 1024);
+	ck_assert_int_eq(parse(size_keys, &z, "bounded: 16MiB\nany:\n"), 0);
+	ck_assert_int_eq(z.bounded, 16 * 1024 * 1024);
+	ck_assert_int_eq(z.any, 4096);
+}
+END_TEST
+
+START_TEST(bad_size)
+{
+	static const char *const malformed[] = {
+		"1.5M", "-1", "5 MiB", "1KB", "1mib", "1Gi", "1T", "k", "MiB",
+		"0x10", "''", "1e6", "99999999999999999999",
+		"9223372036854775807K", "9007199254740992G",
+	};
+	struct sizes		z = { 0 };
+	struct coord_conf	c = { 0 };
+	char			text[64], want[160];
+	size_t			i;
+
+	for (i = 0; i < nitems(malformed); i++) {
+		snprintf(text, sizeof(text), "any: %s\n", malformed[i]);
+		ck_assert_msg(parse(size_keys, &z, text) == -1, "accepted %s",
+		    malformed[i]);
+		ck_assert_str_eq(errbuf, "t.yaml:1:6: 'any' must be a size "
+		    "(e.g. 65536, 256KiB, 16MiB)");
+	}
+	ck_assert_int_eq(parse(size_keys, &z, "any: 1k\nbounded: 1023\n"),
+	    -1);
+	snprintf(want, sizeof(want), "t.yaml:%d:10: 'bounded' must be between "
+	    "1024 and %d bytes", 2, 16 * 1024 * 1024);
+	ck_assert_str_eq(errbuf, want);
+	snprintf(want, sizeof(want), "t.yaml:%d:10: 'bounded' must be between "
+	    "1024 and %d bytes", 1, 16 * 1024 * 1024);
+	ck_assert_int_eq(parse(size_keys, &z, "bounded: 16385k\n"), -1);
+	ck_assert_str_eq(errbuf, want);
+	ck_assert_int_eq(parse(size_keys, &z, "bounded: 1G\n"), -1);
+	ck_assert_str_eq(errbuf, want);
+	ck_assert_int_eq(parse(size_keys, &z, "any: [1k]\n"), -1);
+	ck_assert_str_eq(errbuf, "t.yaml:1:6: 'any' must be a size");
+	ck_assert_int_eq(parse(size_keys, &z, "any: {a: 1}\n"), -1);
+	ck_assert_str_eq(errbuf, "t.yaml:1:6: 'any' must be a size");
+
+	/* The coordinator's job_log_max: 0 (keep none) up to 64 MiB. */
+	ck_assert_int_eq(config_defaults(coord_conf_keys, &c, errbuf,
+	    sizeof(errbuf)), 0);
+	ck_assert_int_eq(c.job_log_max, 256 * 1024);
+	config_free(coord_conf_keys, &c);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(parse(coord_conf_keys, &c, "database: /d\n"
+	    "job_log_max: 0\n"), 0);
+	ck_assert_int_eq(c.job_log_max, 0);
+	config_free(coord_conf_keys, &c);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(parse(coord_conf_keys, &c, "database: /d\n"
+	    "job_log_max: 64MiB\n"), 0);
+	ck_assert_int_eq(c.job_log_max, 64 * 1024 * 1024);
+	config_free(coord_conf_keys, &c);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(parse(coord_conf_keys, &c, "database: /d\n"
+	    "job_log_max: 65MiB\n"), -1);
+	ck_assert_str_eq(errbuf, "t.yaml:2:14: 'job_log_max' must be between "
+	    "0 and 67108864 bytes");
+	config_free(coord_conf_keys, &c);
+}
+END_TEST
+
 START_TEST(example_configs)
 {
 	struct coord_conf	co;
@@ -822,6 +936,8 @@ make_suite(void)
 	tcase_add_test(tc, defaults_coord_client);
 	tcase_add_test(tc, flow_and_values);
 	tcase_add_test(tc, durations);
+	tcase_add_test(tc, sizes);
+	tcase_add_test(tc, bad_size);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(ts, tmp_setup, tmp_teardown);

@@ -100,6 +100,7 @@ static const struct {
 	{ MT_REFUSED, "refused", K },
 	{ MT_REPLY, "reply", K },
 	{ MT_UNVERIFIED, "unverified", K },
+	{ MT_LOG, "log", W },		/* design §11: job logs */
 };
 
 /* The downlink list of design §5, and the answer to a message whose MAC

@@ -1,8 +1,10 @@
 /*
- * The SQLite store (migrations, identities, jobs and their transitions,
- * deferred writes against a second connection holding the lock, the purge
- * in batches, typed row fields) and identities/keys (master key file, sealing, keyring) against real
- * files in a private temporary directory.
+ * The SQLite store (migrations, identities and their key rotation, jobs
+ * and their transitions, the job query and its pages, job logs and what a
+ * job's end records, deferred writes against a second connection holding
+ * the lock, the purge in batches, typed row fields) and identities/keys
+ * (master key file, sealing, keyring) against real files in a private
+ * temporary directory.
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -119,6 +121,10 @@ START_TEST(test_migrate_fresh_and_reopen)
 	    "('identities', 'jobs', 'job_transitions', 'workers', "
 	    "'jobs_state', 'job_transitions_job')", mode, sizeof(mode));
 	ck_assert_str_eq(mode, "6");
+	raw_text("SELECT count(*) FROM sqlite_master WHERE name IN "
+	    "('worker_transitions', 'jobs_updated', 'jobs_created', "
+	    "'job_logs')", mode, sizeof(mode));
+	ck_assert_str_eq(mode, "4");
 
 	/* Re-opening migrates nothing (CREATE TABLE again would fail). */
 	s = open_db();
@@ -209,8 +215,66 @@ START_TEST(test_ident_oversized_blob)
 	struct ident_row got;
 
 	s = open_db();
-	raw_exec("INSERT INTO identities VALUES ('big', 1, zeroblob(200), 0)");
+	raw_exec("INSERT INTO identities (name, role, key_sealed, created) "
+	    "VALUES ('big', 1, zeroblob(200), 0)");
 	ck_assert_int_eq(store_ident_get(s, "big", &got), -1);
+	raw_exec("INSERT INTO identities (name, role, key_sealed, created, "
+	    "old_key_sealed, old_until) VALUES ('big-old', 1, zeroblob(72), "
+	    "0, zeroblob(200), 5)");
+	ck_assert_int_eq(store_ident_get(s, "big-old", &got), -1);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_ident_rotate)
+{
+	struct store	*s;
+	struct ident_row r, got;
+	uint8_t		 fresh[SEALED_KEY_MAX], big[SEALED_KEY_MAX + 1];
+	int64_t		 v;
+
+	s = open_db();
+	make_ident(&r, "w1", ROLE_WORKER);
+	ck_assert_int_eq(store_ident_add(s, &r), 0);
+	ck_assert_int_eq(store_ident_get(s, "w1", &got), 0);
+	ck_assert_uint_eq(got.old_sealed_len, 0);
+	ck_assert_int_eq(got.old_until, 0);
+
+	memset(fresh, 0x22, sizeof(fresh));
+	v = store_data_version(s);
+	ck_assert_int_eq(store_ident_rotate(s, "w1", fresh, sizeof(fresh),
+	    r.sealed, r.sealed_len, 1700000005000LL), 0);
+	ck_assert_int_ne(store_data_version(s), v);
+	ck_assert_int_eq(store_ident_get(s, "w1", &got), 0);
+	ck_assert_str_eq(got.name, "w1");
+	ck_assert_int_eq(got.role, ROLE_WORKER);
+	ck_assert_int_eq(got.created, r.created);
+	ck_assert_uint_eq(got.sealed_len, SEALED_KEY_MAX);
+	ck_assert_mem_eq(got.sealed, fresh, SEALED_KEY_MAX);
+	ck_assert_uint_eq(got.old_sealed_len, SEALED_KEY_MAX);
+	ck_assert_mem_eq(got.old_sealed, r.sealed, SEALED_KEY_MAX);
+	ck_assert_int_eq(got.old_until, 1700000005000LL);
+
+	/* Without a grace period: no old key. */
+	ck_assert_int_eq(store_ident_rotate(s, "w1", r.sealed, r.sealed_len,
+	    NULL, 0, 0), 0);
+	ck_assert_int_eq(store_ident_get(s, "w1", &got), 0);
+	ck_assert_mem_eq(got.sealed, r.sealed, SEALED_KEY_MAX);
+	ck_assert_uint_eq(got.old_sealed_len, 0);
+	ck_assert_int_eq(got.old_until, 0);
+
+	ck_assert_int_eq(store_ident_rotate(s, "nobody", fresh, sizeof(fresh),
+	    NULL, 0, 0), 1);
+	ck_assert_int_eq(store_ident_get(s, "nobody", &got), 1);
+	/* Oversized keys are refused and change nothing. */
+	memset(big, 0x33, sizeof(big));
+	ck_assert_int_eq(store_ident_rotate(s, "w1", big, sizeof(big), NULL,
+	    0, 0), -1);
+	ck_assert_int_eq(store_ident_rotate(s, "w1", fresh, sizeof(fresh),
+	    big, sizeof(big), 1), -1);
+	ck_assert_int_eq(store_ident_get(s, "w1", &got), 0);
+	ck_assert_mem_eq(got.sealed, r.sealed, SEALED_KEY_MAX);
+	ck_assert_uint_eq(got.old_sealed_len, 0);
 	store_close(s);
 }
 END_TEST
@@ -770,6 +834,462 @@ START_TEST(test_migrate_from_v1)
 }
 END_TEST
 
+/* A file of schema version 2 keeps its rows; the new columns read as
+ * their defaults (no log yet: log_chunks -1; no old key). */
+START_TEST(test_migrate_from_v2)
+{
+	struct store	*s;
+	struct job_row	 got;
+	struct ident_row r;
+	struct strv	 tr = { 0 }, ids = { 0 };
+	struct job_filter f = { 0 };
+	char		 err[512];
+
+	ck_assert_int_ge(store_schema_latest(), 3);
+	ck_assert_msg(store__create_at(dbpath, 2, err, sizeof(err)) == 0,
+	    "%s", err);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 2);
+	raw_exec("INSERT INTO identities (name, role, key_sealed, created) "
+	    "VALUES ('w1', 2, x'0102030405', 77)");
+	raw_exec("INSERT INTO jobs (id, client, session, binary, args, env, "
+	    "paths, state, worker, exit_code, exit_signal, reason, created, "
+	    "updated, exited) VALUES ('old', 'c1', 'sess', 'ffmpeg', "
+	    "'[\"-version\"]', '{}', '[]', 'failed', 'w1', 1, 0, 'boom', 100, "
+	    "200, 1)");
+	raw_exec("INSERT INTO job_transitions (job, ts, from_state, to_state) "
+	    "VALUES ('old', 100, '', 'failed')");
+	raw_exec("INSERT INTO worker_transitions (worker, ts, from_state, "
+	    "to_state, reason) VALUES ('w1', 50, '', 'online', 'registered')");
+
+	s = open_db();
+	ck_assert_int_eq(store_schema_version(s), store_schema_latest());
+	ck_assert_int_eq(store_job_get(s, "old", &got), 0);
+	ck_assert_str_eq(got.state, "failed");
+	ck_assert_str_eq(got.worker, "w1");
+	ck_assert_str_eq(got.reason, "boom");
+	ck_assert_str_eq(got.args, "[\"-version\"]");
+	ck_assert_int_eq(got.exit_code, 1);
+	ck_assert(got.exited);
+	ck_assert_int_eq(got.created, 100);
+	ck_assert_int_eq(got.updated, 200);
+	ck_assert(!got.detached);
+	ck_assert_int_eq(got.bytes_in, 0);
+	ck_assert_int_eq(got.bytes_out, 0);
+	ck_assert_ptr_null(got.progress);
+	ck_assert_ptr_null(got.log_tail);
+	ck_assert_int_eq(got.log_chunks, -1);
+	ck_assert_int_eq(got.log_skipped, 0);
+	store_job_clear(&got);
+
+	ck_assert_int_eq(store_ident_get(s, "w1", &r), 0);
+	ck_assert_int_eq(r.role, ROLE_WORKER);
+	ck_assert_uint_eq(r.sealed_len, 5);
+	ck_assert_mem_eq(r.sealed, "\x01\x02\x03\x04\x05", 5);
+	ck_assert_int_eq(r.created, 77);
+	ck_assert_uint_eq(r.old_sealed_len, 0);
+	ck_assert_int_eq(r.old_until, 0);
+
+	ck_assert_int_eq(store_job_transitions(s, "old", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 1);
+	ck_assert_str_eq(tr.v[0], "100 >failed -");
+	strv_free(&tr);
+	ck_assert_int_eq(store_worker_transitions(s, "w1", collect_trans, &tr),
+	    0);
+	ck_assert_uint_eq(tr.n, 1);
+	ck_assert_str_eq(tr.v[0], "50 >online registered");
+	strv_free(&tr);
+
+	/* The old job takes the new kinds of rows. */
+	ck_assert_int_eq(store_log_add(s, "old", 1, 150, 0, "log\n"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_logs"), 1);
+	ck_assert_int_eq(store_job_query(s, &f, collect_jobs, &ids), 0);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_str_eq(ids.v[0], "old");
+	strv_free(&ids);
+	store_close(s);
+}
+END_TEST
+
+/* Jobs for the query tests: id, state, created, updated, client, worker. */
+static void
+add_job(struct store *s, const char *id, const char *state, int64_t created,
+    int64_t updated, const char *client, const char *worker)
+{
+	struct job_row	j;
+
+	make_job(&j, id, state, created);
+	j.updated = updated;
+	snprintf(j.client, sizeof(j.client), "%s", client);
+	snprintf(j.worker, sizeof(j.worker), "%s", worker);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+}
+
+/* Run a query; the ids it gave, joined with ' '. */
+static void
+query(struct store *s, const struct job_filter *f, const char *want)
+{
+	struct strv	ids = { 0 };
+	char		got[256] = "";
+	size_t		i;
+
+	ck_assert_int_eq(store_job_query(s, f, collect_jobs, &ids), 0);
+	for (i = 0; i < ids.n; i++)
+		snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s%s",
+		    i > 0 ? " " : "", ids.v[i]);
+	ck_assert_str_eq(got, want);
+	strv_free(&ids);
+}
+
+static int
+first_only(const struct job_row *j, void *arg)
+{
+	strv_push(arg, j->id);
+	return 1;
+}
+
+START_TEST(test_job_query)
+{
+	static const char *const active[] = { "running", "pending", NULL };
+	static const char *const done[] = { "completed", NULL };
+	static const char *const bad[] = { "no such", NULL };
+	struct store		*s;
+	struct job_filter	 f;
+	struct strv		 ids = { 0 };
+
+	s = open_db();
+	add_job(s, "a", "completed", 100, 150, "c1", "w1");
+	add_job(s, "b", "running", 200, 200, "c2", "w1");
+	add_job(s, "c", "failed", 300, 5000, "c1", "w2");
+	add_job(s, "d", "pending", 400, 400, "c1", "");
+	add_job(s, "e", "canceled", 500, 600, "c2", "w2");
+	add_job(s, "f", "assigned", 50, 60, "c3", "w3");
+
+	/* Newest first. */
+	memset(&f, 0, sizeof(f));
+	query(s, &f, "e d c b a f");
+	f.states = active;
+	query(s, &f, "d b");
+	f.states = done;
+	query(s, &f, "a");
+
+	/* Finished jobs updated since; unfinished ones however old. */
+	memset(&f, 0, sizeof(f));
+	f.since = 1000;
+	query(s, &f, "d c b f");
+	f.since = 600;
+	query(s, &f, "e d c b f");
+	f.states = done;
+	query(s, &f, "");
+
+	memset(&f, 0, sizeof(f));
+	f.client = "c1";
+	query(s, &f, "d c a");
+	f.since = 1000;
+	query(s, &f, "d c");
+	memset(&f, 0, sizeof(f));
+	f.worker = "w2";
+	query(s, &f, "e c");
+	f.worker = "";
+	query(s, &f, "d");
+	f.worker = "nobody";
+	query(s, &f, "");
+
+	memset(&f, 0, sizeof(f));
+	f.limit = 2;
+	query(s, &f, "e d");
+	f.before_created = 400;
+	f.before_id = "d";
+	query(s, &f, "c b");
+	f.limit = 0;
+	query(s, &f, "c b a f");
+
+	/* The callback stops it. */
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(store_job_query(s, &f, first_only, &ids), 0);
+	ck_assert_uint_eq(ids.n, 1);
+	ck_assert_str_eq(ids.v[0], "e");
+	strv_free(&ids);
+
+	f.states = bad;
+	ck_assert_int_eq(store_job_query(s, &f, collect_jobs, &ids), -1);
+	ck_assert_uint_eq(ids.n, 0);
+	store_close(s);
+}
+END_TEST
+
+struct page {
+	struct strv	ids;
+	int64_t		last_created;
+	char		last_id[ID_BUF];
+	int		rows;
+};
+
+static int
+collect_page(const struct job_row *j, void *arg)
+{
+	struct page	*p = arg;
+
+	strv_push(&p->ids, j->id);
+	p->last_created = j->created;
+	snprintf(p->last_id, sizeof(p->last_id), "%s", j->id);
+	p->rows++;
+	return 0;
+}
+
+/* Walking pages from the cursor of the last row returns each job once,
+ * in order, even across jobs created in the same millisecond. */
+START_TEST(test_job_query_pages)
+{
+	static const char *const want[] = { "late", "s7", "s6", "s5", "s4",
+	    "s3", "s2", "s1", "early2", "early1" };
+	static const char *const active[] = { "running", NULL };
+	struct store		*s;
+	struct job_filter	 f;
+	struct page		 p;
+	char			 id[16];
+	int			 i, pages, limit;
+
+	s = open_db();
+	add_job(s, "early1", "completed", 900, 900, "c1", "w1");
+	add_job(s, "early2", "running", 900, 900, "c1", "w1");
+	/* Inserted out of id order on purpose. */
+	for (i = 7; i >= 1; i -= 2) {
+		snprintf(id, sizeof(id), "s%d", i);
+		add_job(s, id, i % 3 ? "running" : "failed", 1000, 1000, "c1",
+		    "w1");
+	}
+	for (i = 2; i <= 6; i += 2) {
+		snprintf(id, sizeof(id), "s%d", i);
+		add_job(s, id, "running", 1000, 1000, "c1", "w1");
+	}
+	add_job(s, "late", "pending", 1100, 1100, "c1", "");
+
+	for (limit = 1; limit <= 4; limit++) {
+		memset(&f, 0, sizeof(f));
+		memset(&p, 0, sizeof(p));
+		f.limit = limit;
+		for (pages = 0; pages < 20; pages++) {
+			p.rows = 0;
+			ck_assert_int_eq(store_job_query(s, &f, collect_page,
+			    &p), 0);
+			ck_assert_int_le(p.rows, limit);
+			if (p.rows == 0)
+				break;
+			f.before_created = p.last_created;
+			f.before_id = p.last_id;
+		}
+		ck_assert_int_eq(pages, (nitems(want) + limit - 1) / limit);
+		ck_assert_uint_eq(p.ids.n, nitems(want));
+		for (i = 0; i < (int)nitems(want); i++)
+			ck_assert_str_eq(p.ids.v[i], want[i]);
+		strv_free(&p.ids);
+	}
+
+	/* Pages of a filtered query. */
+	memset(&f, 0, sizeof(f));
+	memset(&p, 0, sizeof(p));
+	f.states = active;
+	f.limit = 2;
+	f.before_created = 1000;
+	f.before_id = "s5";
+	ck_assert_int_eq(store_job_query(s, &f, collect_page, &p), 0);
+	ck_assert_uint_eq(p.ids.n, 2);
+	ck_assert_str_eq(p.ids.v[0], "s4");
+	ck_assert_str_eq(p.ids.v[1], "s2");
+	strv_free(&p.ids);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_job_end)
+{
+	struct store	*s;
+	struct job_row	 j, got;
+
+	s = open_db();
+	make_job(&j, "job1", "running", 1000);
+	j.detached = true;
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert(got.detached);
+	ck_assert_int_eq(got.bytes_in, 0);
+	ck_assert_int_eq(got.bytes_out, 0);
+	ck_assert_ptr_null(got.progress);
+	ck_assert_ptr_null(got.log_tail);
+	ck_assert_int_eq(got.log_chunks, -1);
+	ck_assert_int_eq(got.log_skipped, 0);
+	store_job_clear(&got);
+
+	ck_assert_int_eq(store_job_set_end(s, "job1", 1234567890123LL, 4567,
+	    "frame=200 out_time_ms=8000 duration_ms=8000", "last words\n", 3,
+	    99), 0);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_int_eq(got.bytes_in, 1234567890123LL);
+	ck_assert_int_eq(got.bytes_out, 4567);
+	ck_assert_str_eq(got.progress,
+	    "frame=200 out_time_ms=8000 duration_ms=8000");
+	ck_assert_str_eq(got.log_tail, "last words\n");
+	ck_assert_int_eq(got.log_chunks, 3);
+	ck_assert_int_eq(got.log_skipped, 99);
+	ck_assert_str_eq(got.state, "running");
+	store_job_clear(&got);
+
+	/* No progress in the report: the last one stays. */
+	ck_assert_int_eq(store_job_set_end(s, "job1", 1, 2, NULL, "", 0, 0),
+	    0);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.progress,
+	    "frame=200 out_time_ms=8000 duration_ms=8000");
+	ck_assert_int_eq(got.bytes_in, 1);
+	ck_assert_int_eq(got.bytes_out, 2);
+	ck_assert_str_eq(got.log_tail, "");
+	ck_assert_int_eq(got.log_chunks, 0);
+	ck_assert_int_eq(got.log_skipped, 0);
+	store_job_clear(&got);
+
+	/* Deferred like the other writes of the loop. */
+	store_defer(s, true);
+	ck_assert_int_eq(store_job_set_end(s, "job1", 5, 6, "frame=300", "t",
+	    7, 8), 0);
+	ck_assert_uint_eq(store_pending(s), 1);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_int_eq(got.bytes_in, 1);
+	store_job_clear(&got);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_job_get(s, "job1", &got), 0);
+	ck_assert_str_eq(got.progress, "frame=300");
+	ck_assert_int_eq(got.bytes_in, 5);
+	ck_assert_int_eq(got.bytes_out, 6);
+	ck_assert_str_eq(got.log_tail, "t");
+	ck_assert_int_eq(got.log_chunks, 7);
+	ck_assert_int_eq(got.log_skipped, 8);
+	store_job_clear(&got);
+	store_close(s);
+}
+END_TEST
+
+static int
+collect_log(int64_t seq, int64_t ts, int64_t skipped, const char *text,
+    size_t len, void *arg)
+{
+	struct strv	*sv = arg;
+	char		 line[128];
+
+	ck_assert_uint_eq(strlen(text), len);
+	snprintf(line, sizeof(line), "%lld %lld %lld %s", (long long)seq,
+	    (long long)ts, (long long)skipped, text);
+	strv_push(sv, line);
+	return 0;
+}
+
+static int
+collect_log_first(int64_t seq, int64_t ts, int64_t skipped,
+    const char *text, size_t len, void *arg)
+{
+	collect_log(seq, ts, skipped, text, len, arg);
+	return 1;
+}
+
+static int
+collect_sizes(int64_t seq, int64_t len, void *arg)
+{
+	struct strv	*sv = arg;
+	char		 line[64];
+
+	snprintf(line, sizeof(line), "%lld:%lld", (long long)seq,
+	    (long long)len);
+	strv_push(sv, line);
+	return 0;
+}
+
+START_TEST(test_job_log)
+{
+	static const char *const terminal[] = { "completed", "failed",
+	    "canceled", NULL };
+	struct store	*s;
+	struct job_row	 j;
+	struct strv	 sv = { 0 };
+
+	s = open_db();
+	make_job(&j, "j1", "running", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+	make_job(&j, "j2", "completed", 1000);
+	ck_assert_int_eq(store_job_insert(s, &j), 0);
+
+	/* Added out of order; listed by seq.  A repeated seq is ignored. */
+	ck_assert_int_eq(store_log_add(s, "j1", 1, 10, 0, "one\n"), 0);
+	ck_assert_int_eq(store_log_add(s, "j1", 3, 30, 512, "three\n"), 0);
+	ck_assert_int_eq(store_log_add(s, "j1", 2, 20, 0, "caf\xc3\xa9\n"),
+	    0);
+	ck_assert_int_eq(store_log_add(s, "j1", 2, 25, 1, "again\n"), 0);
+	ck_assert_int_eq(store_log_add(s, "j2", 1, 40, 0, "other\n"), 0);
+
+	ck_assert_int_eq(store_log_list(s, "j1", 0, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 3);
+	ck_assert_str_eq(sv.v[0], "1 10 0 one\n");
+	ck_assert_str_eq(sv.v[1], "2 20 0 caf\xc3\xa9\n");
+	ck_assert_str_eq(sv.v[2], "3 30 512 three\n");
+	strv_free(&sv);
+	ck_assert_int_eq(store_log_list(s, "j1", 1, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 2);
+	ck_assert_str_eq(sv.v[0], "2 20 0 caf\xc3\xa9\n");
+	strv_free(&sv);
+	ck_assert_int_eq(store_log_list(s, "j1", 3, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 0);
+	ck_assert_int_eq(store_log_list(s, "nope", 0, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 0);
+	ck_assert_int_eq(store_log_list(s, "j1", 0, collect_log_first, &sv),
+	    0);
+	ck_assert_uint_eq(sv.n, 1);
+	strv_free(&sv);
+
+	/* Sizes in bytes, not characters. */
+	ck_assert_int_eq(store_log_sizes(s, "j1", collect_sizes, &sv), 0);
+	ck_assert_uint_eq(sv.n, 3);
+	ck_assert_str_eq(sv.v[0], "1:4");
+	ck_assert_str_eq(sv.v[1], "2:6");
+	ck_assert_str_eq(sv.v[2], "3:6");
+	strv_free(&sv);
+
+	ck_assert_int_eq(store_log_drop(s, "j1", 1), 0);
+	ck_assert_int_eq(store_log_drop(s, "j1", 9), 0);
+	ck_assert_int_eq(store_log_list(s, "j1", 0, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 2);
+	ck_assert_str_eq(sv.v[0], "2 20 0 caf\xc3\xa9\n");
+	strv_free(&sv);
+	ck_assert_int_eq(store_log_sizes(s, "j1", collect_sizes, &sv), 0);
+	ck_assert_uint_eq(sv.n, 2);
+	ck_assert_str_eq(sv.v[0], "2:6");
+	strv_free(&sv);
+
+	/* Deferred: written at the flush. */
+	store_defer(s, true);
+	ck_assert_int_eq(store_log_add(s, "j1", 4, 50, 0, "four\n"), 0);
+	ck_assert_int_eq(store_log_drop(s, "j1", 2), 0);
+	ck_assert_int_eq(store_log_list(s, "j1", 3, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 0);
+	ck_assert_int_eq(store_flush(s), 0);
+	ck_assert_int_eq(store_log_list(s, "j1", 0, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 2);
+	ck_assert_str_eq(sv.v[0], "3 30 512 three\n");
+	ck_assert_str_eq(sv.v[1], "4 50 0 four\n");
+	strv_free(&sv);
+	store_defer(s, false);
+
+	/* Purging a job takes its log with it (ON DELETE CASCADE). */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_logs"), 3);
+	ck_assert_int_eq(store_job_purge(s, terminal, 2000), 1);
+	ck_assert_int_eq(store_job_get(s, "j2", &j), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_logs WHERE job = "
+	    "'j2'"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM job_logs"), 2);
+	ck_assert_int_eq(store_log_list(s, "j2", 0, collect_log, &sv), 0);
+	ck_assert_uint_eq(sv.n, 0);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_row_typed)
 {
 	static const char *const bad_list[] = {
@@ -1022,6 +1542,7 @@ make_suite(void)
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_ident_rows);
 	tcase_add_test(tc, test_ident_oversized_blob);
+	tcase_add_test(tc, test_ident_rotate);
 	tcase_add_test(tc, test_job_insert_get);
 	tcase_add_test(tc, test_job_transition);
 	tcase_add_test(tc, test_job_transition_joins_tx);
@@ -1034,6 +1555,11 @@ make_suite(void)
 	tcase_add_test(tc, test_purge_batch);
 	tcase_add_test(tc, test_worker_transitions);
 	tcase_add_test(tc, test_migrate_from_v1);
+	tcase_add_test(tc, test_migrate_from_v2);
+	tcase_add_test(tc, test_job_query);
+	tcase_add_test(tc, test_job_query_pages);
+	tcase_add_test(tc, test_job_end);
+	tcase_add_test(tc, test_job_log);
 	tcase_add_test(tc, test_row_typed);
 	tcase_add_test(tc, test_master_key);
 	tcase_add_test(tc, test_seal_unseal);
