@@ -54,6 +54,15 @@ struct cli_env {
 	void			*arg;
 };
 
+/*
+ * The applet's own options, before its command: -c/--config FILE and
+ * -h/--help (parsing stops at the command, whose arguments may be an
+ * ffmpeg command line).  Returns -1 with *config (NULL if not given) and
+ * *first, the index of the command in argv; or the status to exit with
+ * after the help or a usage error.
+ */
+int	 cli_options(const struct cli_env *, int argc, char **argv,
+	    const char **config, int *first);
 int	 cli_dispatch(struct cli_env *, int argc, char **argv);
 /* The applet's usage: every command with its summary. */
 void	 cli_usage(const struct cli_env *, FILE *);

@@ -131,6 +131,39 @@ wants_help(int argc, char **argv)
 }
 
 int
+cli_options(const struct cli_env *env, int argc, char **argv,
+    const char **config, int *first)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int	ch;
+
+	*config = NULL;
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			*config = optarg;
+			break;
+		case 'h':
+			cli_usage(env, stdout);
+			return 0;
+		default:
+			fprintf(stderr, "%s: bad option or missing value: %s\n",
+			    env->prog, argv[optind - 1]);
+			cli_usage(env, stderr);
+			return EXIT_USAGE;
+		}
+	}
+	*first = optind;
+	return -1;
+}
+
+int
 cli_dispatch(struct cli_env *env, int argc, char **argv)
 {
 	const struct cli_cmd	*c, *found = NULL;

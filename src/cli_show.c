@@ -337,6 +337,21 @@ transitions(FILE *f, const cJSON *a, bool color)
 	table_free(&t);
 }
 
+/* "a ok, b missing" of an object of strings. */
+static void
+pairs(const cJSON *o, char *out, size_t len)
+{
+	const cJSON	*e;
+	size_t		 n;
+
+	out[0] = '\0';
+	cJSON_ArrayForEach(e, o) {
+		n = strlen(out);
+		snprintf(out + n, len - n, "%s%s %s", n > 0 ? ", " : "",
+		    e->string, cJSON_IsString(e) ? e->valuestring : "?");
+	}
+}
+
 /* One "key  value" line of a detail view. */
 static void
 field(struct table *t, const char *key, const char *val, enum tcolor c)
@@ -379,17 +394,9 @@ cli_show_worker(FILE *f, const cJSON *doc, bool color)
 	field(&t, "device slots", buf, TC_NONE);
 	field(&t, "version", jstr(w, "version"), TC_NONE);
 	field(&t, "ffmpeg", jstr(w, "ffmpeg_version"), TC_NONE);
-	buf[0] = '\0';
-	cJSON_ArrayForEach(s, jget(w, "binaries"))
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
-		    "%s%s %s", buf[0] ? ", " : "", s->string,
-		    cJSON_IsString(s) ? s->valuestring : "?");
+	pairs(jget(w, "binaries"), buf, sizeof(buf));
 	field(&t, "binaries", buf, TC_NONE);
-	buf[0] = '\0';
-	cJSON_ArrayForEach(s, jget(w, "paths"))
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
-		    "%s%s %s", buf[0] ? ", " : "", s->string,
-		    cJSON_IsString(s) ? s->valuestring : "?");
+	pairs(jget(w, "paths"), buf, sizeof(buf));
 	field(&t, "paths", buf, TC_NONE);
 	hw = jget(w, "hardware");
 	if (cJSON_IsObject(hw)) {

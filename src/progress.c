@@ -25,21 +25,26 @@ progress_init(struct progress *p)
 	p->fps = p->speed = -1;
 }
 
-/* A strict decimal number "123", "12.5"; false for anything else. */
+/*
+ * A decimal number, "123" or "12.5", between 0 and max; with exp, also
+ * with an exponent as ffmpeg's status line prints fast rates ("%.3g":
+ * 1.23e+03).  False for anything else.
+ */
 static bool
-parse_number(const char *s, size_t len, double max, double *out)
+parse_num(const char *s, size_t len, double max, bool exp, double *out)
 {
 	char	 buf[32], *end;
 	double	 v;
 	size_t	 i;
 	bool	 dot = false;
 
-	if (len == 0 || len >= sizeof(buf))
+	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)s[0]))
 		return false;
 	for (i = 0; i < len; i++) {
-		if (s[i] == '.' && !dot && i > 0)
+		if (s[i] == '.' && !dot)
 			dot = true;
-		else if (!isdigit((unsigned char)s[i]))
+		else if (!isdigit((unsigned char)s[i]) &&
+		    !(exp && strchr("e+-", s[i]) != NULL))
 			return false;
 	}
 	memcpy(buf, s, len);
@@ -51,26 +56,10 @@ parse_number(const char *s, size_t len, double max, double *out)
 	return true;
 }
 
-/* A number as ffmpeg's status line prints it ("%.3g": 2.39, 1.23e+03). */
 static bool
-parse_status_number(const char *s, size_t len, double max, double *out)
+parse_number(const char *s, size_t len, double max, double *out)
 {
-	char	 buf[32], *end;
-	double	 v;
-	size_t	 i;
-
-	if (len == 0 || len >= sizeof(buf) || !isdigit((unsigned char)s[0]))
-		return false;
-	for (i = 0; i < len; i++)
-		if (!isdigit((unsigned char)s[i]) && strchr(".e+-", s[i]) == NULL)
-			return false;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	v = strtod(buf, &end);
-	if (*end != '\0' || !isfinite(v) || v < 0 || v > max)
-		return false;
-	*out = v;
-	return true;
+	return parse_num(s, len, max, false, out);
 }
 
 int
@@ -171,11 +160,11 @@ progress_line(struct progress *p, const char *s, size_t len)
 	    parse_number(v, vlen, (double)FRAME_MAX, &d))
 		p->frame = (int64_t)d;
 	if ((v = field(s, len, "fps=", &vlen)) != NULL &&
-	    parse_status_number(v, vlen, RATE_MAX, &d))
+	    parse_num(v, vlen, RATE_MAX, true, &d))
 		p->fps = d;
 	if ((v = field(s, len, "speed=", &vlen)) != NULL) {
 		if (vlen > 1 && v[vlen - 1] == 'x' &&
-		    parse_status_number(v, vlen - 1, RATE_MAX, &d))
+		    parse_num(v, vlen - 1, RATE_MAX, true, &d))
 			p->speed = d;
 		else
 			p->speed = -1;	/* N/A */

@@ -598,14 +598,9 @@ static const struct cli_cmd admin_cmds[] = {
 int
 admin_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct admin_ctx	 ctx;
 	struct cli_env		 env;
-	int			 ch, rc;
+	int			 first, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&env, 0, sizeof(env));
@@ -621,6 +616,8 @@ admin_main(int argc, char **argv)
 	env.ncmds = nitems(admin_cmds);
 	env.connect = admin_connect;
 	env.arg = &ctx;
+	if ((rc = cli_options(&env, argc, argv, &ctx.config, &first)) != -1)
+		return rc;
 	if (sodium_init() < 0) {
 		admin_err("cannot initialise libsodium");
 		return 1;
@@ -629,23 +626,7 @@ admin_main(int argc, char **argv)
 	log_init("dffmpeg admin", LOG_SINK_STDERR, NULL);
 	log_set_level(LL_ERROR);
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			ctx.config = optarg;
-			break;
-		case 'h':
-			cli_usage(&env, stdout);
-			return 0;
-		default:
-			admin_err("bad option %s", argv[optind - 1]);
-			cli_usage(&env, stderr);
-			return EXIT_USAGE;
-		}
-	}
-	rc = cli_dispatch(&env, argc - optind, argv + optind);
+	rc = cli_dispatch(&env, argc - first, argv + first);
 	store_close(ctx.store);
 	if (ctx.loaded)
 		settings_free_coord(&ctx.conf);

@@ -14,7 +14,6 @@
  * The client's config (-c FILE or the search of config_find) gives the
  * identity, its key, the broker and the path variables.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,14 +278,9 @@ static const struct cli_cmd client_cmds[] = {
 int
 client_main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct client_ctx	 ctx;
 	struct cli_env		 env;
-	int			 ch, rc;
+	int			 first, rc;
 
 	memset(&ctx, 0, sizeof(ctx));
 	memset(&env, 0, sizeof(env));
@@ -300,30 +294,13 @@ client_main(int argc, char **argv)
 	env.ncmds = nitems(client_cmds);
 	env.connect = client_connect;
 	env.arg = &ctx;
-	/* Stop at the first non-option: the command's own arguments (an
-	 * ffmpeg command line) must not be parsed here. */
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+c:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			ctx.config = optarg;
-			break;
-		case 'h':
-			cli_usage(&env, stdout);
-			return 0;
-		default:
-			fprintf(stderr, "dffmpeg client: bad option %s\n",
-			    argv[optind - 1]);
-			cli_usage(&env, stderr);
-			return EXIT_USAGE;
-		}
-	}
+	if ((rc = cli_options(&env, argc, argv, &ctx.config, &first)) != -1)
+		return rc;
 	if (sodium_init() < 0)
 		return 1;
 	log_init("dffmpeg-client", LOG_SINK_STDERR, NULL);
 	log_set_level(LL_ERROR);
-	rc = cli_dispatch(&env, argc - optind, argv + optind);
+	rc = cli_dispatch(&env, argc - first, argv + first);
 	if (ctx.loaded)
 		settings_free_client(&ctx.conf);
 	return rc;

@@ -42,10 +42,10 @@ C job show --json "$okid" | jget "(d['job']['state'], d['job']['exit_code'], d['
     bad "job show --json"
 grep -qx "('completed', 0, True, \['pending', 'assigned', 'running', 'completed'\])" "$T/j" || bad "job show --json: $(cat "$T/j")"
 
-# A log larger than a page and than job_log_max (256 KiB): a line per
-# frame.  Its beginning and its end are ffmpeg's; what was dropped in
-# between is said.
-"$T/bin/ffmpeg" -hide_banner -f lavfi -i testsrc=duration=48:size=32x32:rate=25 -vf showinfo \
+# A log larger than a page (192 KiB) and than job_log_max (256 KiB): a
+# line per frame, 1000 frames in 4 s.  Its beginning and its end are
+# ffmpeg's; what was dropped in between is said.
+"$T/bin/ffmpeg" -hide_banner -re -f lavfi -i testsrc=duration=4:size=32x32:rate=250 -vf showinfo \
     -f null - </dev/null >/dev/null 2>"$T/big.err" || fail "the showinfo job failed"
 big=$(job_by "showinfo") || fail "job list lacks the showinfo job"
 C job logs "$big" >"$T/big.log" || bad "job logs of a large log"
