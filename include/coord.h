@@ -10,6 +10,7 @@
  *   coord_jobs.c  the job lifecycle: transitions, placement, cancels, and
  *                 what a worker's loss or silence does to its jobs
  *   coord_presence.c  wills, goodbyes and the silence watch
+ *   coord_workers.c   registrations, heartbeats and job reports
  *   coord_admin.c the operations of `dffmpeg admin`
  *   coord_query.c the documents of `query` (and of the HTTP API)
  *   coord_logs.c  job logs: the batches workers send, and their pages
@@ -186,6 +187,22 @@ void	 coord_worker_strays(struct coord *, struct cworker *,
 /* A change of w's state, as the registry records it. */
 void	 coord_worker_record(void *arg, const struct cworker *,
 	    enum worker_state from, enum worker_state to, const char *reason);
+
+/* ---- coord_workers.c: the handlers of what workers send ---- */
+
+void	 coord_worker_register(struct coord *, const struct sender *,
+	    const struct msg *);
+/* Also takes the progress of the worker's jobs. */
+void	 coord_worker_heartbeat(struct coord *, const struct sender *,
+	    const struct msg *);
+void	 coord_report_started(struct coord *, const struct sender *,
+	    const struct msg *);
+void	 coord_report_rejected(struct coord *, const struct sender *,
+	    const struct msg *);
+/* Also records the job's byte counts, last progress and the rest of its
+ * log, for a job that ended without it too. */
+void	 coord_report_finished(struct coord *, const struct sender *,
+	    const struct msg *);
 
 /* ---- coord_presence.c ---- */
 

@@ -1,6 +1,6 @@
 /*
- * dffmpeg coordinator: the message handlers, the uplink, the janitor and
- * the wiring of the modules named in coord.h.
+ * dffmpeg coordinator: the clients' message handlers, the handler table,
+ * the uplink, the janitor and the wiring of the modules named in coord.h.
  *
  * Every uplink message arrives on P/coord/<sender>, is verified with the
  * sender's key and role (msg_decode), checked against the replay cache and
@@ -9,7 +9,8 @@
  * gets the same answer without being acted on twice.  The coordinator is
  * not on the data path: it hands out job keys and watches job states.
  *
- * Presence (wills, goodbyes, silence) is in coord_presence.c.
+ * Presence (wills, goodbyes, silence) is in coord_presence.c, what
+ * workers send in coord_workers.c.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -29,7 +30,6 @@
 #include "log.h"
 #include "loop.h"
 #include "mqtt.h"
-#include "progress.h"
 #include "store.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -40,7 +40,6 @@
 #define PURGE_INTERVAL_MS	(3600 * 1000)
 #define PURGE_BATCH		500
 #define AUTH_WARN_INTERVAL_MS	10000
-#define CONFLICT_WARN_MS	30000
 #define BUSY_TIMEOUT_MS		20
 
 typedef void (*handler_fn)(struct coord *, const struct sender *,
@@ -288,266 +287,6 @@ handle_cancel(struct coord *c, const struct sender *s, const struct msg *req)
 	coord_answer(c, s, req, &m);
 }
 
-/* ---- handlers: workers ---- */
-
-/*
- * Two processes claiming one identity: a register from a new session while
- * the current one is alive.  The first keeps it; the other is told so and
- * tries again later (it takes over once the first is gone).
- */
-static bool
-register_conflict(struct cworker *w, const char *session)
-{
-	int64_t	now = mono_ms();
-
-	if (w->session[0] == '\0' || strcmp(w->session, session) == 0 ||
-	    !worker_state_present(w->state) || w->state == WS_REGISTERING ||
-	    now - w->last_seen > registry_stale_after(w))
-		return false;
-	if (now - w->conflict_warned >= CONFLICT_WARN_MS) {
-		w->conflict_warned = now;
-		log_warnx("two processes claim worker identity '%s' (sessions "
-		    "%s and %s): each worker needs its own identity; keeping "
-		    "%s", w->name, w->session, session, w->session);
-	}
-	return true;
-}
-
-static void
-handle_register(struct coord *c, const struct sender *s, const struct msg *req)
-{
-	struct cworker	*w = registry_find(&c->reg, s->name);
-	struct msg	 m;
-
-	if (w == NULL)
-		w = registry_add(&c->reg, s->name);
-	if (register_conflict(w, req->session)) {
-		msg_init(&m, MT_REREGISTER, COORDINATOR_NAME);
-		msg_set_str(&m, F_SESSION, req->session);
-		msg_set_str(&m, F_REASON, "conflict");
-		coord_answer(c, s, req, &m);
-		return;
-	}
-	if (strcmp(w->session, req->session) != 0) {
-		log_info("worker %s registered (session %s)", w->name,
-		    req->session);
-		snprintf(w->session, sizeof(w->session), "%s", req->session);
-		w->epoch = w->will_epoch = 0;
-	}
-	/* The answer first: the worker acts on nothing (such as the cancels
-	 * of the reconciliation) before its registration is accepted. */
-	msg_init(&m, MT_REGISTERED, COORDINATOR_NAME);
-	msg_set_str(&m, F_SESSION, req->session);
-	coord_answer(c, s, req, &m);
-	registry_update(w, req, mono_ms());
-	registry_transition(&c->reg, w, registry_reported_state(w),
-	    "registered");
-	coord_worker_reconcile(c, w, &req->running, &req->reporting);
-	store_worker_seen(c->store, w->name, w->session,
-	    worker_state_name(w->state), now_ms());
-	coord_dirty(c);
-	coord_admin_resend(c, w);
-	coord_schedule(c);
-}
-
-/* The progress a worker reports of its jobs (job id -> wire text). */
-static void
-take_progress(struct coord *c, const struct sender *s,
-    const struct strmap *progress)
-{
-	struct cjob	*j;
-	struct progress	 p;
-	size_t		 i;
-
-	for (i = 0; i < progress->n; i++) {
-		j = jobtab_find(&c->jobs, progress->keys[i]);
-		if (j == NULL || strcmp(j->worker, s->name) != 0)
-			continue;
-		if (progress_parse(progress->vals[i], &p) != 0) {
-			log_debug("job %s: malformed progress from %s", j->id,
-			    s->name);
-			continue;
-		}
-		j->progress = p;
-	}
-}
-
-static void
-handle_heartbeat(struct coord *c, const struct sender *s,
-    const struct msg *req)
-{
-	struct cworker	*w = registry_find(&c->reg, s->name);
-	struct msg	 m;
-
-	if (w == NULL || strcmp(w->session, req->session) != 0 ||
-	    !worker_state_present(w->state) || w->state == WS_REGISTERING) {
-		/* Unknown to us, declared lost, or another process: what
-		 * was decided meanwhile is settled by its registration. */
-		msg_init(&m, MT_REREGISTER, COORDINATOR_NAME);
-		msg_set_str(&m, F_SESSION, req->session);
-		if (w != NULL && w->state == WS_LOST &&
-		    strcmp(w->session, req->session) == 0)
-			msg_set_str(&m, F_REASON, "lost");
-		coord_answer(c, s, req, &m);
-		return;
-	}
-	registry_update(w, req, mono_ms());
-	take_progress(c, s, &req->progress);
-	registry_transition(&c->reg, w, registry_reported_state(w),
-	    w->state == WS_STALE ? "heartbeating again" : w->reports_draining ?
-	    "it reports draining" : "it takes jobs again");
-	coord_worker_strays(c, w, &req->running);
-	coord_admin_resend(c, w);
-	msg_init(&m, MT_ACK, COORDINATOR_NAME);
-	coord_answer(c, s, req, &m);
-	coord_schedule(c);
-}
-
-/* The job a worker reports on, if it is that worker's. */
-static struct cjob *
-worker_job(struct coord *c, const struct sender *s, const char *id)
-{
-	struct cjob	*j = jobtab_find(&c->jobs, id);
-
-	if (j == NULL || strcmp(j->worker, s->name) != 0)
-		return NULL;
-	return j;
-}
-
-static void
-ack(struct coord *c, const struct sender *s, const struct msg *req)
-{
-	struct msg	m;
-
-	msg_init(&m, MT_ACK, COORDINATOR_NAME);
-	msg_set_str(&m, F_JOB, req->job);
-	coord_answer(c, s, req, &m);
-}
-
-static void
-handle_started(struct coord *c, const struct sender *s, const struct msg *req)
-{
-	struct cjob	*j = worker_job(c, s, req->job);
-	struct msg	 m;
-
-	if (j != NULL && j->state == JS_ASSIGNED) {
-		coord_job_transition(c, j, JS_RUNNING, NULL);
-		msg_clear(&j->assign);
-		j->assigning = false;
-	} else if (j == NULL) {
-		/* It was taken back (assign timeout, stale worker) or has
-		 * ended: this copy must not run. */
-		log_warnx("job %s started on %s, which no longer has it; "
-		    "canceling that copy", req->job, s->name);
-		msg_init(&m, MT_CANCEL, COORDINATOR_NAME);
-		msg_set_str(&m, F_JOB, req->job);
-		coord_to_worker(c, s->name, &m);
-	}
-	ack(c, s, req);
-}
-
-static void
-handle_rejected(struct coord *c, const struct sender *s,
-    const struct msg *req)
-{
-	struct cjob	*j = worker_job(c, s, req->job);
-	char		 text[512];
-
-	if (j != NULL && j->state == JS_ASSIGNED &&
-	    strcmp(req->reason, "draining") == 0) {
-		struct cworker *w = registry_find(&c->reg, s->name);
-
-		if (w != NULL) {
-			w->reports_draining = true;
-			registry_transition(&c->reg, w, WS_DRAINING,
-			    "it reports draining");
-		}
-		coord_job_transition(c, j, JS_PENDING, "the worker is "
-		    "draining");
-	} else if (j != NULL && j->state == JS_ASSIGNED) {
-		snprintf(text, sizeof(text), "worker %s cannot run the job: "
-		    "%s", s->name, req->present & FBIT(F_TEXT) ? req->text :
-		    req->reason);
-		coord_job_fail(c, j, req->reason, text);
-	} else if (j != NULL && j->state == JS_CANCELING)
-		coord_job_end(c, j, JS_CANCELED, "rejected by the worker");
-	ack(c, s, req);
-	coord_schedule(c);
-}
-
-/* What a job's end report says beyond its status: bytes, the last
- * progress, the rest of its log. */
-static void
-finished_record(struct coord *c, const char *id, const struct msg *req)
-{
-	const char	*prog = strmap_get(&req->progress, id);
-	struct progress	 p;
-
-	if (prog != NULL && progress_parse(prog, &p) != 0)
-		prog = NULL;
-	store_job_set_end(c->store, id,
-	    req->present & FBIT(F_BYTES_IN) ? req->bytes_in : 0,
-	    req->present & FBIT(F_BYTES_OUT) ? req->bytes_out : 0, prog,
-	    req->present & FBIT(F_TEXT) ? req->text : NULL,
-	    req->present & FBIT(F_SEQ) && req->seq >= 0 ? req->seq : 0,
-	    req->present & FBIT(F_SKIPPED) ? req->skipped : 0);
-}
-
-/* The end report of a job that ended without it (its worker was taken
- * for lost, say): its log and counts are still worth keeping. */
-static void
-finished_late(struct coord *c, const struct sender *s,
-    const struct msg *req)
-{
-	struct job_row	row;
-
-	memset(&row, 0, sizeof(row));
-	if (name_valid(req->job, ID_LEN) &&
-	    store_job_get(c->store, req->job, &row) == 0 &&
-	    strcmp(row.worker, s->name) == 0 && row.log_chunks < 0)
-		finished_record(c, req->job, req);
-	store_job_clear(&row);
-}
-
-static void
-handle_finished(struct coord *c, const struct sender *s,
-    const struct msg *req)
-{
-	struct cjob	*j = worker_job(c, s, req->job);
-	struct msg	 m;
-	char		 reason[64];
-
-	if (j == NULL) {
-		finished_late(c, s, req);
-		ack(c, s, req);
-		return;
-	}
-	store_job_set_exit(c->store, j->id, (int)req->code, (int)req->signal);
-	finished_record(c, j->id, req);
-	if (req->signal != 0)
-		snprintf(reason, sizeof(reason), "killed by signal %lld",
-		    (long long)req->signal);
-	else
-		snprintf(reason, sizeof(reason), "exited with code %lld",
-		    (long long)req->code);
-	if (j->state == JS_ASSIGNED)
-		coord_job_transition(c, j, JS_RUNNING, "finished before "
-		    "started");
-	if (j->state == JS_CANCELING)
-		coord_job_transition(c, j, JS_CANCELED, reason);
-	else
-		coord_job_transition(c, j, req->code == 0 && req->signal == 0 ?
-		    JS_COMPLETED : JS_FAILED, reason);
-	msg_init(&m, MT_FINISHED, COORDINATOR_NAME);
-	msg_set_str(&m, F_JOB, j->id);
-	msg_set_int(&m, F_CODE, req->code);
-	msg_set_int(&m, F_SIGNAL, req->signal);
-	coord_to_client(c, j, &m);
-	jobtab_forget(&c->jobs, j);
-	ack(c, s, req);
-	coord_schedule(c);
-}
-
 static void
 handle_admin(struct coord *c, const struct sender *s, const struct msg *req)
 {
@@ -564,11 +303,11 @@ static const struct {
 	enum msg_type	 type;
 	handler_fn	 fn;
 } handlers[] = {
-	{ MT_REGISTER, handle_register },
-	{ MT_HEARTBEAT, handle_heartbeat },
-	{ MT_STARTED, handle_started },
-	{ MT_REJECTED, handle_rejected },
-	{ MT_FINISHED, handle_finished },
+	{ MT_REGISTER, coord_worker_register },
+	{ MT_HEARTBEAT, coord_worker_heartbeat },
+	{ MT_STARTED, coord_report_started },
+	{ MT_REJECTED, coord_report_rejected },
+	{ MT_FINISHED, coord_report_finished },
 	{ MT_BYE, coord_presence_bye },
 	{ MT_GONE, coord_presence_gone },
 	{ MT_SUBMIT, handle_submit },
