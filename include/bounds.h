@@ -27,6 +27,15 @@
 #define PIPE_SIZE		(1024 * 1024)	/* a job's stdout/stderr pipes */
 #define STREAM_WINDOW_DEFAULT	(4 * 1024 * 1024)
 
+/* Job logs (joblog.h, coord_logs.c) and the pages of queries. */
+#define JOBLOG_BATCH_MAX	(32 * 1024)	/* one `log` batch */
+#define JOBLOG_REST_MAX		STDERR_TAIL_MAX	/* the rest, in `finished` */
+#define LOG_BATCHES_MAX		4096		/* kept per job */
+#define LOG_PAGE_BYTES		(192 * 1024)	/* of a `logs` page */
+#define JOBS_PAGE_BYTES		(256 * 1024)	/* of a `jobs` page */
+#define WORKERS_PAGE_BYTES	(256 * 1024)	/* of a `workers` page */
+#define DOC_BYTES_MAX		(400 * 1024)	/* of any other answer */
+
 #define REPLAY_WINDOW_MS	30000
 #define RETRY_INITIAL_MS	500
 #define RETRY_MAX_MS		5000

@@ -12,7 +12,8 @@
  * coordinator holding another key for the identity, or no coordinator.
  *
  * Return values: 0 answered, -1 failed (the reason printed on stderr as
- * "<prog>: ..."), -2 interrupted by a signal (nothing printed).
+ * "<prog>: ...", unless quiet is set: a caller that keeps trying says
+ * so itself), -2 interrupted by a signal (nothing printed).
  */
 #ifndef DFFMPEG_CLI_H
 #define DFFMPEG_CLI_H
@@ -55,6 +56,8 @@ struct cli {
 	bool			 interrupted;
 	bool			 closed;
 	bool			 ready;		/* connected and subscribed */
+	bool			 quiet;		/* silence is the caller's to
+						   report */
 	bool			 timed_out;
 	/* The answer being waited for: by ref, or by job. */
 	char			 want_ref[ID_BUF];

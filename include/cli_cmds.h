@@ -125,7 +125,7 @@ int	 cli_cmd_job_attach(struct cli_env *, int, char **);
 	"worker's kill_grace", NULL, cli_cmd_job_cancel, 0 }
 #define CLI_CMD_JOB_ATTACH { "job attach", "ID", \
 	"follow a job's log on stderr and exit with the job's status; " \
-	"Ctrl-C cancels the job (twice: leave it running)", NULL, \
+	"Ctrl-C cancels the job (a second one stops watching)", NULL, \
 	cli_cmd_job_attach, 0 }
 
 #endif

@@ -29,6 +29,11 @@ void	 cli_show_worker(FILE *, const struct cJSON *doc, bool color);
 void	 cli_show_jobs(FILE *, const struct cJSON *jobs, int64_t now,
 	    bool color);
 void	 cli_show_job(FILE *, const struct cJSON *doc, bool color);
+/* Print text from another host (a job's log) to f: as it is into a file
+ * or a pipe, byte for byte; on a terminal, with every control character
+ * but newline, carriage return and tab, and invalid UTF-8, shown as '?'
+ * (an escape sequence in a log must not drive the reader's terminal). */
+void	 cli_show_text(FILE *, const char *);
 /* Print the document as JSON (indented), with a newline. */
 void	 cli_show_json(FILE *, const struct cJSON *doc);
 

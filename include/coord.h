@@ -252,8 +252,8 @@ struct job_query {
 };
 
 /* The documents (owned; cJSON_Delete).  client, where given, restricts
- * them to that client's jobs; NULL is an administrator's view.  NULL
- * with err filled when there is no such thing. */
+ * them to that client's jobs; NULL is an administrator's view.  Those
+ * with an err return NULL with it filled when there is no such thing. */
 struct cJSON *coord_doc_status(struct coord *, const char *client);
 struct cJSON *coord_doc_worker(struct coord *, const struct cworker *,
 	    bool detail, const char *client);

@@ -22,7 +22,8 @@
  * second.  joblog_next hands out one batch of at most JOBLOG_BATCH_MAX
  * bytes, at most one every JOBLOG_INTERVAL_MS unless a whole batch is
  * waiting, and never while the previous one is unacknowledged: one batch
- * in flight per job.
+ * in flight per job while it runs.  At its end joblog_final hands out
+ * what is left at once, in as many batches as it takes.
  */
 #ifndef DFFMPEG_JOBLOG_H
 #define DFFMPEG_JOBLOG_H
@@ -35,12 +36,10 @@
 #include "progress.h"
 #include "util.h"
 
-#define JOBLOG_BATCH_MAX	(32 * 1024)
 #define JOBLOG_QUEUE_MAX	(256 * 1024)
 #define JOBLOG_LINE_MAX		(8 * 1024)
 #define JOBLOG_HEAD_MAX		(16 * 1024)
 #define JOBLOG_INTERVAL_MS	1000
-#define JOBLOG_REST_MAX		STDERR_TAIL_MAX	/* in `finished` */
 
 struct joblog {
 	struct buf	 queue;		/* complete text, not yet shipped */
@@ -63,23 +62,30 @@ void	 joblog_feed(struct joblog *, const uint8_t *, size_t);
 /*
  * The next batch to send at now (mono ms), or NULL: an owned,
  * NUL-terminated, valid UTF-8 text with its sequence number (*seq) and
- * the bytes dropped before it (*skipped).  now_please: whatever the time
- * since the last one (at the job's end).  The batch counts as in flight
+ * the bytes dropped before it (*skipped).  The batch counts as in flight
  * until joblog_acked; the caller records its message id in inflight_id.
  */
-char	*joblog_next(struct joblog *, int64_t now, bool now_please,
-	    int64_t *seq, uint64_t *skipped);
-/* Whether the log's head is waiting with a drop after it: at the job's
- * end it goes as a batch of its own before the rest. */
-bool	 joblog_head_waits(const struct joblog *);
+char	*joblog_next(struct joblog *, int64_t now, int64_t *seq,
+	    uint64_t *skipped);
+/*
+ * At the end of the job, when batches are shipped: the next of the
+ * batches that carry everything left (the queue, then the last status
+ * line and an unended segment), whatever is in flight and whatever the
+ * time; NULL once nothing is left.  At most JOBLOG_QUEUE_MAX bytes in
+ * all.
+ */
+char	*joblog_final(struct joblog *, int64_t now, int64_t *seq,
+	    uint64_t *skipped);
 /* The coordinator has the batch whose message id is id (others are
  * ignored). */
 void	 joblog_acked(struct joblog *, const char *id);
 /*
- * At the end of the job: everything not handed out yet (queue, the last
- * status line, an unterminated segment), the last JOBLOG_REST_MAX bytes of
- * it, as owned valid UTF-8 (NULL if empty); *skipped as for joblog_next
- * and *seq the number of batches handed out before it.
+ * At the end of the job, when batches are not shipped (or after
+ * joblog_final, for what it left: nothing): everything not handed out yet
+ * (queue, the last status line, an unterminated segment), the last
+ * JOBLOG_REST_MAX bytes of it, as owned valid UTF-8 (NULL if empty);
+ * *skipped as for joblog_next and *seq the number of batches handed out
+ * before it.
  */
 char	*joblog_rest(struct joblog *, int64_t *seq, uint64_t *skipped);
 

@@ -225,7 +225,8 @@ cli_wait(struct cli *c, struct msg *resend, int64_t every)
 		return 0;
 	if (c->interrupted)
 		return -2;
-	cli_silence(c);
+	if (!c->quiet)
+		cli_silence(c);
 	return -1;
 }
 

@@ -537,7 +537,8 @@ cli_cmd_job_list(struct cli_env *env, int argc, char **argv)
 
 /*
  * Print a job's log from the start to f.  follow: until the job ends,
- * polling; otherwise what there is now.  *last gets the last page (for
+ * polling, and waiting out a coordinator that does not answer (a
+ * restart); otherwise what there is now.  *last gets the last page (for
  * the exit status), owned.  attach: Ctrl-C cancels the job once, and
  * following goes on until it ends.  Returns 0 or an exit status.
  */
@@ -547,12 +548,13 @@ read_log(struct cli_env *env, struct cli *cli, const char *id, FILE *f,
 {
 	struct cli_reply reply;
 	struct msg	 m;
-	cJSON		*doc, *text;
+	cJSON		*doc, *text, *next;
 	int64_t		 cursor = 0;
-	bool		 done = false, canceled = false;
+	bool		 done = false, canceled = false, waiting = false;
 	int		 rc = 0, r;
 
 	*last = NULL;
+	cli->quiet = follow;
 	while (!done) {
 		query_init(&m, cli, "logs", id);
 		msg_set_int(&m, F_SEQ, cursor);
@@ -565,23 +567,45 @@ read_log(struct cli_env *env, struct cli *cli, const char *id, FILE *f,
 			    "to stop watching)\n", env->prog, id);
 			msg_init(&m, MT_CANCEL, cli->node.name);
 			msg_set_str(&m, F_JOB, id);
-			r = cli_request(cli, &m, &reply);
+			if (cli_request(cli, &m, &reply) == 0 &&
+			    reply.has_code && reply.code != 0)
+				cli_err(cli, "job %s: %s", id, reply.text !=
+				    NULL ? reply.text : "not canceled");
 			cli_reply_free(&reply);
-			if (r == 0)
-				continue;
+			continue;
+		}
+		if (r == -1 && follow && cli->timed_out) {
+			/* The coordinator is away (a restart): wait. */
+			if (!waiting)
+				fprintf(stderr, "%s: no answer from the "
+				    "coordinator; still waiting (Ctrl-C to "
+				    "stop)\n", env->prog);
+			waiting = true;
+			if (cli_sleep(cli, FOLLOW_POLL_MS) == -2 && !attach) {
+				rc = EXIT_INTR;
+				break;
+			}
+			continue;
 		}
 		if (r != 0) {
 			rc = r == -2 ? EXIT_INTR : 1;
 			break;
 		}
+		waiting = false;
 		text = cJSON_GetObjectItem(doc, "text");
+		next = cJSON_GetObjectItem(doc, "next");
+		if (!cJSON_IsNumber(next)) {
+			cli_err(cli, "a page of the log without a cursor");
+			cJSON_Delete(doc);
+			rc = 1;
+			break;
+		}
 		if (cJSON_IsString(text) && *text->valuestring != '\0') {
-			fputs(text->valuestring, f);
+			cli_show_text(f, text->valuestring);
 			fflush(f);
 		}
 		done = cJSON_IsTrue(cJSON_GetObjectItem(doc, "done"));
-		cursor = (int64_t)cJSON_GetNumberValue(
-		    cJSON_GetObjectItem(doc, "next"));
+		cursor = (int64_t)next->valuedouble;
 		cJSON_Delete(*last);
 		*last = doc;
 		if (done || (!follow && (!cJSON_IsString(text) ||
@@ -597,6 +621,7 @@ read_log(struct cli_env *env, struct cli *cli, const char *id, FILE *f,
 			}
 		}
 	}
+	cli->quiet = false;
 	return rc;
 }
 

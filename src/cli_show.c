@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -418,9 +419,14 @@ cli_show_worker(FILE *f, const cJSON *doc, bool color)
 	    "not_offered")) > 0) {
 		fprintf(f, "\nNot offered (%d)\n", cJSON_GetArraySize(jget(hw,
 		    "not_offered")));
-		cJSON_ArrayForEach(e, jget(hw, "not_offered"))
-			fprintf(f, "  %s: %s\n", e->string,
-			    cJSON_IsString(e) ? e->valuestring : "?");
+		cJSON_ArrayForEach(e, jget(hw, "not_offered")) {
+			fputs("  ", f);
+			cli_show_text(f, e->string);
+			fputs(": ", f);
+			cli_show_text(f, cJSON_IsString(e) ? e->valuestring :
+			    "?");
+			fputc('\n', f);
+		}
 	}
 	if (cJSON_GetArraySize(jget(w, "transitions")) > 0) {
 		fprintf(f, "\nState changes\n");
@@ -534,6 +540,33 @@ cli_show_job(FILE *f, const cJSON *doc, bool color)
 	buf_free(&cmd);
 	fprintf(f, "\nTransitions\n");
 	transitions(f, jget(j, "transitions"), color);
+}
+
+void
+cli_show_text(FILE *f, const char *s)
+{
+	char	*t;
+	size_t	 i, n;
+
+	if (!isatty(fileno(f))) {
+		fputs(s, f);
+		return;
+	}
+	t = xstrdup(s);
+	n = strlen(t);
+	utf8_sanitize(t, n);
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if ((c < 0x20 && c != '\n' && c != '\r' && c != '\t') ||
+		    c == 0x7f)
+			t[i] = '?';
+		else if (c == 0xc2 && (unsigned char)t[i + 1] >= 0x80 &&
+		    (unsigned char)t[i + 1] <= 0x9f)
+			t[i] = t[i + 1] = '?';	/* C1 */
+	}
+	fputs(t, f);
+	free(t);
 }
 
 void

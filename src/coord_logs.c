@@ -6,10 +6,12 @@
  *
  * Batches are taken in order only: one whose predecessor has not arrived
  * is not acknowledged, so the worker sends it again (it has one batch in
- * flight per job, so this happens only around reconnects).  The first
- * batch (ffmpeg's banner and stream mapping) is always kept; beyond
- * job_log_max the oldest of the others are dropped, and a page marks the
- * gap.  See coord.h.
+ * flight per job while the job runs, and sends what is left at its end,
+ * so this happens around reconnects and ends).  The first batch
+ * (ffmpeg's banner and stream mapping) and the newest are always kept;
+ * beyond job_log_max the oldest of the others are dropped, and a page
+ * marks the gap.  A page is at most LOG_PAGE_BYTES of JSON text but for
+ * one batch or the rest (a page holds at least one).  See coord.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +26,10 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define LOG_BATCHES_MAX		4096	/* kept per job, whatever their size */
-#define LOG_PAGE_BYTES		(192 * 1024)	/* of JSON text per page */
 #define LOG_SETTLE_MS		10000	/* a batch that late is lost */
 
 static void
-log_ack(struct coord *c, const struct sender *s, const struct msg *req)
+batch_ack(struct coord *c, const struct sender *s, const struct msg *req)
 {
 	struct msg	m;
 
@@ -39,7 +39,7 @@ log_ack(struct coord *c, const struct sender *s, const struct msg *req)
 }
 
 static void
-log_push(struct cjob_log *l, int64_t seq, int64_t len)
+batch_push(struct cjob_log *l, int64_t seq, int64_t len)
 {
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 16;
@@ -53,10 +53,10 @@ log_push(struct cjob_log *l, int64_t seq, int64_t len)
 	l->next = seq + 1;
 }
 
-/* Keep a batch of j's log, dropping the oldest but the first beyond the
- * bounds. */
+/* Keep a batch of j's log; beyond the bounds, drop the oldest batches
+ * but the first (the banner) and the newest. */
 static void
-log_keep(struct coord *c, struct cjob *j, const struct msg *req)
+batch_keep(struct coord *c, struct cjob *j, const struct msg *req)
 {
 	struct cjob_log	*l = &j->log;
 	int64_t		 len = (int64_t)strlen(req->text);
@@ -66,8 +66,8 @@ log_keep(struct coord *c, struct cjob *j, const struct msg *req)
 		return;
 	store_log_add(c->store, j->id, req->seq, now_ms(),
 	    req->present & FBIT(F_SKIPPED) ? req->skipped : 0, req->text);
-	log_push(l, req->seq, len);
-	while (l->n > 1 && (l->bytes > c->conf.job_log_max ||
+	batch_push(l, req->seq, len);
+	while (l->n > 2 && (l->bytes > c->conf.job_log_max ||
 	    l->n > LOG_BATCHES_MAX)) {
 		store_log_drop(c->store, j->id, l->seqs[1]);
 		l->bytes -= l->lens[1];
@@ -78,48 +78,64 @@ log_keep(struct coord *c, struct cjob *j, const struct msg *req)
 	coord_dirty(c);
 }
 
+struct kept {
+	int64_t	last;		/* highest seq kept */
+	int64_t	bytes;
+	int64_t	n;
+};
+
 static int
-max_seq(int64_t seq, int64_t len, void *arg)
+add_size(int64_t seq, int64_t len, void *arg)
 {
-	(void)len;
-	*(int64_t *)arg = seq;
+	struct kept	*k = arg;
+
+	k->last = seq;
+	k->bytes += len;
+	k->n++;
 	return 0;
 }
 
-/* A batch for a job that is not (any more) in the table: late, after its
- * end.  It is kept if it is the next one of a job that ran on s. */
+/*
+ * A batch for a job that is not (any more) in the table: late, after the
+ * job's end (its worker reports the end before its last batches are all
+ * acknowledged).  It is kept if it is the next one of a job that ran on
+ * s, is one of the batches the end report counted, and fits the bounds;
+ * anything else is acknowledged and dropped, so that nothing is sent
+ * again for ever.
+ */
 static void
-log_late(struct coord *c, const struct sender *s, const struct msg *req)
+batch_late(struct coord *c, const struct sender *s, const struct msg *req)
 {
 	struct job_row	row;
-	int64_t		last = 0;
+	struct kept	k = { 0, 0, 0 };
+	int64_t		len = (int64_t)strlen(req->text);
 	int		st;
 
 	memset(&row, 0, sizeof(row));
-	if (store_job_get(c->store, req->job, &row) != 0) {
-		log_ack(c, s, req);	/* gone: nothing to keep it for */
+	if (store_job_get(c->store, req->job, &row) != 0 ||
+	    strcmp(row.worker, s->name) != 0 || c->conf.job_log_max == 0 ||
+	    (row.log_chunks >= 0 && req->seq > row.log_chunks)) {
+		store_job_clear(&row);
+		batch_ack(c, s, req);	/* nothing to keep it for */
 		return;
 	}
 	st = jobstate_parse(row.state);
-	if (strcmp(row.worker, s->name) != 0 || st < 0 ||
-	    !jobstate_terminal(st) || store_pending(c->store) > 0 ||
-	    store_log_sizes(c->store, req->job, max_seq, &last) != 0) {
-		/* Not its job: drop it; not settled yet: it comes again. */
-		if (strcmp(row.worker, s->name) != 0)
-			log_ack(c, s, req);
-		store_job_clear(&row);
-		return;
-	}
 	store_job_clear(&row);
-	if (req->seq > last + 1)
+	/* Not ended yet (placed elsewhere, say), or its writes not settled:
+	 * it comes again. */
+	if (st < 0 || !jobstate_terminal(st) || store_pending(c->store) > 0 ||
+	    store_log_sizes(c->store, req->job, add_size, &k) != 0)
+		return;
+	if (req->seq > k.last + 1)
 		return;		/* its predecessor is still on the way */
-	if (req->seq == last + 1 && c->conf.job_log_max > 0) {
+	if (req->seq == k.last + 1 && k.bytes + len <= c->conf.job_log_max &&
+	    k.n < LOG_BATCHES_MAX) {
 		store_log_add(c->store, req->job, req->seq, now_ms(),
 		    req->present & FBIT(F_SKIPPED) ? req->skipped : 0,
 		    req->text);
 		coord_dirty(c);
 	}
-	log_ack(c, s, req);
+	batch_ack(c, s, req);
 }
 
 void
@@ -132,12 +148,19 @@ coord_job_log(struct coord *c, const struct sender *s, const struct msg *req)
 		    s->name);
 		return;
 	}
-	if ((j = jobtab_find(&c->jobs, req->job)) == NULL ||
-	    strcmp(j->worker, s->name) != 0) {
-		log_late(c, s, req);
+	if (strlen(req->text) > JOBLOG_BATCH_MAX) {
+		/* Not what a worker sends: dropped, and not asked again. */
+		log_debug("log from %s: a batch of %zu bytes for job %s; "
+		    "dropped", s->name, strlen(req->text), req->job);
+		batch_ack(c, s, req);
 		return;
 	}
-	/* After a restart of ours, the worker's one batch in flight follows
+	if ((j = jobtab_find(&c->jobs, req->job)) == NULL ||
+	    strcmp(j->worker, s->name) != 0) {
+		batch_late(c, s, req);
+		return;
+	}
+	/* After a restart of ours, the worker's batch in flight follows
 	 * batches that were acknowledged, and so kept, or dropped for
 	 * job_log_max: it is the next one, whatever the store says. */
 	if (j->log.resync && req->seq > j->log.next)
@@ -149,14 +172,14 @@ coord_job_log(struct coord *c, const struct sender *s, const struct msg *req)
 		return;
 	}
 	if (req->seq == j->log.next)
-		log_keep(c, j, req);
-	log_ack(c, s, req);
+		batch_keep(c, j, req);
+	batch_ack(c, s, req);
 }
 
 static int
 restore_size(int64_t seq, int64_t len, void *arg)
 {
-	log_push(arg, seq, len);
+	batch_push(arg, seq, len);
 	return 0;
 }
 
@@ -279,6 +302,9 @@ coord_doc_logs(struct coord *c, const char *id, const char *client,
 		;
 	else if (row.log_chunks < 0)
 		done = true;		/* it ended without a report */
+	else if (row.log_tail != NULL && p.cost > 0 && p.cost +
+	    json_cost(row.log_tail, strlen(row.log_tail)) > LOG_PAGE_BYTES)
+		;			/* the rest on a page of its own */
 	else if (p.last >= row.log_chunks ||
 	    now_ms() - row.updated > LOG_SETTLE_MS) {
 		/* Every batch is in, or the missing ones will not come. */

@@ -29,8 +29,22 @@
 #define STATUS_JOBS		20	/* recent jobs in the status */
 #define COMMAND_MAX		200	/* of the command line in a summary */
 #define TRANSITIONS_MAX		50	/* a worker's, newest */
-#define DOC_BYTES_MAX		(400 * 1024)	/* a document's JSON text */
 #define WORKERS_PAGE_MAX	256	/* workers in one page */
+#define STATUS_WORKERS_BYTES	(128 * 1024)	/* of the workers in status */
+
+/* What an item adds to a document's JSON text. */
+static size_t
+json_size(const cJSON *o)
+{
+	char	*s = cJSON_PrintUnformatted(o);
+	size_t	 n;
+
+	if (s == NULL)
+		fatalx("cJSON: out of memory");
+	n = strlen(s);
+	cJSON_free(s);
+	return n + 1;
+}
 
 static void
 add_time(cJSON *o, const char *name, int64_t ms)
@@ -135,7 +149,8 @@ coord_doc_worker(struct coord *c, const struct cworker *w, bool detail,
 	cJSON_AddBoolToObject(o, "draining", w->reports_draining);
 	if (!detail)
 		return o;
-	cJSON_AddStringToObject(o, "session", w->session);
+	if (client == NULL)
+		cJSON_AddStringToObject(o, "session", w->session);
 	cJSON_AddItemToObject(o, "binaries", strmap_json(&w->binaries));
 	if (w->caps_known) {
 		caps = cJSON_AddObjectToObject(o, "hardware");
@@ -173,15 +188,17 @@ coord_doc_worker(struct coord *c, const struct cworker *w, bool detail,
 
 /*
  * The workers after the name `after` (NULL: from the first) in name order,
- * at most WORKERS_PAGE_MAX of them; *next is set to the name to continue
- * after when there are more (else left empty).
+ * at most WORKERS_PAGE_MAX of them and `budget` bytes of JSON (one at
+ * least); *next is set to the name to continue after when there are more
+ * (else left empty).
  */
 static cJSON *
-workers_json(struct coord *c, const char *after, char next[NAME_MAX_LEN + 1])
+workers_json(struct coord *c, const char *after, size_t budget,
+    char next[NAME_MAX_LEN + 1])
 {
 	const struct cworker	*w, *last = NULL;
-	cJSON			*a = cJSON_CreateArray();
-	size_t			 i, n = 0;
+	cJSON			*a = cJSON_CreateArray(), *o;
+	size_t			 i, n = 0, bytes = 0, size;
 
 	next[0] = '\0';
 	/* Registry order is arrival order; pages need a stable one.  The
@@ -198,11 +215,15 @@ workers_json(struct coord *c, const char *after, char next[NAME_MAX_LEN + 1])
 		}
 		if (w == NULL)
 			break;
-		if (n == WORKERS_PAGE_MAX) {
+		o = coord_doc_worker(c, w, false, NULL);
+		size = json_size(o);
+		if (n == WORKERS_PAGE_MAX || (n > 0 && bytes + size > budget)) {
+			cJSON_Delete(o);
 			snprintf(next, NAME_MAX_LEN + 1, "%s", last->name);
 			break;
 		}
-		cJSON_AddItemToArray(a, coord_doc_worker(c, w, false, NULL));
+		cJSON_AddItemToArray(a, o);
+		bytes += size;
 		last = w;
 		n++;
 	}
@@ -224,27 +245,31 @@ doc_new(void)
 static void
 add_command(cJSON *o, const char *binary, const struct strv *args)
 {
-	struct buf	b = { 0 };
-	char		nul = '\0', *s;
-	size_t		i, len;
+	char	s[COMMAND_MAX + 4];
+	size_t	i, len, n;
 
-	buf_add(&b, binary, strlen(binary));
-	for (i = 0; i < args->n && buf_used(&b) < COMMAND_MAX; i++) {
-		buf_add(&b, " ", 1);
-		buf_add(&b, args->v[i], strlen(args->v[i]));
+	len = 0;
+	for (i = 0; i <= args->n && len <= COMMAND_MAX; i++) {
+		const char *w = i == 0 ? binary : args->v[i - 1];
+
+		if (i > 0)
+			s[len++] = ' ';
+		n = strlen(w);
+		if (n > COMMAND_MAX + 1 - len)
+			n = COMMAND_MAX + 1 - len;
+		memcpy(s + len, w, n);
+		len += n;
 	}
-	buf_add(&b, &nul, 1);
-	s = (char *)b.data + b.off;
-	len = strlen(s);
 	if (len > COMMAND_MAX) {
-		/* Not inside a UTF-8 sequence. */
+		/* Cut, not inside a UTF-8 sequence. */
 		len = COMMAND_MAX;
 		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
 			len--;
-		memcpy(s + len, "...", 4);
+		memcpy(s + len, "...", 3);
+		len += 3;
 	}
+	s[len] = '\0';
 	cJSON_AddStringToObject(o, "command", s);
-	buf_free(&b);
 }
 
 /* The summary of a job: its row, with what only the live job knows. */
@@ -306,6 +331,7 @@ struct jobs_page {
 	cJSON		*jobs;
 	int		 n;
 	int		 limit;
+	size_t		 bytes;		/* of JSON so far */
 	bool		 more;		/* a row beyond the page */
 	int64_t		 last_created;
 	char		 last_id[ID_BUF];
@@ -315,12 +341,23 @@ static int
 add_job(const struct job_row *row, void *arg)
 {
 	struct jobs_page	*p = arg;
+	cJSON			*o;
+	size_t			 size;
 
 	if (p->n == p->limit) {
 		p->more = true;	/* one more than fits: there is a next page */
 		return 1;
 	}
-	cJSON_AddItemToArray(p->jobs, job_summary(p->c, row));
+	/* Arguments come from clients: a page is bounded in bytes too. */
+	o = job_summary(p->c, row);
+	size = json_size(o);
+	if (p->n > 0 && p->bytes + size > JOBS_PAGE_BYTES) {
+		cJSON_Delete(o);
+		p->more = true;
+		return 1;
+	}
+	cJSON_AddItemToArray(p->jobs, o);
+	p->bytes += size;
 	p->n++;
 	p->last_created = row->created;
 	snprintf(p->last_id, sizeof(p->last_id), "%s", row->id);
@@ -483,7 +520,8 @@ coord_doc_status(struct coord *c, const char *client)
 	    (double)(mono_ms() - c->started));
 	cJSON_AddBoolToObject(doc, "broker_connected",
 	    mqtt_is_connected(c->mqtt));
-	cJSON_AddItemToObject(doc, "workers", workers_json(c, NULL, next));
+	cJSON_AddItemToObject(doc, "workers", workers_json(c, NULL,
+	    STATUS_WORKERS_BYTES, next));
 	cJSON_AddNumberToObject(doc, "workers_total", (double)c->reg.n);
 	queue = cJSON_AddArrayToObject(doc, "queue");
 	for (j = jobtab_first_pending(&c->jobs); j != NULL;
@@ -590,7 +628,8 @@ q_workers(struct coord *c, const struct sender *s, const struct msg *req,
 	}
 	doc = doc_new();
 	cJSON_AddItemToObject(doc, "workers", workers_json(c,
-	    req->present & FBIT(F_CURSOR) ? req->cursor : NULL, next));
+	    req->present & FBIT(F_CURSOR) ? req->cursor : NULL,
+	    WORKERS_PAGE_BYTES, next));
 	if (next[0] != '\0')
 		cJSON_AddStringToObject(doc, "next", next);
 	return doc;

@@ -206,15 +206,21 @@ static void
 finished_record(struct coord *c, const char *id, const struct msg *req)
 {
 	const char	*prog = strmap_get(&req->progress, id);
+	const char	*rest = req->present & FBIT(F_TEXT) ? req->text : NULL;
 	struct progress	 p;
 
 	if (prog != NULL && progress_parse(prog, &p) != 0)
 		prog = NULL;
+	if (rest != NULL && strlen(rest) > JOBLOG_REST_MAX) {
+		/* Not what a worker sends: not kept. */
+		log_debug("job %s: a rest of its log of %zu bytes; dropped",
+		    id, strlen(rest));
+		rest = NULL;
+	}
 	store_job_set_end(c->store, id,
 	    req->present & FBIT(F_BYTES_IN) ? req->bytes_in : 0,
 	    req->present & FBIT(F_BYTES_OUT) ? req->bytes_out : 0, prog,
-	    req->present & FBIT(F_TEXT) ? req->text : NULL,
-	    req->present & FBIT(F_SEQ) && req->seq >= 0 ? req->seq : 0,
+	    rest, req->present & FBIT(F_SEQ) && req->seq >= 0 ? req->seq : 0,
 	    req->present & FBIT(F_SKIPPED) ? req->skipped : 0);
 }
 

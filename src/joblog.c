@@ -163,19 +163,15 @@ text_of(const uint8_t *p, size_t len)
 	return s;
 }
 
-char *
-joblog_next(struct joblog *l, int64_t now, bool now_please, int64_t *seq,
-    uint64_t *skipped)
+/* Hand out the queue's next batch (the queue or the count of dropped
+ * bytes is not empty). */
+static char *
+cut_batch(struct joblog *l, int64_t now, int64_t *seq, uint64_t *skipped)
 {
 	const uint8_t	*h = buf_head(&l->queue), *nl;
 	size_t		 used = buf_used(&l->queue), n;
 	char		*s;
 
-	if (l->inflight || (used == 0 && l->skipped == 0))
-		return NULL;
-	if (!now_please && used < JOBLOG_BATCH_MAX && l->last_sent != 0 &&
-	    now - l->last_sent < JOBLOG_INTERVAL_MS)
-		return NULL;
 	n = used < JOBLOG_BATCH_MAX ? used : JOBLOG_BATCH_MAX;
 	if (l->seq == 0 && l->skipped_mid > 0)
 		n = l->head;	/* the drop comes right after it */
@@ -201,10 +197,39 @@ joblog_next(struct joblog *l, int64_t now, bool now_please, int64_t *seq,
 	return s;
 }
 
-bool
-joblog_head_waits(const struct joblog *l)
+char *
+joblog_next(struct joblog *l, int64_t now, int64_t *seq, uint64_t *skipped)
 {
-	return l->seq == 0 && l->skipped_mid > 0 && !l->inflight;
+	size_t	used = buf_used(&l->queue);
+
+	if (l->inflight || (used == 0 && l->skipped == 0))
+		return NULL;
+	if (used < JOBLOG_BATCH_MAX && l->last_sent != 0 &&
+	    now - l->last_sent < JOBLOG_INTERVAL_MS)
+		return NULL;
+	return cut_batch(l, now, seq, skipped);
+}
+
+char *
+joblog_final(struct joblog *l, int64_t now, int64_t *seq,
+    uint64_t *skipped)
+{
+	/* The last status line and an unended segment join the queue. */
+	if (buf_used(&l->partial) > 0) {
+		progress_line(&l->progress, (const char *)buf_head(&l->partial),
+		    buf_used(&l->partial));
+		buf_add(&l->status, buf_head(&l->partial),
+		    buf_used(&l->partial));
+		buf_drain(&l->partial, buf_used(&l->partial));
+	}
+	if (buf_used(&l->status) > 0) {
+		queue_add(l, buf_head(&l->status), buf_used(&l->status));
+		buf_drain(&l->status, buf_used(&l->status));
+	}
+	if (buf_used(&l->queue) == 0 && l->skipped == 0 &&
+	    l->skipped_mid == 0)
+		return NULL;
+	return cut_batch(l, now, seq, skipped);
 }
 
 void

@@ -343,18 +343,13 @@ job_on_output(evutil_socket_t fd, short what, void *arg)
 		job_pause_output(j, true);
 }
 
-/* Send the next log batch (now_please: whatever the rate limit). */
+/* Send a log batch (a `log` message, re-sent until acknowledged); text
+ * is freed. */
 static void
-job_ship(struct wjob *j, int64_t now, bool now_please)
+job_ship(struct wjob *j, char *text, int64_t seq, uint64_t skipped)
 {
 	struct msg	 m;
-	uint64_t	 skipped;
-	int64_t		 seq;
-	char		*text;
 
-	if (!j->ctx->ship_logs || (text = joblog_next(&j->log, now,
-	    now_please, &seq, &skipped)) == NULL)
-		return;
 	msg_init(&m, MT_LOG, j->ctx->node->name);
 	msg_set_str(&m, F_JOB, j->id);
 	msg_set_int(&m, F_SEQ, seq);
@@ -369,8 +364,13 @@ job_ship(struct wjob *j, int64_t now, bool now_please)
 void
 wjob_ship_log(struct wjob *j, int64_t now)
 {
-	if (!j->reported)
-		job_ship(j, now, false);
+	uint64_t	 skipped;
+	int64_t		 seq;
+	char		*text;
+
+	if (j->ctx->ship_logs && !j->reported &&
+	    (text = joblog_next(&j->log, now, &seq, &skipped)) != NULL)
+		job_ship(j, text, seq, skipped);
 }
 
 void
@@ -455,11 +455,12 @@ job_check_done(struct wjob *j)
 	msg_set_int(&m, F_SIGNAL, sig);
 	msg_set_int(&m, F_BYTES_IN, (int64_t)j->bytes_in);
 	msg_set_int(&m, F_BYTES_OUT, (int64_t)j->bytes_out);
-	/* The log not shipped yet, after the batches handed out so far
-	 * (the last of which may still be on its way); a head that waits
-	 * with a drop after it goes first, as a batch of its own. */
-	if (joblog_head_waits(&j->log))
-		job_ship(j, mono_ms(), true);
+	/* What is left of the log goes now, as batches (the report comes
+	 * after them, and counts them); not shipping, the report carries
+	 * the end of it. */
+	while (j->ctx->ship_logs && (rest = joblog_final(&j->log, mono_ms(),
+	    &seq, &skipped)) != NULL)
+		job_ship(j, rest, seq, skipped);
 	rest = joblog_rest(&j->log, &seq, &skipped);
 	if (rest != NULL)
 		msg_set_str(&m, F_TEXT, rest);

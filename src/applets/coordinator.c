@@ -356,6 +356,20 @@ coord_dispatch(struct coord *c, const struct sender *s, const struct msg *m)
 	    s->name);
 }
 
+/*
+ * Whether the replay cache holds a type's ids.  A will is judged by its
+ * epoch, never silenced by the cache.  A query changes nothing: asked
+ * again, it is answered afresh, and its answers (up to a message each)
+ * are not kept.  A log batch is told apart by its number: one left
+ * unacknowledged on purpose (its predecessor has not arrived) must be
+ * looked at again when it is sent again, with the same id.
+ */
+static bool
+remembered(enum msg_type t)
+{
+	return t != MT_GONE && t != MT_QUERY && t != MT_LOG;
+}
+
 static void
 coord_message(void *arg, const char *topic, const uint8_t *payload,
     size_t len)
@@ -406,10 +420,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 			coord_unverified(c, &s, payload, len);
 		goto out;
 	}
-	/* A will is judged by its epoch, never silenced by the cache.  A
-	 * query changes nothing: asked again, it is answered afresh, and its
-	 * answers (up to a message each) are not kept. */
-	if (m.type != MT_GONE && m.type != MT_QUERY &&
+	if (remembered(m.type) &&
 	    replay_seen(c->replay, m.id, &atopic, &apayload, &alen)) {
 		c->dropped[ME_REPLAY]++;
 		log_debug("a repeated %s from %s: answered again",
@@ -419,7 +430,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 		msg_clear(&m);
 		goto out;
 	}
-	if (m.type != MT_GONE && m.type != MT_QUERY)
+	if (remembered(m.type))
 		replay_add(c->replay, m.id, now_ms());
 	c->in_handler = true;
 	coord_dispatch(c, &s, &m);
@@ -521,6 +532,7 @@ forget_removed(struct coord *c)
 		    w->name);
 		store_worker_remove(c->store, w->name);
 		registry_remove(&c->reg, w);
+		coord_dirty(c);
 	}
 	sodium_memzero(&row, sizeof(row));
 }

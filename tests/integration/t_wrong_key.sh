@@ -17,7 +17,7 @@ wait_for 15 grep -q "has not answered our registration" "$T/worker02.log" \
     || fail "the worker did not log that it is not registered"
 grep -q "worker worker02 registered" "$T/coordinator.log" \
     && fail "the wrong-key worker was registered"
-grep -q "failed authentication: the coordinator may hold a different key for worker02" \
+grep -q "the coordinator refuses the key of identity 'worker02'" \
     "$T/worker02.log" || fail "the worker did not log the key mismatch"
 
 for i in 1 2 3; do
@@ -43,7 +43,7 @@ echo "     wrong client key: exit $rc after $ms ms: $(cat "$T/err")"
 if [ -S /dev/log ]; then
 	echo "     (a syslog socket exists: the state-directory log is not tried)"
 else
-	grep -q "failed authentication" "$T/state/dffmpeg/proxy.log" ||
+	grep -q "the coordinator refuses the key of identity" "$T/state/dffmpeg/proxy.log" ||
 	    fail "no proxy log in \$XDG_STATE_HOME/dffmpeg: $(ls -R "$T/state" 2>&1)"
 	[ "$(stat -c %a "$T/state/dffmpeg")" = 700 ] || fail "the state directory is not 0700"
 	env -u XDG_STATE_HOME HOME=$T/home DFFMPEG_CLIENT_CONFIG=$T/wrong.yaml "$T/bin/ffmpeg" -version \

@@ -56,7 +56,7 @@ expect_batch(struct joblog *l, int64_t now, const char *want,
 	int64_t		 seq = -1;
 	uint64_t	 skipped = 99;
 
-	s = joblog_next(l, now, false, &seq, &skipped);
+	s = joblog_next(l, now, &seq, &skipped);
 	ck_assert_msg(s != NULL, "no batch at %lld", (long long)now);
 	/* Long batches are only shown in part (check's messages are
 	 * bounded). */
@@ -77,7 +77,7 @@ expect_none(struct joblog *l, int64_t now)
 	int64_t		 seq = -1;
 	uint64_t	 skipped = 99;
 
-	s = joblog_next(l, now, false, &seq, &skipped);
+	s = joblog_next(l, now, &seq, &skipped);
 	ck_assert_msg(s == NULL, "batch at %lld: '%.200s'", (long long)now,
 	    s);
 	ck_assert_int_eq(seq, -1);
@@ -231,7 +231,7 @@ START_TEST(test_rate_and_inflight)
 
 	joblog_init(&l);
 	feed(&l, "one\n");
-	s = joblog_next(&l, T0, false, &seq, &skipped);
+	s = joblog_next(&l, T0, &seq, &skipped);
 	ck_assert_str_eq(s, "one\n");
 	ck_assert_int_eq(seq, 1);
 	free(s);
@@ -251,7 +251,7 @@ START_TEST(test_rate_and_inflight)
 	expect_batch(&l, T0 + 60000 + JOBLOG_INTERVAL_MS, "three\n", 3, 0);
 	/* ... unless a whole batch is waiting. */
 	feed_lines(&l, 0, JOBLOG_BATCH_MAX / LINE_LEN);
-	s = joblog_next(&l, T0 + 60000 + JOBLOG_INTERVAL_MS + 1, false, &seq,
+	s = joblog_next(&l, T0 + 60000 + JOBLOG_INTERVAL_MS + 1, &seq,
 	    &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(strlen(s), JOBLOG_BATCH_MAX);
@@ -286,7 +286,7 @@ START_TEST(test_batch_cut_at_newline)
 		line[1000] = '\0';
 		feed(&l, line);
 	}
-	s = joblog_next(&l, T0, false, &seq, &skipped);
+	s = joblog_next(&l, T0, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(strlen(s), 32000);
 	ck_assert_int_eq(s[31999], '\n');
@@ -297,7 +297,7 @@ START_TEST(test_batch_cut_at_newline)
 	joblog_acked(&l, "m1");
 	/* What is left is less than a batch: the interval applies. */
 	expect_none(&l, T0 + 1);
-	s = joblog_next(&l, T0 + JOBLOG_INTERVAL_MS, false, &seq, &skipped);
+	s = joblog_next(&l, T0 + JOBLOG_INTERVAL_MS, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(strlen(s), 8000);
 	ck_assert_int_eq(s[0], 'a' + 32 % 26);
@@ -317,7 +317,7 @@ START_TEST(test_batch_cut_at_newline)
 		free(seg);
 	}
 	feed(&l, "\n");
-	s = joblog_next(&l, T0, false, &seq, &skipped);
+	s = joblog_next(&l, T0, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_uint_eq(strlen(s), JOBLOG_BATCH_MAX);
 	ck_assert_int_eq(s[JOBLOG_BATCH_MAX - 1], 'D');
@@ -339,7 +339,7 @@ START_TEST(test_queue_bound)
 	 * JOBLOG_HEAD_MAX bytes, 16 lines) stays, the 44 lines after it go,
 	 * and the head is the first batch, alone. */
 	feed_lines(&l, 0, n);
-	s = joblog_next(&l, T0, false, &seq, &skipped);
+	s = joblog_next(&l, T0, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(seq, 1);
 	ck_assert_uint_eq(skipped, 0);
@@ -352,7 +352,7 @@ START_TEST(test_queue_bound)
 	joblog_acked(&l, "m1");
 	/* The drop is said with the second batch, which goes on after it
 	 * (the first line kept is 16 + 44 = 60). */
-	s = joblog_next(&l, T0 + 1, false, &seq, &skipped);
+	s = joblog_next(&l, T0 + 1, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(seq, 2);
 	ck_assert_uint_eq(skipped, (uint64_t)n * LINE_LEN - JOBLOG_QUEUE_MAX);
@@ -365,7 +365,7 @@ START_TEST(test_queue_bound)
 	/* Once the head is out, what is dropped is the oldest, said with the
 	 * batch after the one in flight.  The queue holds lines 124..299
 	 * (176 KiB); 200 KiB more is 120 lines over. */
-	s = joblog_next(&l, T0 + 2, false, &seq, &skipped);
+	s = joblog_next(&l, T0 + 2, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(seq, 3);
 	ck_assert_uint_eq(skipped, 0);
@@ -376,7 +376,7 @@ START_TEST(test_queue_bound)
 	expect_none(&l, T0 + 3);
 	snprintf(l.inflight_id, sizeof(l.inflight_id), "m3");
 	joblog_acked(&l, "m3");
-	s = joblog_next(&l, T0 + 3, false, &seq, &skipped);
+	s = joblog_next(&l, T0 + 3, &seq, &skipped);
 	ck_assert_ptr_nonnull(s);
 	ck_assert_int_eq(seq, 4);
 	ck_assert_uint_eq(skipped, 120 * LINE_LEN);
@@ -415,7 +415,7 @@ START_TEST(test_rest)
 
 	/* The queue, the last status line and the partial segment. */
 	feed(&l, "shipped\n");
-	s = joblog_next(&l, T0, false, &seq, &skipped);
+	s = joblog_next(&l, T0, &seq, &skipped);
 	free(s);
 	feed(&l, "queued\n" STATUS("1.00") "\r" STATUS("2.00") "\r");
 	feed(&l, "frame=  130 fps= 60 q=28.0 size=     270kB "
@@ -460,6 +460,94 @@ START_TEST(test_rest)
 }
 END_TEST
 
+START_TEST(test_final)
+{
+	struct joblog	 l;
+	struct buf	 want = { 0 }, got = { 0 };
+	char		 line[LINE_LEN + 1], *s;
+	int64_t		 seq, last;
+	uint64_t	 skipped;
+	int		 i;
+	static const char status[] = "frame=  1 fps=0.0 q=0.0 size=0kB "
+	    "time=00:00:00.04 bitrate=N/A speed=1x    \r";
+
+	joblog_init(&l);
+	/* A batch in flight, then 100 KiB of lines, a status line and an
+	 * unended segment: at the end everything goes at once, in order,
+	 * whatever is in flight and whatever the time. */
+	feed_lines(&l, 0, 1);
+	s = joblog_next(&l, T0, &seq, &skipped);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_int_eq(seq, 1);
+	free(s);
+	feed_lines(&l, 1, 100);
+	feed(&l, status);
+	feed(&l, "no newline");
+	expect_none(&l, T0 + 1);
+	memset(line, 'a', LINE_LEN);
+	line[LINE_LEN - 1] = '\n';
+	for (i = 1; i <= 100; i++) {
+		snprintf(line, 5, "%04d", i);
+		line[4] = 'a';
+		buf_add(&want, line, LINE_LEN);
+	}
+	buf_add(&want, status, strlen(status));
+	buf_add(&want, "no newline", 10);
+	last = 1;
+	while ((s = joblog_final(&l, T0 + 1, &seq, &skipped)) != NULL) {
+		ck_assert_int_eq(seq, last + 1);
+		ck_assert_uint_eq(skipped, 0);
+		ck_assert_uint_le(strlen(s), JOBLOG_BATCH_MAX);
+		buf_add(&got, s, strlen(s));
+		last = seq;
+		free(s);
+	}
+	ck_assert_int_eq(last, 5);	/* 4 batches for 100 KiB and more */
+	ck_assert_uint_eq(buf_used(&got), buf_used(&want));
+	ck_assert(memcmp(buf_head(&got), buf_head(&want),
+	    buf_used(&want)) == 0);
+	/* Nothing is left for the report but the count. */
+	s = joblog_rest(&l, &seq, &skipped);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(seq, 5);
+	ck_assert_uint_eq(skipped, 0);
+	buf_free(&want);
+	buf_free(&got);
+	joblog_free(&l);
+}
+END_TEST
+
+/* A batch without a newline to end at is cut between two characters. */
+START_TEST(test_cut_between_characters)
+{
+	struct joblog	 l;
+	char		*s, *t;
+	int64_t		 seq;
+	uint64_t	 skipped;
+	int		 i;
+
+	joblog_init(&l);
+	feed(&l, "x");
+	for (i = 0; i < 20000; i++)
+		feed(&l, "\xc3\xa9");	/* é: 40 KiB in all */
+	feed(&l, "\n");
+	s = joblog_next(&l, T0, &seq, &skipped);
+	ck_assert_ptr_nonnull(s);
+	/* 1 + 2k bytes, not the 32768 that would split a character. */
+	ck_assert_uint_eq(strlen(s), JOBLOG_BATCH_MAX - 1);
+	ck_assert_ptr_null(strchr(s, '?'));
+	snprintf(l.inflight_id, sizeof(l.inflight_id), "m1");
+	joblog_acked(&l, "m1");
+	t = joblog_next(&l, T0 + JOBLOG_INTERVAL_MS, &seq, &skipped);
+	ck_assert_ptr_nonnull(t);
+	ck_assert_ptr_null(strchr(t, '?'));
+	ck_assert_uint_eq(strlen(s) + strlen(t), 1 + 40000 + 1);
+	free(s);
+	free(t);
+	joblog_free(&l);
+}
+END_TEST
+
 static Suite *
 make_suite(void)
 {
@@ -475,6 +563,8 @@ make_suite(void)
 	tcase_add_test(tc, test_queue_bound);
 	tcase_add_test(tc, test_utf8);
 	tcase_add_test(tc, test_rest);
+	tcase_add_test(tc, test_final);
+	tcase_add_test(tc, test_cut_between_characters);
 	suite_add_tcase(s, tc);
 	return s;
 }
