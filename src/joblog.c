@@ -25,7 +25,7 @@ joblog_free(struct joblog *l)
 
 /* Remove n bytes of b from offset at (at + n <= used). */
 static void
-buf_cut(struct buf *b, size_t at, size_t n)
+queue_cut(struct buf *b, size_t at, size_t n)
 {
 	uint8_t	*p = b->data + b->off;
 
@@ -53,7 +53,7 @@ queue_add(struct joblog *l, const uint8_t *p, size_t len)
 		if (keep == 0)
 			buf_drain(&l->queue, d);
 		else
-			buf_cut(&l->queue, keep, d);
+			queue_cut(&l->queue, keep, d);
 		*(keep > 0 ? &l->skipped_mid : &l->skipped) += d;
 		if ((over -= d) > 0) {
 			/* The new bytes alone do not fit: their end does. */
