@@ -90,6 +90,7 @@ struct coord {
 	int64_t			 last_purge;
 	int64_t			 last_auth_warn;
 	int64_t			 ident_version;	/* store_data_version seen */
+	int64_t			 ident_checked;	/* mono ms of that look */
 	int64_t			 unverified_window;	/* mono ms */
 	int			 unverified_sent;	/* in that second */
 	uint64_t		 dropped[ME__COUNT];
@@ -275,7 +276,8 @@ void	 coord_job_log_reset(struct coord *, struct cjob *);
 /* The page of a job's log after batch `after` (0: from the start):
  * {"id", "state", "text", "next": the cursor of the next page, "done":
  * true once the job has ended and its whole log was returned, with
- * "exit_code" and "exit_signal" then}. */
+ * "exit_code" and "exit_signal" then, or "reason" when its process did not
+ * run to its end}. */
 struct cJSON *coord_doc_logs(struct coord *, const char *id,
 	    const char *client, int64_t after, char *err, size_t errlen);
 

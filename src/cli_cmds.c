@@ -510,7 +510,7 @@ cli_cmd_job_list(struct cli_env *env, int argc, char **argv)
 	if (o.window != NULL && (config_parse_duration(o.window,
 	    &f.window) != 0 || f.window <= 0))
 		return cli_usage_error(env, "--window %s: not a duration "
-		    "(30s, 10m, 2h, 7d)", o.window);
+		    "longer than 0 (30s, 10m, 2h, 7d)", o.window);
 	if (o.client != NULL && !env->admin)
 		return cli_usage_error(env, "--client: a client sees only "
 		    "its own jobs");
@@ -672,7 +672,7 @@ cli_cmd_job_attach(struct cli_env *env, int argc, char **argv)
 {
 	struct opts	 o;
 	struct cli	 cli;
-	cJSON		*last = NULL;
+	cJSON		*last = NULL, *reason;
 	int		 rc;
 
 	if ((rc = parse(env, argc, argv, no_opts, "", 1, &o)) != 0)
@@ -680,8 +680,14 @@ cli_cmd_job_attach(struct cli_env *env, int argc, char **argv)
 	if (env->connect(env, &cli) != 0)
 		return 1;
 	rc = read_log(env, &cli, o.arg, stderr, true, true, &last);
-	if (rc == 0 && last != NULL)
+	if (rc == 0 && last != NULL) {
 		rc = cli_show_exit_status(last);
+		reason = cJSON_GetObjectItem(last, "reason");
+		if (!cJSON_IsNumber(cJSON_GetObjectItem(last, "exit_code")) &&
+		    cJSON_IsString(reason))
+			cli_err(&cli, "job %s did not run to its end: %s", o.arg,
+			    reason->valuestring);
+	}
 	cJSON_Delete(last);
 	cli_close(&cli);
 	return rc;

@@ -85,7 +85,7 @@ admin_drain(struct coord *c, const struct sender *s, const struct msg *req,
 	if (!(req->present & FBIT(F_TARGET)) ||
 	    (w = registry_find(&c->reg, req->target)) == NULL ||
 	    w->state == WS_REGISTERING || w->state == WS_OFFLINE) {
-		admin_reply(c, s, req, 1, "no worker named '%s' is registered",
+		admin_reply(c, s, req, 1, "no worker '%s' is registered",
 		    req->present & FBIT(F_TARGET) ? req->target : "");
 		return;
 	}
@@ -133,8 +133,8 @@ admin_worker_remove(struct coord *c, const struct sender *s,
 	if (w->state != WS_OFFLINE && w->state != WS_LOST &&
 	    w->state != WS_REGISTERING) {
 		admin_reply(c, s, req, 1, "worker %s is %s: stop it first "
-		    "(or drain it), then remove it", w->name,
-		    worker_state_name(w->state));
+		    "(SIGTERM: it finishes its jobs and goes offline), then "
+		    "remove it", w->name, worker_state_name(w->state));
 		return;
 	}
 	if (w->active > 0) {

@@ -335,7 +335,8 @@ coord_doc_logs(struct coord *c, const char *id, const char *client,
 	if (done && row.exited) {
 		cJSON_AddNumberToObject(doc, "exit_code", row.exit_code);
 		cJSON_AddNumberToObject(doc, "exit_signal", row.exit_signal);
-	}
+	} else if (done && row.reason != NULL)
+		cJSON_AddStringToObject(doc, "reason", row.reason);
 	free(text);
 	store_job_clear(&row);
 	return doc;

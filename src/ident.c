@@ -223,8 +223,10 @@ ident_rotate(struct store *s, const uint8_t mk[KEY_LEN], const char *name,
 	sodium_memzero(cur, sizeof(cur));
 	randombytes_buf(key, sizeof(key));
 	len = ident_seal(mk, key, sealed);
-	rc = store_ident_rotate(s, name, sealed, len, r.sealed, grace_ms > 0 ?
-	    r.sealed_len : 0, grace_ms > 0 ? now_ms() + grace_ms : 0);
+	/* With no grace the old key is kept too, already expired: `user
+	 * show` can tell when it stopped working. */
+	rc = store_ident_rotate(s, name, sealed, len, r.sealed, r.sealed_len,
+	    now_ms() + grace_ms);
 	sodium_memzero(&r, sizeof(r));
 	if (rc != 0) {
 		sodium_memzero(key, sizeof(key));

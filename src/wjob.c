@@ -675,7 +675,10 @@ wjob_new(const struct wjob_ctx *ctx, const struct msg *m, const char *path)
 			wjob_reject(node, m->job, "path", err);
 			goto fail;
 		}
-	}
+	} else
+		/* Its client did not know its own (a deleted directory):
+		 * not the worker's, where relative names would land. */
+		j->cwd = xstrdup("/");
 	job_build_env(j, &m->env, ctx->forward_env);
 	if (topic_fmt(j->topic_in, sizeof(j->topic_in), node->prefix,
 	    "job/%s/in", j->id) == -1 || topic_fmt(j->topic_out,

@@ -239,7 +239,14 @@ cmd_submit(struct cli_env *env, int argc, char **argv)
 		    "arguments");
 	if (detach)
 		return submit_detached(env, binary, argc - i, argv + i);
-	/* Attached: the proxy runs it, stdin, stdout and status included. */
+	/* Attached: the proxy runs it, stdin, stdout and status included,
+	 * for a binary it serves. */
+	if (ctx_conf(env->arg) != 0)
+		return 1;
+	if (!strv_contains(&((struct client_ctx *)env->arg)->conf.binaries,
+	    binary))
+		return cli_usage_error(env, "binary '%s' is not one of this "
+		    "client's binaries (its config's `binaries`)", binary);
 	argv[i - 1] = (char *)binary;
 	return run_proxy(env->arg, argc - i + 1, argv + i - 1);
 }

@@ -41,6 +41,7 @@
 #define PURGE_BATCH		500
 #define AUTH_WARN_INTERVAL_MS	10000
 #define BUSY_TIMEOUT_MS		20
+#define FORGET_CHECK_MS		10000
 
 typedef void (*handler_fn)(struct coord *, const struct sender *,
     const struct msg *);
@@ -510,18 +511,21 @@ purge(struct coord *c, int64_t now)
 
 /* A worker whose identity was removed (dffmpeg admin user remove) is
  * forgotten once it is not connected and holds no job.  Looked at when
- * the database changed (another process removes identities). */
+ * the database changed (another process removes identities), and every
+ * FORGET_CHECK_MS for a worker that was still connected then. */
 static void
-forget_removed(struct coord *c)
+forget_removed(struct coord *c, int64_t now)
 {
 	struct ident_row row;
 	struct cworker	*w;
 	int64_t		 v = store_data_version(c->store);
 	size_t		 i;
 
-	if (v == -1 || v == c->ident_version)
+	if (v == -1 || (v == c->ident_version &&
+	    now - c->ident_checked < FORGET_CHECK_MS))
 		return;
 	c->ident_version = v;
+	c->ident_checked = now;
 	for (i = c->reg.n; i-- > 0;) {
 		w = c->reg.v[i];
 		if (w->active > 0 || (w->state != WS_LOST &&
@@ -547,7 +551,7 @@ coord_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	coord_flush(c);
 	coord_presence_watch(c, now);
-	forget_removed(c);
+	forget_removed(c, now);
 	watch_jobs(c, now);
 	coord_schedule(c);
 	replay_expire(c->replay, now_ms());
