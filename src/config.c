@@ -24,6 +24,7 @@
 
 #include "bounds.h"
 #include "config.h"
+#include "units.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -51,20 +52,6 @@ static int	load_table(struct cfg_ctx *, const struct cfg_key *, void *,
 		    yaml_node_t *, const char *);
 static int	load_value(struct cfg_ctx *, const struct cfg_key *, void *,
 		    yaml_node_t *, const char *);
-
-struct unit {
-	const char	*unit;
-	int64_t		 ms;	/* or bytes */
-};
-
-static const struct unit duration_units[] = {
-	{ "ms", 1 },
-	{ "s", 1000 },
-	{ "", 1000 },		/* a bare number is seconds */
-	{ "m", 60 * 1000 },
-	{ "h", 60 * 60 * 1000 },
-	{ "d", 24 * 60 * 60 * 1000 },
-};
 
 static const struct {
 	const char	*text;
@@ -178,45 +165,10 @@ run_check(struct cfg_ctx *ctx, const struct cfg_key *k, const void *field,
 	return -1;
 }
 
-static const struct unit size_units[] = {
-	{ "", 1 },
-	{ "B", 1 },
-	{ "k", 1024 }, { "K", 1024 }, { "KiB", 1024 },
-	{ "M", 1024 * 1024 }, { "MiB", 1024 * 1024 },
-	{ "G", 1024 * 1024 * 1024 }, { "GiB", 1024 * 1024 * 1024 },
-};
-
-/* A decimal number followed by one of the units; -1 if malformed. */
-static int
-parse_units(const char *s, const struct unit *units, size_t nunits,
-    int64_t *out)
-{
-	const char	*p = s;
-	int64_t		 n = 0;
-	size_t		 i;
-
-	if (!isdigit((unsigned char)*p))
-		return -1;
-	for (; isdigit((unsigned char)*p); p++) {
-		if (n > (INT64_MAX - (*p - '0')) / 10)
-			return -1;
-		n = n * 10 + (*p - '0');
-	}
-	for (i = 0; i < nunits; i++) {
-		if (strcmp(p, units[i].unit) != 0)
-			continue;
-		if (n > INT64_MAX / units[i].ms)
-			return -1;
-		*out = n * units[i].ms;
-		return 0;
-	}
-	return -1;
-}
-
 int
 config_parse_duration(const char *s, int64_t *ms)
 {
-	return parse_units(s, duration_units, nitems(duration_units), ms);
+	return units_duration(s, ms);
 }
 
 static int
@@ -225,7 +177,7 @@ parse_size(const struct cfg_key *k, const char *s, void *field, char *msg,
 {
 	int64_t	n;
 
-	if (parse_units(s, size_units, nitems(size_units), &n) != 0) {
+	if (units_size(s, &n) != 0) {
 		snprintf(msg, msglen,
 		    "must be a size (e.g. 65536, 256KiB, 16MiB)");
 		return -1;
@@ -237,23 +189,6 @@ parse_size(const struct cfg_key *k, const char *s, void *field, char *msg,
 	}
 	*(int64_t *)field = n;
 	return 0;
-}
-
-/* The largest unit that divides ms evenly: 90000 -> "90s", 7200000 -> "2h". */
-static void
-duration_format(int64_t ms, char *out, size_t outlen)
-{
-	size_t	i, best = 0;
-
-	for (i = 0; i < nitems(duration_units); i++) {
-		if (*duration_units[i].unit == '\0')
-			continue;
-		if (ms != 0 && ms % duration_units[i].ms == 0)
-			best = i;
-	}
-	snprintf(out, outlen, "%lld%s",
-	    (long long)(ms / duration_units[best].ms),
-	    duration_units[best].unit);
 }
 
 static int
@@ -330,8 +265,8 @@ parse_duration(const struct cfg_key *k, const char *s, void *field, char *msg,
 		return -1;
 	}
 	if (k->min < k->max && (ms < k->min || ms > k->max)) {
-		duration_format(k->min, lo, sizeof(lo));
-		duration_format(k->max, hi, sizeof(hi));
+		units_format_duration(k->min, lo, sizeof(lo));
+		units_format_duration(k->max, hi, sizeof(hi));
 		snprintf(msg, msglen, "must be between %s and %s", lo, hi);
 		return -1;
 	}
