@@ -69,17 +69,20 @@ client_config
 mkdir -p "$T/media" "$T/hung"
 
 # ---- a 6 s probe while a job streams ----
+# (The job lasts 20 s: the probe of the changed binary and the
+# verification of its hardware codecs must end before it, also on a
+# loaded machine or under the sanitizers.)
 write_slow
 worker_conf worker01 "$T/slowffmpeg" "{Media: $T/media}"
 wait_for 10 registered worker01 || fail "worker01 did not register"
 grep -q "ffmpeg .* encoders" "$T/worker01.log" || fail "no start-up probe"
 
-src="-re -f lavfi -i testsrc=duration=12:size=320x240:rate=25 -f rawvideo pipe:1"
+src="-re -f lavfi -i testsrc=duration=20:size=320x240:rate=25 -f rawvideo pipe:1"
 want=$(ffmpeg -v error ${src#-re } | md5sum)
 ( "$T/bin/ffmpeg" -v error $src 2>"$T/j1.err"; echo $? >"$T/j1.rc" ) \
     | md5sum >"$T/j1.md5" &
 P=$!
-wait_for 10 remote_running "testsrc=duration=12" || fail "the job did not start"
+wait_for 10 remote_running "testsrc=duration=20" || fail "the job did not start"
 sleep 1
 touch "$T/slow"
 write_slow
@@ -105,7 +108,7 @@ l_exit=$(line "job .*: exited with code 0" "$log")
 	"probing $l_probe, registering $l_rereg, registered ${l_ok:-none}, exited $l_exit)"
 ! grep -q "stopped heartbeating" "$T/coordinator.log" \
     || fail "the coordinator lost worker01's heartbeats during the probe"
-echo "     probe of ${took} ms while a 12 s job streamed; job exit 0, same bytes"
+echo "     probe of ${took} ms while a 20 s job streamed; job exit 0, same bytes"
 kill -TERM "$PID_worker01"
 wait_for 10 eval '! kill -0 $PID_worker01 2>/dev/null' || fail "worker01 did not stop"
 
