@@ -92,6 +92,25 @@ tail -n 1 "$T/follow.log" | grep -q "^\[aac @ .*Qavg\|kb/s" || bad "logs -f did 
 [ -s "$T/media/det-$$.mkv" ] || bad "the detached job wrote nothing"
 ffprobe -v error "$T/media/det-$$.mkv" || bad "the detached job's output does not probe"
 
+# A coordinator restart (SIGTERM, as systemd does) while a job runs and
+# its log is followed: the follower waits it out, the worker's batches
+# carry on after the restart, and the log ends as ffmpeg's stderr does.
+r=$(C submit --detach -- -hide_banner -re -f lavfi -i testsrc=duration=6:size=64x64:rate=50 \
+    -vf showinfo -f null -) || fail "submit --detach (restart)"
+C job logs -f "$r" >"$T/restart.log" 2>"$T/restart.err" &
+rpid=$!
+wait_for 10 grep -q "Parsed_showinfo" "$T/restart.log" || bad "logs -f showed nothing before the restart"
+kill -TERM "$PID_coordinator"
+wait_for 10 eval '! kill -0 $PID_coordinator 2>/dev/null' || fail "the coordinator did not stop"
+sleep 1
+coordinator_up
+wait $rpid || bad "logs -f across a coordinator restart exited $?: $(cat "$T/restart.err")"
+C job logs "$r" >"$T/restart.after" || bad "job logs after the restart"
+cmp -s "$T/restart.log" "$T/restart.after" || bad "what logs -f showed differs from the log"
+grep -q "n: 299 " "$T/restart.log" || bad "the followed log lacks the last frame: $(tail -n 2 "$T/restart.log")"
+grep -q "^\[dffmpeg: " "$T/restart.log" && bad "a restart cost log lines: $(grep '^\[dffmpeg: ' "$T/restart.log")"
+state_is "$r" completed || bad "the job across the restart: $(state_of "$r")"
+
 # 3. attach follows a job and exits with its status; a cancel from
 # elsewhere ends it as a local SIGTERM would (255); Ctrl-C of attach
 # cancels.
