@@ -28,7 +28,10 @@ CHECK_LIBS   = $(shell pkg-config --libs check)
 CORE_SRC  = $(wildcard src/*.c)
 APPL_SRC  = $(wildcard src/applets/*.c)
 LIB_SRC   = $(filter-out src/main.c,$(CORE_SRC)) $(APPL_SRC)
-LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o)
+# The dashboard and any other file of src/web/, built in as C arrays.
+WEB_FILES = src/web/dashboard.html
+WEB_OBJ   = $(BUILD)/gen/web.o
+LIB_OBJ   = $(LIB_SRC:%.c=$(BUILD)/%.o) $(WEB_OBJ)
 MAIN_OBJ  = $(BUILD)/src/main.o
 LIB	  = $(BUILD)/libdffmpeg.a
 
@@ -39,7 +42,7 @@ DEPS_STAMP = $(BUILD)/.deps-build
 TEST_STAMP = $(BUILD)/.deps-test
 
 .PHONY: all check unit integration asan demo bench install uninstall clean \
-	deps valgrind
+	deps valgrind screenshot
 
 all: $(BIN)
 
@@ -56,6 +59,14 @@ deps: $(DEPS_STAMP)
 $(BUILD)/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/gen/web.c: $(WEB_FILES) scripts/embed.sh
+	@mkdir -p $(@D)
+	scripts/embed.sh web_dashboard src/web/dashboard.html >$@.tmp
+	@mv $@.tmp $@
+
+$(WEB_OBJ): $(BUILD)/gen/web.c | $(DEPS_STAMP)
+	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -88,6 +99,12 @@ asan:
 # Unit tests under valgrind's leak checker.
 valgrind: $(UNIT_BIN) | $(TEST_STAMP)
 	@VALGRIND=1 tests/run-unit.sh $(UNIT_BIN)
+
+# docs/dashboard.png: the dashboard as t_http sees it, a job running.
+screenshot: $(BIN) | $(TEST_STAMP)
+	@mkdir -p docs
+	@DFFMPEG=$(abspath $(BIN)) SCREENSHOT=$(abspath docs/dashboard.png) \
+	    ONLY=t_http tests/run-integration.sh
 
 demo: $(BIN) | $(TEST_STAMP)
 	@DFFMPEG=$(abspath $(BIN)) scripts/demo.sh

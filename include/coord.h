@@ -12,8 +12,11 @@
  *   coord_presence.c  wills, goodbyes and the silence watch
  *   coord_workers.c   registrations, heartbeats and job reports
  *   coord_admin.c the operations of `dffmpeg admin`
- *   coord_query.c the documents of `query` (and of the HTTP API)
+ *   coord_docs.c  the documents of `query` and of the HTTP API
+ *   coord_query.c the `query` message
  *   coord_logs.c  job logs: the batches workers send, and their pages
+ *   coord_http.c  the dashboard, the HTTP API, /metrics and /health
+ *   coord_metrics.c   the counters and histograms behind /metrics
  *
  * Store writes are deferred (store_defer) and flushed once per loop
  * iteration by coord_flush: a message handler validates before anything
@@ -33,6 +36,7 @@
 #include "bounds.h"
 #include "jobstate.h"
 #include "jobtab.h"
+#include "metrics.h"
 #include "msg.h"
 #include "registry.h"
 #include "settings.h"
@@ -46,6 +50,25 @@ struct mqtt;
 struct store;
 struct job_row;
 struct cJSON;
+struct evbuffer;
+struct http_server;
+
+/* What /metrics tells beyond the state itself (coord_metrics.c).  Per
+ * binary arrays are indexed by the binary's place in allowed_binaries
+ * (one more: any other). */
+#define OUTCOMES	3		/* completed, failed, canceled */
+struct coord_stats {
+	struct hist	 dispatch;	/* submit to first assignment */
+	struct hist	 queue_wait;	/* time pending, per stay */
+	struct hist	 commit;	/* the store's group commit */
+	struct hist	*duration;	/* per binary: running to the end */
+	uint64_t	*submitted;	/* per binary */
+	uint64_t	*started;	/* per binary */
+	uint64_t	*finished;	/* per binary x OUTCOMES */
+	size_t		 nbin;		/* allowed binaries + 1 */
+	uint64_t	 commit_failures;
+	uint64_t	 received[MT__COUNT];
+};
 
 /* The verified sender of an uplink message. */
 struct sender {
@@ -95,6 +118,10 @@ struct coord {
 	int			 unverified_sent;	/* in that second */
 	uint64_t		 dropped[ME__COUNT];
 	uint64_t		 received;
+	struct coord_stats	 stats;
+	struct http_server	*http;		/* NULL: http.port 0 */
+	bool			 stopping;	/* a signal asked us to stop */
+	char			 store_error[160];	/* "": commits work */
 };
 
 /* ---- coord_out.c ---- */
@@ -230,7 +257,7 @@ void	 coord_admin(struct coord *, const struct sender *,
 /* Re-send a drain or resume the worker has not acted on yet. */
 void	 coord_admin_resend(struct coord *, struct cworker *);
 
-/* ---- coord_query.c ---- */
+/* ---- coord_query.c, coord_docs.c ---- */
 
 /* A `query`: look its subject up in the table and answer with a `reply`
  * whose data is the document, or code 1 and text saying why not.
@@ -262,6 +289,13 @@ struct cJSON *coord_doc_jobs(struct coord *, const struct job_query *,
 	    char *err, size_t errlen);
 struct cJSON *coord_doc_job(struct coord *, const char *id,
 	    const char *client, char *err, size_t errlen);
+/* {"workers": [...], "next"?}: a page of workers by name, after `after`
+ * (NULL: from the first). */
+struct cJSON *coord_doc_workers(struct coord *, const char *after,
+	    char *err, size_t errlen);
+/* {"worker": coord_doc_worker(detail)}. */
+struct cJSON *coord_doc_worker_show(struct coord *, const char *name,
+	    const char *client, char *err, size_t errlen);
 
 /* ---- coord_logs.c ---- */
 
@@ -280,5 +314,24 @@ void	 coord_job_log_reset(struct coord *, struct cjob *);
  * run to its end}. */
 struct cJSON *coord_doc_logs(struct coord *, const char *id,
 	    const char *client, int64_t after, char *err, size_t errlen);
+
+/* ---- coord_metrics.c ---- */
+
+void	 coord_stats_init(struct coord *);
+void	 coord_stats_free(struct coord *);
+/* A job was accepted (its submit). */
+void	 coord_stats_submitted(struct coord *, const struct cjob *);
+/* j moves from its state to `to` (called before it does). */
+void	 coord_stats_transition(struct coord *, struct cjob *,
+	    enum job_state to);
+/* The text of /metrics. */
+void	 coord_metrics(struct coord *, struct evbuffer *);
+
+/* ---- coord_http.c ---- */
+
+/* Serve http.listen:http.port (nothing when the port is 0); -1 with err
+ * if it cannot. */
+int	 coord_http_start(struct coord *, char *err, size_t errlen);
+void	 coord_http_stop(struct coord *);
 
 #endif

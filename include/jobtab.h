@@ -56,6 +56,10 @@ struct cjob {
 	uint8_t		 key[KEY_LEN];
 	int64_t		 queued_at;	/* mono ms */
 	int64_t		 assigned_at;
+	/* For the metrics (mono ms; 0: not known, as after a restart). */
+	int64_t		 submitted_at;
+	int64_t		 started_at;
+	bool		 dispatched;	/* assigned once already */
 	int64_t		 assign_sent;
 	struct msg	 assign;	/* re-sent until started/rejected */
 	bool		 assigning;

@@ -115,6 +115,8 @@ enum msg_field {
 	F_WINDOW,	/* int: query filter, ms back from now */
 	F_CLIENT,	/* str: query filter, a client identity */
 	F_CURSOR,	/* str: where the next page of a query starts */
+	F_LOAD,		/* int: a worker host's 1-minute load average x 100 */
+	F_CPUS,		/* int: its online CPUs */
 	F__COUNT
 };
 
@@ -178,6 +180,8 @@ struct msg {
 	int64_t		 window;
 	char		*client;
 	char		*cursor;
+	int64_t		 load;
+	int64_t		 cpus;
 };
 
 /* One row per type. */

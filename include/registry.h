@@ -78,6 +78,9 @@ struct cworker {
 	int64_t		 last_seen;	/* mono ms: its last message */
 	int64_t		 heard;		/* wall ms of it; 0: not yet */
 	int64_t		 interval;	/* its heartbeat period, ms */
+	int		 load;		/* its host's load average x 100;
+					   -1: not told */
+	int		 cpus;		/* 0: not told */
 	struct caps	 caps;		/* of its ffmpeg, as reported */
 	bool		 caps_known;
 	/* Two processes with one identity: the session it replaced. */

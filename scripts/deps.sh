@@ -45,6 +45,11 @@ if [ "$need" = test ]; then
 	check_cmd fusermount3 fuse3
 	/usr/bin/python3 -c 'import fuse' >/dev/null 2>&1 ||
 	    missing="$missing python3-fuse"
+	# The dashboard in a real browser, /metrics through promtool, and
+	# the HTTP requests of t_http.
+	check_cmd chromium chromium
+	check_cmd promtool prometheus
+	check_cmd curl curl
 fi
 
 missing=$(printf '%s\n' $missing | sort -u | tr '\n' ' ' | sed 's/ *$//')

@@ -68,6 +68,7 @@ coord_job_transition(struct coord *c, struct cjob *j, enum job_state to,
 		    jobstate_name(from), jobstate_name(to));
 		return -1;
 	}
+	coord_stats_transition(c, j, to);
 	store_job_transition(c->store, j->id, jobstate_name(from),
 	    jobstate_name(to), to == JS_PENDING ? "" : j->worker, reason,
 	    now_ms());

@@ -4,6 +4,7 @@
  * commit of the store's deferred writes.  See coord.h.
  */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,13 +33,27 @@ coord_dirty(struct coord *c)
 void
 coord_flush(struct coord *c)
 {
-	int64_t	now;
-	int	rc;
+	struct timespec	t0, t1;
+	int64_t		now;
+	int		rc;
 
 	if (store_pending(c->store) == 0)
 		return;
-	if ((rc = store_flush(c->store)) != 1)
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = store_flush(c->store);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc == 0) {
+		hist_observe(&c->stats.commit, (double)(t1.tv_sec - t0.tv_sec) +
+		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
+		c->store_error[0] = '\0';
 		return;
+	}
+	if (rc == -1) {
+		c->stats.commit_failures++;
+		snprintf(c->store_error, sizeof(c->store_error), "the last "
+		    "commit to the database failed (the log says why)");
+		return;
+	}
 	/* Another connection holds the write lock: the batch waits, the
 	 * loop does not. */
 	now = mono_ms();

@@ -59,10 +59,11 @@ const struct msg_type_info msg_types[MT__COUNT] = {
 	    B(VERSION) | B(BINARIES) | B(PATH_HEALTH) | B(MAX_JOBS) |
 	    B(WEIGHT) | B(STATUS) | B(RUNNING) | B(INTERVAL) | B(ENCODERS) |
 	    B(DECODERS) | B(HWACCELS) | B(FILTERS) | B(DEVICES) | B(EPOCH) |
-	    B(REPORTING) | B(UNVERIFIED_CAPS) | B(DEVICE_SLOTS) | B(PROBES) },
+	    B(REPORTING) | B(UNVERIFIED_CAPS) | B(DEVICE_SLOTS) | B(PROBES) |
+	    B(LOAD) | B(CPUS) },
 	[MT_HEARTBEAT] = { "heartbeat", W, B(SESSION),
 	    B(RUNNING) | B(PATH_HEALTH) | B(STATUS) | B(EPOCH) |
-	    B(REPORTING) | B(PROGRESS) },
+	    B(REPORTING) | B(PROGRESS) | B(LOAD) | B(CPUS) },
 	/* started and finished also go down to the client. */
 	[MT_STARTED] = { "started", W | K, B(JOB),
 	    B(PID) | B(SESSION) | B(WORKER) },
@@ -185,6 +186,8 @@ const struct field_info msg_fields[F__COUNT] = {
 	[F_WINDOW] = { "window", FK_INT, S(window), 0, 0, 0 },
 	[F_CLIENT] = { "client", FK_STR, S(client), NAME_MAX_LEN, 0, FF_NAME },
 	[F_CURSOR] = { "cursor", FK_STR, S(cursor), SHORT_STR_MAX, 0, 0 },
+	[F_LOAD] = { "load", FK_INT, S(load), 0, 0, 0 },
+	[F_CPUS] = { "cpus", FK_INT, S(cpus), 0, 0, 0 },
 };
 
 #undef S

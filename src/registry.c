@@ -109,6 +109,7 @@ registry_add(struct registry *r, const char *name)
 	snprintf(w->name, sizeof(w->name), "%s", name);
 	w->state = WS_REGISTERING;
 	w->weight = 1;
+	w->load = -1;
 	w->interval = HEARTBEAT_DEFAULT * 1000;
 	w->last_seen = mono_ms();
 	r->v = xreallocarray(r->v, r->n + 1, sizeof(*r->v));
@@ -204,6 +205,10 @@ registry_update(struct cworker *w, const struct msg *m, int64_t now)
 	if (m->present & FBIT(F_WEIGHT))
 		w->weight = m->weight < 1 || m->weight > 1000 ? 1 :
 		    (int)m->weight;
+	if (m->present & FBIT(F_LOAD))
+		w->load = m->load < 0 || m->load > 1000000 ? -1 : (int)m->load;
+	if (m->present & FBIT(F_CPUS))
+		w->cpus = m->cpus < 0 || m->cpus > 1000000 ? 0 : (int)m->cpus;
 	if (m->present & FBIT(F_STATUS))
 		w->reports_draining = strcmp(m->status, "draining") == 0;
 	if (m->present & FBIT(F_ENCODERS)) {

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "paths.h"
+#include "http.h"
 #include "settings.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -118,33 +119,10 @@ check_topic_prefix(const void *field, char *err, size_t errlen)
 static int
 check_allow(const void *field, char *err, size_t errlen)
 {
-	const char	*s = list_last(field), *slash;
-	char		 addr[INET6_ADDRSTRLEN], *end;
-	uint8_t		 bin[16];
-	long		 bits, maxbits;
-	size_t		 len;
+	const char	*s = list_last(field);
 
-	slash = strchr(s, '/');
-	len = slash ? (size_t)(slash - s) : strlen(s);
-	if (len == 0 || len >= sizeof(addr))
-		goto bad;
-	memcpy(addr, s, len);
-	addr[len] = '\0';
-	if (inet_pton(AF_INET, addr, bin) == 1)
-		maxbits = 32;
-	else if (inet_pton(AF_INET6, addr, bin) == 1)
-		maxbits = 128;
-	else
-		goto bad;
-	if (slash != NULL) {
-		if (!isdigit((unsigned char)slash[1]))
-			goto bad;
-		bits = strtol(slash + 1, &end, 10);
-		if (*end != '\0' || bits > maxbits)
-			goto bad;
-	}
-	return 0;
-bad:
+	if (http_allow_item_valid(s))
+		return 0;
 	snprintf(err, errlen, "item '%s' is not an IP address or CIDR block",
 	    s);
 	return -1;
@@ -294,7 +272,8 @@ static const struct cfg_key mqtt_keys[] = {
 #define HT(f)		offsetof(struct http_conf, f)
 static const struct cfg_key http_keys[] = {
 	{ "listen", CFG_STRING, HT(listen), 0, 256, "127.0.0.1" },
-	{ "port", CFG_INT, HT(port), 1, 65535, "8000" },
+	/* 0: no HTTP server. */
+	{ "port", CFG_INT, HT(port), 0, 65535, "8000" },
 	{ "allow", CFG_LIST, HT(allow), 0, 0, "['127.0.0.1', '::1']", NULL, 0,
 	    check_allow },
 	{ NULL }

@@ -42,6 +42,7 @@
 #define AUTH_WARN_INTERVAL_MS	10000
 #define BUSY_TIMEOUT_MS		20
 #define FORGET_CHECK_MS		10000
+#define STOP_DELAY_MS		100	/* from a stop signal to the exit */
 
 typedef void (*handler_fn)(struct coord *, const struct sender *,
     const struct msg *);
@@ -158,7 +159,7 @@ job_from_submit(const struct sender *s, const struct msg *req)
 	j->detached = (req->present & FBIT(F_DETACHED)) && req->detached;
 	j->client_old_key = s->old_key;
 	j->state = JS_PENDING;
-	j->queued_at = mono_ms();
+	j->queued_at = j->submitted_at = mono_ms();
 	randombytes_buf(j->key, sizeof(j->key));
 	return j;
 }
@@ -224,6 +225,7 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 	j = job_from_submit(s, req);
 	job_store_new(c, j);
 	jobtab_add(&c->jobs, j);
+	coord_stats_submitted(c, j);
 	log_info("job %s: submitted by %s (%s, %zu arguments%s)", j->id,
 	    s->name, j->binary, j->args.n, j->detached ? ", detached" : "");
 	coord_schedule(c);
@@ -431,6 +433,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 		msg_clear(&m);
 		goto out;
 	}
+	c->stats.received[m.type]++;
 	if (remembered(m.type))
 		replay_add(c->replay, m.id, now_ms());
 	c->in_handler = true;
@@ -567,6 +570,8 @@ coord_on_flush(evutil_socket_t fd, short what, void *arg)
 	coord_flush(arg);
 }
 
+static const struct timeval stop_delay = { 0, STOP_DELAY_MS * 1000 };
+
 static void
 coord_on_signal(evutil_socket_t sig, short what, void *arg)
 {
@@ -577,8 +582,14 @@ coord_on_signal(evutil_socket_t sig, short what, void *arg)
 		log_info("SIGHUP: nothing to reload; ignored");
 		return;
 	}
+	if (c->stopping) {
+		event_base_loopbreak(c->base);
+		return;
+	}
+	/* A moment for what is on its way out (answers, /health's 503). */
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(c->base, NULL);
+	c->stopping = true;
+	event_base_loopexit(c->base, &stop_delay);
 }
 
 /* ---- start-up ---- */
@@ -588,9 +599,11 @@ coord_free(struct coord *c)
 {
 	size_t	i;
 
+	coord_http_stop(c);
 	jobtab_free(&c->jobs);
 	registry_free(&c->reg);
 	coord_flush(c);
+	coord_stats_free(c);
 	if (store_pending(c->store) > 0)
 		log_warnx("%zu writes could not reach the database",
 		    store_pending(c->store));
@@ -660,6 +673,9 @@ coordinator_main(int argc, char **argv)
 	store_defer(c.store, true);
 
 	c.base = loop_new();
+	coord_stats_init(&c);
+	if (coord_http_start(&c, err, sizeof(err)) == -1)
+		fatalx("%s", err);
 	snprintf(cid, sizeof(cid), "%s-coord", c.prefix);
 	c.mqtt = mqtt_new(c.base, &c.conf.mqtt, cid, &coord_mqtt_ops, &c, err,
 	    sizeof(err));

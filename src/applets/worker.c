@@ -212,6 +212,8 @@ worker_fill_state(struct worker *w, struct msg *m)
 {
 	struct strv	running = { 0 };
 	size_t		i;
+	double		load[1];
+	long		cpus;
 
 	struct strv	reporting = { 0 }, pending = { 0 };
 	struct strmap	progress = { 0 };
@@ -239,6 +241,12 @@ worker_fill_state(struct worker *w, struct msg *m)
 	strv_free(&reporting);
 	strv_free(&pending);
 	msg_set_str(m, F_STATUS, w->draining ? "draining" : "online");
+	/* The host's load, for the operators' view (both are read from
+	 * /proc, without blocking). */
+	if (getloadavg(load, 1) == 1 && load[0] >= 0)
+		msg_set_int(m, F_LOAD, (int64_t)(load[0] * 100 + 0.5));
+	if ((cpus = sysconf(_SC_NPROCESSORS_ONLN)) > 0)
+		msg_set_int(m, F_CPUS, cpus);
 }
 
 static void

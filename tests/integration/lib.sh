@@ -110,13 +110,14 @@ broker_up() {
 	wait_for 5 port_open "$PORT" || fail "mosquitto did not start: $(tail -n 2 "$T/mosquitto.log")"
 }
 
-# coordinator_up: write the coordinator config (plus $COORD_EXTRA) and
-# start it.
+# coordinator_up: write the coordinator config (plus $COORD_EXTRA; its
+# HTTP server on $HTTP_PORT, with $HTTP_EXTRA keys) and start it.
 coordinator_up() {
+	HTTP_PORT=${HTTP_PORT:-$(free_port)}
 	cat >"$T/coordinator.yaml" <<EOC
 database: $T/coordinator.db
 mqtt: {host: 127.0.0.1, port: $PORT}
-http: {listen: 127.0.0.1, port: $(free_port)}
+http: {listen: 127.0.0.1, port: $HTTP_PORT${HTTP_EXTRA:+, $HTTP_EXTRA}}
 ${COORD_EXTRA:-}
 EOC
 	spawn coordinator "$DFFMPEG" coordinator -d -c "$T/coordinator.yaml"
