@@ -88,6 +88,9 @@ grep -qx "('worker01', True, True, 1)" "$T/s" || bad "status: $(cat "$T/s")"
 [ "$(metric 'dffmpeg_jobs{state="running",binary="ffmpeg"}')" = 1 ] || bad "dffmpeg_jobs running"
 [ "$(metric 'dffmpeg_worker_running_jobs{worker="worker01"}')" = 1 ] || bad "worker running jobs"
 
+# A job that fails, for the dashboard and the counters.
+"$T/bin/ffmpeg" -hide_banner -i "$T/media/missing.mkv" -f null - </dev/null >/dev/null 2>&1
+
 # 4. The dashboard in headless Chromium: the running job with its progress
 # and the worker, twice, and the progress advanced between the two.
 dom() {
@@ -125,9 +128,30 @@ timeout -k 5 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm
 [ -s "$T/dashboard.png" ] || bad "the screenshot is empty"
 [ -z "${SCREENSHOT:-}" ] || cp "$T/dashboard.png" "$SCREENSHOT"
 wait $long || bad "the long job failed: $(tail -n 3 "$T/long.err")"
+# A job's detail (the page opened on #job=ID): its arguments as text, its
+# transitions, its log.
+timeout -k 5 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+    --user-data-dir="$T/chromium" --virtual-time-budget=4000 --dump-dom "$U/#job=$id" \
+    >"$T/detail.html" 2>>"$T/chromium.log" || bad "chromium failed on the detail"
+python3 - "$T/detail.html" "$id" >"$T/detail.check" <<'PY' || bad "the job's detail lacks: $(cat "$T/detail.check")"
+import re, sys
+html = open(sys.argv[1]).read()
+d = re.search(r'<aside id="detail"[^>]*>(.*?)</aside>', html, re.S)
+if not d or 'data-job="%s"' % sys.argv[2] not in d.group(0):
+    print('an open detail'); sys.exit(1)
+body = d.group(1)
+args = re.search(r'<ol[^>]*id="args"[^>]*>(.*?)</ol>', body, re.S)
+checks = {
+    'the argument as text': args and 'comment=&lt;img src=x onerror=alert(1)&gt;' in args.group(1),
+    'no element': '<img' not in body,
+    'the timeline': re.search(r'running.*completed', re.sub(r'<[^>]+>', ' ', body), re.S),
+    'the log': re.search(r'<pre[^>]*id="log"[^>]*>.*Input #0', body, re.S),
+}
+bad = [k for k, v in checks.items() if not v]
+print(', '.join(bad)); sys.exit(1 if bad else 0)
+PY
 
 # 5. Counters moved; the text passes promtool.
-"$T/bin/ffmpeg" -hide_banner -i "$T/media/missing.mkv" -f null - </dev/null >/dev/null 2>&1
 curl -s "$U/metrics" >"$T/metrics"
 promtool check metrics <"$T/metrics" >"$T/promtool" 2>&1 || bad "promtool: $(cat "$T/promtool")"
 [ "$(metric 'dffmpeg_jobs_submitted_total{binary="ffmpeg"}')" -ge 2 ] || bad "submitted did not move"
