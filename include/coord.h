@@ -68,6 +68,9 @@ struct coord_stats {
 	size_t		 nbin;		/* allowed binaries + 1 */
 	uint64_t	 commit_failures;
 	uint64_t	 received[MT__COUNT];
+	/* By reason and type: the verified type of a repeat, the claimed
+	 * one of others (MT__COUNT: none that we know). */
+	uint64_t	 dropped[ME__COUNT][MT__COUNT + 1];
 };
 
 /* The verified sender of an uplink message. */

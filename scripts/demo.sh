@@ -59,5 +59,17 @@ say "the jobs, as dffmpeg client job list shows them"
 say "one job in detail: dffmpeg client job show $id"
 "$DFFMPEG" client job show "$id" | sed 's/^/    /' || fail "client job show failed"
 
+say "the coordinator's HTTP side: http://127.0.0.1:$HTTP_PORT/ (the dashboard)"
+echo "GET /health:"
+curl -s "http://127.0.0.1:$HTTP_PORT/health" | sed 's/^/    /' || fail "/health failed"
+echo "GET /metrics (some of it):"
+curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
+    grep -E '^dffmpeg_(jobs_finished_total\{binary="ffmpeg"|workers\{state="online"|dispatch_latency_seconds_count)' |
+    sed 's/^/    /' || fail "/metrics failed"
+if [ -n "${DEMO_WAIT:-}" ]; then
+	echo "DEMO_WAIT is set: the cluster stays up until you press Enter"
+	read -r _
+fi
+
 say "demo complete: stopping the broker, coordinator and worker"
 pass

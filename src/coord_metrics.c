@@ -286,7 +286,7 @@ transport_metrics(struct coord *c, struct evbuffer *b)
 {
 	const struct http_stat	*hs;
 	char			 l[LABELS_MAX], code[8];
-	size_t			 i, n;
+	size_t			 i, t, n;
 	int64_t			 epoch = mqtt_epoch(c->mqtt);
 
 	prom_family(b, "dffmpeg_messages_received_total", "counter",
@@ -299,12 +299,16 @@ transport_metrics(struct coord *c, struct evbuffer *b)
 			    msg_type_name((enum msg_type)i), NULL),
 			    (double)c->stats.received[i]);
 	prom_family(b, "dffmpeg_messages_dropped_total", "counter",
-	    "Messages dropped, by reason (a dropped message's type is not "
-	    "to be trusted; replay counts repeats answered again).");
+	    "Messages dropped, by reason and type (the type a message that "
+	    "failed its checks claims; replay: repeats answered again).");
 	for (i = ME_OK + 1; i < ME__COUNT; i++)
-		prom_sample(b, "dffmpeg_messages_dropped_total", prom_labels(l,
-		    sizeof(l), "reason", drop_reasons[i], NULL),
-		    (double)c->dropped[i]);
+		for (t = 0; t <= MT__COUNT; t++)
+			if (c->stats.dropped[i][t] > 0 || t == MT__COUNT)
+				prom_sample(b, "dffmpeg_messages_dropped_total",
+				    prom_labels(l, sizeof(l), "reason",
+				    drop_reasons[i], "type", t < MT__COUNT ?
+				    msg_type_name((enum msg_type)t) : "unknown",
+				    NULL), (double)c->stats.dropped[i][t]);
 	prom_family(b, "dffmpeg_mqtt_connected", "gauge",
 	    "Whether the coordinator is connected to its broker.");
 	prom_sample(b, "dffmpeg_mqtt_connected", NULL,

@@ -387,7 +387,8 @@ on_request(struct evhttp_request *req, void *arg)
 	}
 	if (path == NULL || *path == '\0')
 		path = "/";
-	if (query_parse(evhttp_uri_get_query(uri), &r.query) == -1) {
+	if (uri != NULL &&
+	    query_parse(evhttp_uri_get_query(uri), &r.query) == -1) {
 		http_error(&r, 400, "malformed query string");
 		goto out;
 	}

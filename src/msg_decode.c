@@ -156,6 +156,17 @@ msg_peek_from(const void *payload, size_t len, char *from, size_t fromlen)
 	    fromlen);
 }
 
+int
+msg_peek_type(const void *payload, size_t len)
+{
+	char	type[NAME_MAX_LEN + 1];
+
+	if (len > MSG_PEEK_TYPE_MAX || msg__peek(payload, len, false, "type",
+	    NAME_MAX_LEN, type, sizeof(type)) != ME_OK)
+		return -1;
+	return msg_type_lookup(type);
+}
+
 enum msg_err
 msg_peek_session(const void *payload, size_t len, char *session,
     size_t sessionlen)

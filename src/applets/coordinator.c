@@ -324,11 +324,13 @@ static const struct {
 
 static void
 coord_drop(struct coord *c, enum msg_err e, const char *sender,
-    const char *why)
+    const char *why, const void *payload, size_t len)
 {
 	int64_t	now = mono_ms();
+	int	type = msg_peek_type(payload, len);
 
 	c->dropped[e]++;
+	c->stats.dropped[e][type >= 0 ? type : MT__COUNT]++;
 	/* These point at a configuration problem: say so, now and then. */
 	if ((e == ME_MAC || e == ME_UNKNOWN || e == ME_AGE || e == ME_ROLE) &&
 	    now - c->last_auth_warn >= AUTH_WARN_INTERVAL_MS) {
@@ -390,14 +392,15 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 
 	c->received++;
 	if (!name_valid(name, NAME_MAX_LEN) || len > MSG_MAX_BYTES) {
-		coord_drop(c, ME_FORMAT, "?", "malformed topic or size");
+		coord_drop(c, ME_FORMAT, "?", "malformed topic or size", payload,
+		    len);
 		return;
 	}
 	memset(&s, 0, sizeof(s));
 	s.name = name;
 	if (keyring_keys(c->keyring, name, s.key, old, &has_old, &until,
 	    &s.role) == -1) {
-		coord_drop(c, ME_UNKNOWN, name, "unknown identity");
+		coord_drop(c, ME_UNKNOWN, name, "unknown identity", payload, len);
 		return;
 	}
 	e = msg_decode(topic, payload, len, s.key, name, s.role, now_ms(),
@@ -418,7 +421,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 		keyring_used(c->keyring, name, s.key);
 	sodium_memzero(old, sizeof(old));
 	if (e != ME_OK) {
-		coord_drop(c, e, name, err);
+		coord_drop(c, e, name, err, payload, len);
 		if (e == ME_MAC)
 			coord_unverified(c, &s, payload, len);
 		goto out;
@@ -426,6 +429,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	if (remembered(m.type) &&
 	    replay_seen(c->replay, m.id, &atopic, &apayload, &alen)) {
 		c->dropped[ME_REPLAY]++;
+		c->stats.dropped[ME_REPLAY][m.type]++;
 		log_debug("a repeated %s from %s: answered again",
 		    msg_type_name(m.type), name);
 		if (atopic != NULL)

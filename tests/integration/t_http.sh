@@ -123,7 +123,7 @@ python3 -c "import sys; sys.exit(0 if float('$p2' if '$p2' != 'none' else -1) > 
     bad "progress did not advance on the dashboard: $p1 -> $p2"
 timeout -k 5 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
     --user-data-dir="$T/chromium" --virtual-time-budget=4000 --hide-scrollbars \
-    --window-size=1280,1000 --screenshot="$T/dashboard.png" "$U/" 2>>"$T/chromium.log" ||
+    --window-size=1280,640 --screenshot="$T/dashboard.png" "$U/" 2>>"$T/chromium.log" ||
     bad "no screenshot"
 [ -s "$T/dashboard.png" ] || bad "the screenshot is empty"
 [ -z "${SCREENSHOT:-}" ] || cp "$T/dashboard.png" "$SCREENSHOT"
@@ -165,6 +165,12 @@ promtool check metrics <"$T/metrics" >"$T/promtool" 2>&1 || bad "promtool: $(cat
 [ "$(metric 'dffmpeg_workers{state="online"}')" = 1 ] || bad "workers online"
 [ "$(metric 'dffmpeg_mqtt_connected')" = 1 ] || bad "mqtt connected"
 grep -q '^dffmpeg_http_requests_total{route="/api/v1/jobs/\*",code="404"} [1-9]' "$T/metrics" || bad "http requests by route"
+# A forged heartbeat (its MAC is wrong) is dropped, counted by reason and
+# the type it claims.
+printf '{"v":1,"type":"heartbeat","id":"forged-1","from":"worker01","ts":%s,"body":{"session":"x"}}\nAAAA' \
+    "$(ms)" | mosquitto_pub -p "$PORT" -t dffmpeg/coord/worker01 -s || bad "mosquitto_pub"
+forged() { [ "$(metric 'dffmpeg_messages_dropped_total{reason="signature",type="heartbeat"}')" = 1 ]; }
+wait_for 5 forged || bad "the forged heartbeat is not counted: $(grep dropped_total "$T/metrics")"
 
 # 6. /health: 503 while the broker is gone (killed: no wills), 200 again
 # once it is back.

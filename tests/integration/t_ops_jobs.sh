@@ -168,7 +168,7 @@ wait_for 5 state_is "$v" canceled || bad "admin cancel did not end the job"
 C status --json | jget "sorted(d.keys())" | grep -qx "\['broker_connected', 'jobs', 'now', 'queue', 'unfinished', 'uptime_ms', 'version', 'workers', 'workers_total'\]" ||
     bad "status keys: $(C status --json | jget 'sorted(d.keys())')"
 C worker list --json | jget "sorted(d['workers'][0].keys())" |
-    grep -qx "\['device_slots', 'draining', 'ffmpeg_version', 'last_seen', 'max_jobs', 'name', 'paths', 'running', 'state', 'version', 'weight'\]" ||
+    grep -qx "\['cpus', 'device_slots', 'device_types', 'draining', 'ffmpeg_version', 'last_seen', 'load', 'max_jobs', 'name', 'paths', 'running', 'state', 'version', 'weight'\]" ||
     bad "worker keys: $(C worker list --json | jget "sorted(d['workers'][0].keys())")"
 C worker show --json worker01 | jget "all(k in d['worker'] for k in ('hardware', 'binaries', 'transitions', 'jobs')) and 'session' not in d['worker']" |
     grep -qx True || bad "worker show --json keys (a client's view)"

@@ -677,6 +677,18 @@ START_TEST(test_peek_from)
 	free(p);
 	ck_assert_int_eq(msg_peek_from("{\"from\":\"x\"}", 12, from,
 	    sizeof(from)), ME_FORMAT);
+
+	/* The type it claims, for the metrics of dropped messages. */
+	p = sign_raw(TOPIC_UP, "{\"type\":\"heartbeat\"}", key, &len);
+	ck_assert_int_eq(msg_peek_type(p, len), MT_HEARTBEAT);
+	free(p);
+	p = sign_raw(TOPIC_UP, "{\"type\":\"bogus\"}", key, &len);
+	ck_assert_int_eq(msg_peek_type(p, len), -1);
+	free(p);
+	p = sign_raw(TOPIC_UP, "{\"type\":[1]}", key, &len);
+	ck_assert_int_eq(msg_peek_type(p, len), -1);
+	free(p);
+	ck_assert_int_eq(msg_peek_type("junk", 4), -1);
 }
 END_TEST
 
