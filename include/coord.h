@@ -67,6 +67,7 @@ struct coord_stats {
 	uint64_t	*finished;	/* per binary x OUTCOMES */
 	size_t		 nbin;		/* allowed binaries + 1 */
 	uint64_t	 commit_failures;
+	uint64_t	 connects;	/* to the broker, successful */
 	uint64_t	 received[MT__COUNT];
 	/* By reason and type: the verified type of a repeat, the claimed
 	 * one of others (MT__COUNT: none that we know). */
@@ -125,6 +126,8 @@ struct coord {
 	struct http_server	*http;		/* NULL: http.port 0 */
 	bool			 stopping;	/* a signal asked us to stop */
 	char			 store_error[160];	/* "": commits work */
+	int64_t			 store_waiting;	/* mono ms: writes wait for a
+						   locked database since */
 };
 
 /* ---- coord_out.c ---- */

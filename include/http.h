@@ -18,8 +18,8 @@
 
 #define HTTP_HEADERS_MAX	(8 * 1024)	/* request line and headers */
 #define HTTP_BODY_MAX		1024		/* a GET has none */
-#define HTTP_TIMEOUT_S		10		/* to read a request or write
-						   an answer */
+#define HTTP_TIMEOUT_S		10		/* of a connection that sends
+						   or takes nothing */
 #define HTTP_CAPTURES		2		/* '*' segments of a pattern */
 #define HTTP_STATS_MAX		64		/* (route, status) counters */
 
@@ -44,7 +44,8 @@ typedef void (*http_fn)(struct http_req *, void *arg);
 
 /*
  * A route: pattern is a path whose segments are literal or "*" (any one
- * non-empty segment, captured in arg[]); name labels it in the metrics.
+ * non-empty segment, captured in arg[]); it labels the route's answers in
+ * the metrics.
  */
 struct http_route {
 	const char	*pattern;
@@ -61,12 +62,14 @@ struct http_stat {
 /*
  * Listen on addr:port and serve routes (a table ending with a NULL
  * pattern, kept by the caller) to the addresses of allow (IP addresses or
- * CIDR blocks; others get 403).  NULL with err filled if the address
- * cannot be bound or an allow item is not an address.
+ * CIDR blocks; others get 403) that ask for this server by an IP address,
+ * localhost or a name of hosts in their Host header (others get 403: DNS
+ * rebinding).  NULL with err filled if the address cannot be bound or an
+ * allow item is not an address.
  */
 struct http_server *http_new(struct event_base *, const char *addr, int port,
-	    const struct strv *allow, const struct http_route *, void *arg,
-	    char *err, size_t errlen);
+	    const struct strv *allow, const struct strv *hosts,
+	    const struct http_route *, void *arg, char *err, size_t errlen);
 void	 http_free(struct http_server *);
 /* The answers given so far; n entries. */
 const struct http_stat *http_stats(const struct http_server *, size_t *n);
@@ -78,7 +81,8 @@ bool	 http_allowed(const struct strv *allow, const char *addr);
 
 /*
  * Answers (once per request).  Every answer carries no-cache headers and
- * nosniff; body is copied; HEAD gets the headers alone.
+ * nosniff; body is copied; HEAD gets the headers alone, with the length
+ * the body would have had.
  */
 void	 http_reply(struct http_req *, int status, const char *type,
 	    const void *body, size_t len);

@@ -242,12 +242,12 @@ enum msg_err msg_peek_from(const void *payload, size_t len, char *from,
 	    size_t fromlen);
 /* The same for the body's session (to address an answer to a message
  * that did not verify). */
+enum msg_err msg_peek_session(const void *payload, size_t len,
+	    char *session, size_t sessionlen);
 /* The type an unverified message claims, or -1 (also for one larger than
  * MSG_PEEK_TYPE_MAX: not worth parsing). */
 #define MSG_PEEK_TYPE_MAX	(64 * 1024)
 int	 msg_peek_type(const void *payload, size_t len);
-enum msg_err msg_peek_session(const void *payload, size_t len,
-	    char *session, size_t sessionlen);
 
 /*
  * Verify and decode payload received on topic with key.  Checks, in order:

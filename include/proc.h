@@ -20,7 +20,14 @@ struct proc_spec {
 	char *const	*argv;		/* argv[0] included, NULL-terminated */
 	char *const	*envp;		/* NULL-terminated */
 	const char	*cwd;		/* NULL: inherit */
+	/* Run in the child after chdir, just before exec (NULL: none);
+	 * -1 refuses the exec with why as the reason. */
+	int		(*prepare)(void *arg, char *why, size_t whylen);
+	void		*prepare_arg;
 };
+
+#define PROC_WHY_MAX	512		/* of a prepare hook's reason */
+#define PROC_E_PREPARE	(-1000000)	/* the prepare hook refused */
 
 /* Returns the pid and fills fds (0: write to child's stdin, 1: read its
  * stdout, 2: read its stderr), or -1 with err filled. */

@@ -38,6 +38,7 @@ struct http_conf {
 	char		*listen;
 	int		 port;
 	struct strv	 allow;		/* allowed client addresses/CIDRs */
+	struct strv	 hosts;		/* names clients may call it by */
 };
 
 struct coord_conf {
@@ -83,6 +84,9 @@ struct worker_conf {
 	int64_t		 kill_grace;		/* ms */
 	bool		 ship_logs;		/* jobs' stderr to the
 						   coordinator as they run */
+	char		*confine;		/* confine.h: best-effort,
+						   require, off */
+	struct strv	 confine_read;		/* more read-only paths */
 	char		*log_file;
 	char		*log_level;
 	uint8_t		 key[KEY_LEN];		/* decoded identity key */

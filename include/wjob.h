@@ -29,8 +29,11 @@
 #include <sys/types.h>
 
 #include "bounds.h"
+#include "confine.h"
 #include "joblog.h"
 #include "util.h"
+
+struct bgtask_pool;
 
 #define WJOB_STDIN_HIGH_WATER	(1024 * 1024)	/* hold acks above this */
 #define WJOB_LINGER_MS		30000		/* wait for the exit ack */
@@ -51,6 +54,12 @@ struct wjob_ctx {
 	const struct strv	*forward_env;	/* variables a job may set */
 	int64_t			 kill_grace;	/* ms, unless the job says */
 	bool			 ship_logs;	/* `log` batches while it runs */
+	struct bgtask_pool	*tasks;		/* the checks of its paths */
+	enum confine_mode	 confine;
+	int			 landlock_abi;	/* 0: none */
+	const struct strv	*confine_read;	/* more read-only paths */
+	/* The device nodes of the verified hardware (may be NULL). */
+	const struct strv	*(*devices)(void *arg);
 	void			(*gone)(void *arg, struct wjob *);
 	void			*arg;
 };
@@ -90,6 +99,8 @@ struct wjob {
 	int64_t		 reported_at;
 	struct event	*ev_kill;
 	struct event	*ev_linger;
+	struct confine_rules rules;	/* what its process may touch */
+	bool		 checking;	/* confine_check runs */
 };
 
 /*

@@ -61,11 +61,12 @@ say "one job in detail: dffmpeg client job show $id"
 
 say "the coordinator's HTTP side: http://127.0.0.1:$HTTP_PORT/ (the dashboard)"
 echo "GET /health:"
-curl -s "http://127.0.0.1:$HTTP_PORT/health" | sed 's/^/    /' || fail "/health failed"
+out=$(curl -fsS "http://127.0.0.1:$HTTP_PORT/health") || fail "/health failed"
+echo "$out" | sed 's/^/    /'
 echo "GET /metrics (some of it):"
-curl -s "http://127.0.0.1:$HTTP_PORT/metrics" |
-    grep -E '^dffmpeg_(jobs_finished_total\{binary="ffmpeg"|workers\{state="online"|dispatch_latency_seconds_count)' |
-    sed 's/^/    /' || fail "/metrics failed"
+out=$(curl -fsS "http://127.0.0.1:$HTTP_PORT/metrics") || fail "/metrics failed"
+echo "$out" | grep -E '^dffmpeg_(jobs_finished_total\{binary="ffmpeg"|workers\{state="online"|dispatch_latency_seconds_count)' |
+    sed 's/^/    /'
 if [ -n "${DEMO_WAIT:-}" ]; then
 	echo "DEMO_WAIT is set: the cluster stays up until you press Enter"
 	read -r _

@@ -31,6 +31,7 @@
 #define TRANSITIONS_MAX		50	/* a worker's, newest */
 #define WORKERS_PAGE_MAX	256	/* workers in one page */
 #define STATUS_WORKERS_BYTES	(128 * 1024)	/* of the workers in status */
+#define STATUS_QUEUE_MAX	100	/* pending jobs listed in status */
 
 /* What an item adds to a document's JSON text. */
 static size_t
@@ -561,6 +562,7 @@ coord_doc_status(struct coord *c, const char *client)
 	char			 err[128], next[NAME_MAX_LEN + 1];
 	int			 n[JS__COUNT] = { 0 };
 	int			 k;
+	size_t			 pos, shown = 0;
 
 	doc = doc_new();
 	cJSON_AddStringToObject(doc, "version", DFFMPEG_VERSION);
@@ -572,20 +574,25 @@ coord_doc_status(struct coord *c, const char *client)
 	    STATUS_WORKERS_BYTES, next));
 	cJSON_AddNumberToObject(doc, "workers_total", (double)c->reg.n);
 	queue = cJSON_AddArrayToObject(doc, "queue");
+	pos = 0;
 	for (j = jobtab_first_pending(&c->jobs); j != NULL;
 	    j = jobtab_next_pending(j)) {
+		pos++;
 		if (client != NULL && strcmp(j->client, client) != 0)
+			continue;
+		/* The head of the queue; queue_total says how long it is. */
+		if (++shown > STATUS_QUEUE_MAX)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "id", j->id);
 		cJSON_AddStringToObject(o, "client", j->client);
 		cJSON_AddStringToObject(o, "binary", j->binary);
-		cJSON_AddNumberToObject(o, "position",
-		    (double)jobtab_position(&c->jobs, j));
+		cJSON_AddNumberToObject(o, "position", (double)pos);
 		cJSON_AddNumberToObject(o, "waiting_ms",
 		    (double)(mono_ms() - j->queued_at));
 		cJSON_AddItemToArray(queue, o);
 	}
+	cJSON_AddNumberToObject(doc, "queue_total", (double)shown);
 	for (j = jobtab_first(&c->jobs); j != NULL; j = jobtab_next(j))
 		if (client == NULL || strcmp(j->client, client) == 0)
 			n[j->state]++;

@@ -24,6 +24,8 @@
 
 #define CSP_MAX		1024
 #define STATES_MAX	8
+#define JOBS_LIMIT_MAX	200	/* a page of a job list */
+#define STORE_WAIT_UNHEALTHY_MS	30000	/* writes waiting: unhealthy */
 
 /* The page's Content-Security-Policy: its own inline scripts (by hash)
  * and styles, requests to this origin, nothing else.  Should a value
@@ -81,6 +83,7 @@ answer(struct http_req *r, cJSON *doc, const char *err, int status)
 static void
 r_status(struct http_req *r, void *arg)
 {
+	coord_flush(arg);
 	http_reply_json(r, 200, coord_doc_status(arg, NULL));
 }
 
@@ -139,9 +142,10 @@ r_jobs(struct http_req *r, void *arg)
 	}
 	if ((v = http_param(r, "limit")) != NULL) {
 		limit = strtol(v, &s, 10);
-		if (*v == '\0' || *s != '\0' || limit < 1 || limit > 1000) {
+		if (*v == '\0' || *s != '\0' || limit < 1 ||
+		    limit > JOBS_LIMIT_MAX) {
 			strv_free(&states);
-			http_error(r, 400, "limit: a number from 1 to 1000");
+			http_error(r, 400, "limit: a number from 1 to 200");
 			return;
 		}
 		q.limit = (int)limit;
@@ -149,6 +153,7 @@ r_jobs(struct http_req *r, void *arg)
 	q.client = http_param(r, "client");
 	q.worker = http_param(r, "worker");
 	q.cursor = http_param(r, "cursor");
+	coord_flush(arg);
 	doc = coord_doc_jobs(arg, &q, err, sizeof(err));
 	strv_free(&states);
 	answer(r, doc, err, 400);
@@ -159,6 +164,8 @@ r_job(struct http_req *r, void *arg)
 {
 	char	err[160];
 
+	/* What the store has not got yet is part of the answer. */
+	coord_flush(arg);
 	answer(r, coord_doc_job(arg, r->arg[0], NULL, err, sizeof(err)), err,
 	    404);
 }
@@ -183,6 +190,7 @@ r_logs(struct http_req *r, void *arg)
 		http_error(r, 404, "no such job");
 		return;
 	}
+	coord_flush(arg);
 	answer(r, coord_doc_logs(arg, r->arg[0], NULL, after, err,
 	    sizeof(err)), err, 404);
 }
@@ -220,6 +228,11 @@ r_health(struct http_req *r, void *arg)
 		    err != NULL ? err : "");
 	} else if (c->store_error[0] != '\0')
 		snprintf(why, sizeof(why), "%s", c->store_error);
+	else if (c->store_waiting > 0 &&
+	    mono_ms() - c->store_waiting > STORE_WAIT_UNHEALTHY_MS)
+		snprintf(why, sizeof(why), "writes have waited %lld s for the "
+		    "database (locked by another connection?)",
+		    (long long)((mono_ms() - c->store_waiting) / 1000));
 	cJSON_AddStringToObject(o, "status", why[0] == '\0' ? "ok" :
 	    "unavailable");
 	if (why[0] != '\0')
@@ -253,8 +266,8 @@ coord_http_start(struct coord *c, char *err, size_t errlen)
 	if (h->port == 0)
 		return 0;
 	csp_build();
-	c->http = http_new(c->base, h->listen, h->port, &h->allow, routes, c,
-	    err, errlen);
+	c->http = http_new(c->base, h->listen, h->port, &h->allow, &h->hosts,
+	    routes, c, err, errlen);
 	if (c->http == NULL)
 		return -1;
 	log_info("dashboard, API and metrics on http://%s%s%s:%d/",

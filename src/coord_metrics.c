@@ -287,7 +287,6 @@ transport_metrics(struct coord *c, struct evbuffer *b)
 	const struct http_stat	*hs;
 	char			 l[LABELS_MAX], code[8];
 	size_t			 i, t, n;
-	int64_t			 epoch = mqtt_epoch(c->mqtt);
 
 	prom_family(b, "dffmpeg_messages_received_total", "counter",
 	    "Verified messages by type.");
@@ -316,7 +315,7 @@ transport_metrics(struct coord *c, struct evbuffer *b)
 	prom_family(b, "dffmpeg_mqtt_reconnects_total", "counter",
 	    "Connections to the broker after the first.");
 	prom_sample(b, "dffmpeg_mqtt_reconnects_total", NULL,
-	    epoch > 1 ? (double)(epoch - 1) : 0);
+	    c->stats.connects > 1 ? (double)(c->stats.connects - 1) : 0);
 	prom_family(b, "dffmpeg_store_commit_seconds", "histogram",
 	    "Time of the database's group commits.");
 	prom_hist(b, "dffmpeg_store_commit_seconds", NULL, &c->stats.commit);

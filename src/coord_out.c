@@ -4,9 +4,9 @@
  * commit of the store's deferred writes.  See coord.h.
  */
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -46,9 +46,11 @@ coord_flush(struct coord *c)
 		hist_observe(&c->stats.commit, (double)(t1.tv_sec - t0.tv_sec) +
 		    (t1.tv_nsec - t0.tv_nsec) / 1e9);
 		c->store_error[0] = '\0';
+		c->store_waiting = 0;
 		return;
 	}
 	if (rc == -1) {
+		c->store_waiting = 0;
 		c->stats.commit_failures++;
 		snprintf(c->store_error, sizeof(c->store_error), "the last "
 		    "commit to the database failed (the log says why)");
@@ -57,6 +59,8 @@ coord_flush(struct coord *c)
 	/* Another connection holds the write lock: the batch waits, the
 	 * loop does not. */
 	now = mono_ms();
+	if (c->store_waiting == 0)
+		c->store_waiting = now;
 	if (now - c->flush_warned >= FLUSH_WARN_MS) {
 		c->flush_warned = now;
 		log_warnx("the database is locked by another connection; %zu "

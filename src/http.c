@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <event2/buffer.h>
@@ -39,6 +40,7 @@ struct http_server {
 	void			*arg;
 	struct net		*allow;
 	size_t			 nallow;
+	struct strv		 hosts;		/* names of Host accepted */
 	struct http_stat	 stats[HTTP_STATS_MAX];
 	size_t			 nstats;
 };
@@ -74,6 +76,14 @@ net_parse(const char *s, struct net *n)
 		if (*end != '\0' || errno != 0 || bits > max)
 			return -1;
 		n->bits = (int)bits;
+	}
+	/* ::ffff:a.b.c.d/n is a.b.c.d/(n - 96), as peers are compared. */
+	if (n->family == AF_INET6 && n->bits >= 96 && memcmp(n->addr,
+	    "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) == 0) {
+		memmove(n->addr, n->addr + 12, 4);
+		memset(n->addr + 4, 0, 12);
+		n->family = AF_INET;
+		n->bits -= 96;
 	}
 	return 0;
 }
@@ -216,7 +226,15 @@ http_reply_buffer(struct http_req *r, int status, const char *type,
 	evhttp_add_header(h, "Expires", "0");
 	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-	/* evhttp leaves the body out of a HEAD answer itself. */
+	if (evhttp_request_get_command(r->req) == EVHTTP_REQ_HEAD) {
+		/* evhttp would send the body after the headers: the length
+		 * alone, and no body. */
+		char	len[32];
+
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(h, "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(r->req, status, reason_phrase(status), body);
 }
 
@@ -362,6 +380,45 @@ peer_allowed(struct http_server *h, struct evhttp_request *req)
 	return false;
 }
 
+/*
+ * Whether the Host a client asked for is this server: an IP address
+ * (with a port or not), localhost, or a name of hosts.  A web page whose
+ * name an attacker rebinds to 127.0.0.1 sends its own name: without this,
+ * a browser on an allowed address would read the API for it.
+ */
+static bool
+host_allowed(const struct http_server *h, const char *host)
+{
+	char		 name[256], bin[16];
+	const char	*end;
+	size_t		 len;
+
+	if (host == NULL)		/* HTTP/1.0: no virtual hosts */
+		return true;
+	if (host[0] == '[') {		/* [IPv6]:port */
+		if ((end = strchr(host, ']')) == NULL)
+			return false;
+		len = (size_t)(end - host - 1);
+		if (len >= sizeof(name))
+			return false;
+		memcpy(name, host + 1, len);
+		name[len] = '\0';
+		return inet_pton(AF_INET6, name, bin) == 1;
+	}
+	len = strcspn(host, ":");
+	if (len == 0 || len >= sizeof(name))
+		return false;
+	memcpy(name, host, len);
+	name[len] = '\0';
+	if (inet_pton(AF_INET, name, bin) == 1 ||
+	    strcasecmp(name, "localhost") == 0)
+		return true;
+	for (len = 0; len < h->hosts.n; len++)
+		if (strcasecmp(name, h->hosts.v[len]) == 0)
+			return true;
+	return false;
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -377,6 +434,12 @@ on_request(struct evhttp_request *req, void *arg)
 	path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
 	if (!peer_allowed(h, req)) {
 		http_error(&r, 403, "this address is not in http.allow");
+		goto out;
+	}
+	if (!host_allowed(h, evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "Host"))) {
+		http_error(&r, 403, "this Host is not the coordinator's (a name "
+		    "it answers to goes in http.hosts)");
 		goto out;
 	}
 	if (evhttp_request_get_command(req) != EVHTTP_REQ_GET &&
@@ -411,12 +474,14 @@ out:
 
 struct http_server *
 http_new(struct event_base *base, const char *addr, int port,
-    const struct strv *allow, const struct http_route *routes, void *arg,
-    char *err, size_t errlen)
+    const struct strv *allow, const struct strv *hosts,
+    const struct http_route *routes, void *arg, char *err, size_t errlen)
 {
 	struct http_server	*h = xcalloc(1, sizeof(*h));
 	size_t			 i;
 
+	for (i = 0; hosts != NULL && i < hosts->n; i++)
+		strv_push(&h->hosts, hosts->v[i]);
 	h->routes = routes;
 	h->arg = arg;
 	h->allow = xcalloc(allow->n + 1, sizeof(*h->allow));
@@ -460,6 +525,7 @@ http_free(struct http_server *h)
 		return;
 	if (h->http != NULL)
 		evhttp_free(h->http);
+	strv_free(&h->hosts);
 	free(h->allow);
 	free(h);
 }

@@ -19,6 +19,7 @@ jobspec_build(struct jobspec *js, const struct pathmap *pm,
     const struct strv *forward_env, char *err, size_t errlen)
 {
 	char		 here[PATH_MAX], *s;
+	struct strv	 cwdvars = { 0 };
 	const char	*v;
 	size_t		 i;
 	int		 k;
@@ -47,10 +48,21 @@ jobspec_build(struct jobspec *js, const struct pathmap *pm,
 	}
 	if (cwd == NULL && getcwd(here, sizeof(here)) != NULL)
 		cwd = here;
-	/* A working directory that cannot travel is left out (the remote
-	 * process then starts in the worker's); so is such a variable. */
-	if (cwd != NULL && utf8_valid(cwd, strlen(cwd)))
-		js->cwd = pathmap_rewrite(pm, cwd, &js->paths);
+	/* A working directory that cannot travel, or that no path variable
+	 * maps, is left out: the remote process then starts in "/" (a
+	 * worker refuses a directory outside the roots of a job's
+	 * variables). */
+	if (cwd != NULL && utf8_valid(cwd, strlen(cwd))) {
+		s = pathmap_rewrite(pm, cwd, &cwdvars);
+		if (strncmp(s, "${", 2) == 0) {
+			js->cwd = s;
+			for (k = 0; k < (int)cwdvars.n; k++)
+				if (!strv_contains(&js->paths, cwdvars.v[k]))
+					strv_push(&js->paths, cwdvars.v[k]);
+		} else
+			free(s);
+		strv_free(&cwdvars);
+	}
 	for (i = 0; forward_env != NULL && i < forward_env->n; i++)
 		if ((v = getenv(forward_env->v[i])) != NULL &&
 		    utf8_valid(v, strlen(v)))

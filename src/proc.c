@@ -74,11 +74,13 @@ closed:
 	return 0;
 }
 
-/* In the child: only async-signal-safe calls until exec. */
+/* In the child: only async-signal-safe calls until exec, but for the
+ * prepare hook (the processes that spawn are single-threaded). */
 static void __attribute__((noreturn))
 child(const struct proc_spec *spec, int in[2], int out[2], int errp[2],
     int report, pid_t parent)
 {
+	char	why[PROC_WHY_MAX];
 	int	e, i;
 
 	setpgid(0, 0);
@@ -111,11 +113,18 @@ child(const struct proc_spec *spec, int in[2], int out[2], int errp[2],
 		e = -errno;	/* negative: the working directory failed */
 		goto report;
 	}
+	why[0] = '\0';
+	if (spec->prepare != NULL &&
+	    spec->prepare(spec->prepare_arg, why, sizeof(why)) == -1) {
+		e = PROC_E_PREPARE;	/* why follows */
+		goto report;
+	}
 	execve(spec->path, spec->argv, spec->envp);
 fail:
 	e = errno;
 report:
-	if (write(report, &e, sizeof(e)) == -1) {
+	if (write(report, &e, sizeof(e)) == -1 ||
+	    (e == PROC_E_PREPARE && write(report, why, strlen(why)) == -1)) {
 		/* the parent will see EOF and an exit code */
 	}
 	_exit(127);
@@ -127,7 +136,9 @@ proc_spawn(const struct proc_spec *spec, int fds[3], char *err, size_t errlen)
 	int	in[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int	rep[2] = { -1, -1 }, e = 0;
 	pid_t	pid, parent = getpid();
-	ssize_t	n;
+	ssize_t	n, m;
+	char	why[PROC_WHY_MAX];
+	size_t	wlen = 0;
 
 	if (pipe(in) == -1 || pipe(out) == -1 || pipe(errp) == -1 ||
 	    pipe2(rep, O_CLOEXEC) == -1) {
@@ -145,10 +156,17 @@ proc_spawn(const struct proc_spec *spec, int fds[3], char *err, size_t errlen)
 	do
 		n = read(rep[0], &e, sizeof(e));
 	while (n == -1 && errno == EINTR);
+	while (n == (ssize_t)sizeof(e) && e == PROC_E_PREPARE &&
+	    wlen < sizeof(why) - 1 && ((m = read(rep[0], why + wlen,
+	    sizeof(why) - 1 - wlen)) > 0 || (m == -1 && errno == EINTR)))
+		wlen += m > 0 ? (size_t)m : 0;
+	why[wlen] = '\0';
 	close(rep[0]);
 	rep[0] = -1;
 	if (n == (ssize_t)sizeof(e)) {
-		if (e < 0)
+		if (e == PROC_E_PREPARE)
+			snprintf(err, errlen, "%s", why);
+		else if (e < 0)
 			snprintf(err, errlen, "working directory %s: %s",
 			    spec->cwd, strerror(-e));
 		else

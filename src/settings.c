@@ -20,6 +20,7 @@
 #include "config.h"
 #include "log.h"
 #include "paths.h"
+#include "confine.h"
 #include "http.h"
 #include "settings.h"
 #include "util.h"
@@ -115,6 +116,44 @@ check_topic_prefix(const void *field, char *err, size_t errlen)
 	return -1;
 }
 
+static int
+check_confine(const void *field, char *err, size_t errlen)
+{
+	if (confine_mode_parse(str_of(field)) >= 0)
+		return 0;
+	snprintf(err, errlen, "must be one of best-effort, require, off");
+	return -1;
+}
+
+/* An item of a list of absolute paths. */
+static int
+check_abs_path(const void *field, char *err, size_t errlen)
+{
+	const char	*s = list_last(field);
+
+	if (s[0] == '/' && strlen(s) < PATH_BUF)
+		return 0;
+	snprintf(err, errlen, "item '%s' is not an absolute path", s);
+	return -1;
+}
+
+/* A host name as a Host header carries it. */
+static int
+check_host_name(const void *field, char *err, size_t errlen)
+{
+	const char	*s = list_last(field);
+	size_t		 i, n = strlen(s);
+
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
+		    s[i] != '.')
+			break;
+	if (n > 0 && n < 254 && i == n)
+		return 0;
+	snprintf(err, errlen, "item '%s' is not a host name", s);
+	return -1;
+}
+
 /* An address or CIDR block, as the HTTP allow-list compares them. */
 static int
 check_allow(const void *field, char *err, size_t errlen)
@@ -131,12 +170,26 @@ check_allow(const void *field, char *err, size_t errlen)
 static int
 check_binary_names(const void *field, char *err, size_t errlen)
 {
-	const char	*s = list_last(field);
+	const struct strv	*sv = field;
+	const char		*s = list_last(field);
+	size_t			 i;
 
-	if (name_valid(s, NAME_MAX_LEN))
-		return 0;
-	snprintf(err, errlen, "item '%s' is not a valid binary name", s);
-	return -1;
+	if (!name_valid(s, NAME_MAX_LEN)) {
+		snprintf(err, errlen, "item '%s' is not a valid binary name",
+		    s);
+		return -1;
+	}
+	/* "other" labels the binaries not listed, in the metrics. */
+	if (strcmp(s, "other") == 0) {
+		snprintf(err, errlen, "'other' is reserved");
+		return -1;
+	}
+	for (i = 0; i + 1 < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0) {
+			snprintf(err, errlen, "'%s' is listed twice", s);
+			return -1;
+		}
+	return 0;
 }
 
 static int
@@ -276,6 +329,7 @@ static const struct cfg_key http_keys[] = {
 	{ "port", CFG_INT, HT(port), 0, 65535, "8000" },
 	{ "allow", CFG_LIST, HT(allow), 0, 0, "['127.0.0.1', '::1']", NULL, 0,
 	    check_allow },
+	{ "hosts", CFG_LIST, HT(hosts), 0, 0, NULL, NULL, 0, check_host_name },
 	{ NULL }
 };
 #undef HT
@@ -346,6 +400,10 @@ const struct cfg_key worker_conf_keys[] = {
 	{ "kill_grace", CFG_DURATION, WO(kill_grace), 0, 3600 * SECOND,
 	    "2s" },
 	{ "ship_logs", CFG_BOOL, WO(ship_logs), 0, 0, "true" },
+	{ "confine", CFG_STRING, WO(confine), 0, 16, "best-effort", NULL, 0,
+	    check_confine },
+	{ "confine_read", CFG_LIST, WO(confine_read), 0, 0, NULL, NULL, 0,
+	    check_abs_path },
 	LOG_KEYS(struct worker_conf),
 	{ NULL }
 };

@@ -15,6 +15,8 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "bgtask.h"
+#include "confine.h"
 #include "frame.h"
 #include "log.h"
 #include "loop.h"
@@ -491,6 +493,15 @@ job_on_kill(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* proc_spec.prepare: in the job's process, its Landlock ruleset. */
+static int
+job_prepare(void *arg, char *why, size_t whylen)
+{
+	struct wjob	*j = arg;
+
+	return confine_apply(&j->rules, j->ctx->landlock_abi, why, whylen);
+}
+
 static void
 job_spawn(struct wjob *j)
 {
@@ -499,10 +510,15 @@ job_spawn(struct wjob *j)
 	char			 err[512];
 	int			 fds[3];
 
+	memset(&spec, 0, sizeof(spec));
 	spec.path = j->path;
 	spec.argv = j->argv.v;
 	spec.envp = j->env.v;
 	spec.cwd = j->cwd;
+	if (j->ctx->confine != CONFINE_OFF && j->ctx->landlock_abi > 0) {
+		spec.prepare = job_prepare;
+		spec.prepare_arg = j;
+	}
 	if ((j->pid = proc_spawn(&spec, fds, err, sizeof(err))) == -1) {
 		wjob_reject(j->ctx->node, j->id, "spawn", err);
 		/* The rejection waits in the outbox; the job itself goes at
@@ -583,6 +599,7 @@ wjob_free(struct wjob *j)
 	joblog_free(&j->log);
 	free(j->path);
 	free(j->cwd);
+	confine_rules_free(&j->rules);
 	sodium_memzero(j->key, sizeof(j->key));
 	free(j);
 }
@@ -629,6 +646,7 @@ job_build_env(struct wjob *j, const struct strmap *env,
 static void
 job_discard(struct wjob *j)
 {
+	confine_rules_free(&j->rules);
 	strv_free(&j->argv);
 	strv_free(&j->env);
 	free(j->path);
@@ -679,6 +697,9 @@ wjob_new(const struct wjob_ctx *ctx, const struct msg *m, const char *path)
 		/* Its client did not know its own (a deleted directory):
 		 * not the worker's, where relative names would land. */
 		j->cwd = xstrdup("/");
+	confine_rules_build(&j->rules, &ctx->pm->roots, &m->paths, j->path,
+	    ctx->confine_read, ctx->devices != NULL ?
+	    ctx->devices(ctx->arg) : NULL);
 	job_build_env(j, &m->env, ctx->forward_env);
 	if (topic_fmt(j->topic_in, sizeof(j->topic_in), node->prefix,
 	    "job/%s/in", j->id) == -1 || topic_fmt(j->topic_out,
@@ -700,14 +721,63 @@ fail:
 	return NULL;
 }
 
-void
-wjob_start(struct wjob *j)
+/* In a child process: whether the job's paths stay within its roots. */
+static int
+job_check_work(void *arg, struct buf *out)
 {
-	log_info("job %s: assigned (%s, %zu arguments)", j->id, j->binary,
-	    j->argv.n - 1);
+	struct wjob	*j = arg;
+	char		 why[PROC_WHY_MAX];
+
+	if (confine_check(&j->rules, j->argv.v, j->cwd, why,
+	    sizeof(why)) == 0)
+		return 0;
+	buf_add(out, why, strlen(why));
+	return -1;
+}
+
+/* Its paths were checked: refuse it, or go on to start it. */
+static void
+job_checked(void *arg, enum bgtask_status st, const char *out, size_t len)
+{
+	struct wjob	*j = arg;
+
+	(void)len;
+	j->checking = false;
+	if (st != BGTASK_OK) {
+		log_warnx("job %s: refused: %s", j->id, st == BGTASK_TIMEOUT ?
+		    "checking its paths timed out" : out);
+		wjob_reject(j->ctx->node, j->id, "confine", st ==
+		    BGTASK_TIMEOUT ? "checking its paths timed out (does a "
+		    "file system not answer?)" : out);
+		job_gone(j);
+		return;
+	}
+	if (j->canceled) {
+		wjob_reject(j->ctx->node, j->id, "canceled",
+		    "canceled before it started");
+		job_gone(j);
+		return;
+	}
 	if (j->detached) {
 		job_spawn(j);
 		return;
 	}
 	mqtt_subscribe(j->ctx->node->mqtt, j->topic_in, job_on_subscribed, j);
+}
+
+void
+wjob_start(struct wjob *j)
+{
+	char	key[BGTASK_KEY_MAX], err[256];
+
+	log_info("job %s: assigned (%s, %zu arguments)", j->id, j->binary,
+	    j->argv.n - 1);
+	snprintf(key, sizeof(key), "confine %s", j->id);
+	if (bgtask_start(j->ctx->tasks, key, CONFINE_CHECK_TIMEOUT_MS,
+	    job_check_work, job_checked, j, err, sizeof(err)) == -1) {
+		wjob_reject(j->ctx->node, j->id, "confine", err);
+		job_gone(j);
+		return;
+	}
+	j->checking = true;
 }

@@ -452,7 +452,10 @@ out:
 static void
 coord_connected(void *arg)
 {
-	coord_presence_connected(arg);
+	struct coord	*c = arg;
+
+	c->stats.connects++;
+	coord_presence_connected(c);
 }
 
 static void

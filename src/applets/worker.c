@@ -23,8 +23,10 @@
 #include <sodium.h>
 
 #include "applet.h"
+#include "bgtask.h"
 #include "bounds.h"
 #include "caps.h"
+#include "confine.h"
 #include "daemon.h"
 #include "log.h"
 #include "loop.h"
@@ -101,6 +103,45 @@ job_remove(struct worker *w, struct wjob *j)
 	}
 	wjob_free(j);
 	worker_maybe_exit(w);
+}
+
+/* wjob_ctx.devices: the device nodes of the verified hardware. */
+static const struct strv *
+worker_devices(void *arg)
+{
+	struct worker		*w = arg;
+	const struct caps	*caps = wcheck_caps(w->checks);
+
+	return caps != NULL ? &caps->devices : NULL;
+}
+
+/* How jobs are confined here, said at start; -1 if they cannot be as
+ * the configuration requires. */
+static int
+worker_confine(struct worker *w)
+{
+	enum confine_mode	mode = confine_mode_parse(w->conf.confine);
+	int			abi = confine_abi();
+
+	w->jobctx.confine = mode;
+	w->jobctx.landlock_abi = abi;
+	w->jobctx.confine_read = &w->conf.confine_read;
+	if (mode == CONFINE_OFF)
+		log_warnx("confine: off: jobs run without Landlock (their "
+		    "arguments are still checked against their roots)");
+	else if (abi > 0)
+		log_info("jobs are confined to their roots with Landlock "
+		    "(ABI %d)", abi);
+	else if (mode == CONFINE_REQUIRE) {
+		log_warnx("confine: require, but this kernel offers no "
+		    "Landlock (Linux 5.13 or later, with landlock among its "
+		    "LSMs): refusing to run");
+		return -1;
+	} else
+		log_warnx("this kernel offers no Landlock: jobs run "
+		    "unconfined beyond the checks of their arguments (set "
+		    "confine: require to refuse to run without it)");
+	return 0;
 }
 
 /* wjob_ctx.gone: the job's linger is over, or it could not start. */
@@ -664,6 +705,10 @@ worker_main(int argc, char **argv)
 	w.jobctx.ship_logs = w.conf.ship_logs;
 	w.jobctx.gone = job_gone;
 	w.jobctx.arg = &w;
+	w.jobctx.devices = worker_devices;
+	w.jobctx.tasks = bgtask_pool_new(w.base);
+	if (worker_confine(&w) == -1)
+		fatalx("no Landlock, and confine: require");
 	/* Registering waits for the first results; the loop does not. */
 	wcheck_run(w.checks);
 	if (node_init(&w.node, w.base, &w.conf.mqtt, w.conf.client_id,
@@ -682,6 +727,8 @@ worker_main(int argc, char **argv)
 	node_start(&w.node);
 	event_base_dispatch(w.base);
 
+	/* Checks still running are killed, without their callbacks. */
+	bgtask_pool_free(w.jobctx.tasks);
 	while (w.njobs > 0)
 		job_remove(&w, w.jobs[0]);
 	free(w.jobs);

@@ -79,7 +79,16 @@ attach_dump() {
 	cmp -s "$1/font.ttf" "$T/font.ttf" || bad "$label: no intact font.ttf in the cwd"
 }
 attach_dump "$T/media/attachments/9b/9b1deb4d"	# a mapped cwd
-attach_dump "$T/unmapped-attachments"		# an unmapped one
+# An unmapped cwd does not travel: the job runs in "/", where its process
+# may not write (Landlock), and ffmpeg says so; nothing lands in "/".
+mkdir -p "$T/unmapped"
+(cd "$T/unmapped" && "$T/bin/ffmpeg" -dump_attachment:t "" -y \
+    -i "file:$T/media/sub.mkv" -t 0 -f null null </dev/null >/dev/null 2>"$T/unmapped.err")
+[ $? != 0 ] || bad "unmapped cwd: the dump succeeded"
+grep -q "Could not open file font.ttf for writing" "$T/unmapped.err" ||
+    bad "unmapped cwd: $(tail -n 2 "$T/unmapped.err")"
+[ -e /font.ttf ] && bad "unmapped cwd: the attachment was written to /"
+[ -z "$(ls -A "$T/unmapped")" ] || bad "unmapped cwd: the client's cwd got files"
 
 # An empty argument anywhere is kept: as the value of -metadata ffmpeg
 # rejects it (exit 1, "No '=' character in metadata string ."); dropped,

@@ -44,31 +44,32 @@ check_json '{"binary":"ffmpeg","args":["-i","${Media}/a.mkv"],"cwd":"${Video}/y"
     xl --cwd=/video/y ffmpeg -i /media/a.mkv
 
 # The config found through the environment, as the proxy finds it.
-check_json '{"binary":"ffprobe","args":["file:${Video}/b c.mkv"],"cwd":"/srv","paths":["Video"]}' \
+check_json '{"binary":"ffprobe","args":["file:${Video}/b c.mkv"],"cwd":null,"paths":["Video"]}' \
     env DFFMPEG_CLIENT_CONFIG="$T/client.yaml" "$DFFMPEG" client translate \
     --cwd /srv ffprobe "file:/video/b c.mkv"
 
 # Empty arguments are arguments.
-check_json '{"binary":"ffmpeg","args":["-i","","-metadata","title=","",""],"cwd":"/srv","paths":[]}' \
+check_json '{"binary":"ffmpeg","args":["-i","","-metadata","title=","",""],"cwd":null,"paths":[]}' \
     xl --cwd /srv ffmpeg -i "" -metadata title= "" ""
-check_json '{"binary":"ffmpeg","args":[],"cwd":"/srv","paths":[]}' \
+check_json '{"binary":"ffmpeg","args":[],"cwd":null,"paths":[]}' \
     xl --cwd /srv ffmpeg
 
 # After BINARY nothing is an option of translate: -c, --cwd, -h, --help
 # and -- are the job's.
-check_json '{"binary":"ffmpeg","args":["-c","copy","--cwd","${Media}/z","-h","--help","--","-c:v","h264","--cwd=${Video}"],"cwd":"/srv","paths":["Media","Video"]}' \
+check_json '{"binary":"ffmpeg","args":["-c","copy","--cwd","${Media}/z","-h","--help","--","-c:v","h264","--cwd=${Video}"],"cwd":null,"paths":["Media","Video"]}' \
     xl --cwd /srv ffmpeg -c copy --cwd /media/z -h --help -- -c:v h264 --cwd=/video
-check_json '{"binary":"ffmpeg","args":["-version"],"cwd":"/srv","paths":[]}' \
+check_json '{"binary":"ffmpeg","args":["-version"],"cwd":null,"paths":[]}' \
     xl --cwd /srv -- ffmpeg -version
 
-# Without --cwd the working directory is used (and mapped).
+# Without --cwd the working directory is used: outside every root, it
+# does not travel (the job runs in "/").
 mkdir -p "$T/wd"
-check_json "{\"binary\":\"ffmpeg\",\"args\":[\"-i\",\"\${Media}/a\"],\"cwd\":\"$T/wd\",\"paths\":[\"Media\"]}" \
+check_json "{\"binary\":\"ffmpeg\",\"args\":[\"-i\",\"\${Media}/a\"],\"cwd\":null,\"paths\":[\"Media\"]}" \
     bash -c 'cd "$1" && shift && exec "$@"' _ "$T/wd" "$DFFMPEG" client \
     -c "$T/client.yaml" translate ffmpeg -i /media/a
 
 # Boundaries, filters, concat, a literal "${", quotes and non-ASCII text.
-check_json '{"binary":"ffmpeg","args":["-i","concat:${Media}/a|${Video}/b","-vf","subtitles=f='"'"'${Media}/x \"y\".mkv'"'"':fontsdir='"'"'${Media}/fonts'"'"'","/mediax/c","/mnt/media/d","http://h/media/e","/dev/dri/renderD128","$${Media}/f","${Media}/电视剧\\a"],"cwd":"/srv","paths":["Media","Video"]}' \
+check_json '{"binary":"ffmpeg","args":["-i","concat:${Media}/a|${Video}/b","-vf","subtitles=f='"'"'${Media}/x \"y\".mkv'"'"':fontsdir='"'"'${Media}/fonts'"'"'","/mediax/c","/mnt/media/d","http://h/media/e","/dev/dri/renderD128","$${Media}/f","${Media}/电视剧\\a"],"cwd":null,"paths":["Media","Video"]}' \
     xl --cwd /srv ffmpeg -i "concat:/media/a|/video/b" \
     -vf "subtitles=f='/media/x \"y\".mkv':fontsdir='/media/fonts'" \
     /mediax/c /mnt/media/d http://h/media/e /dev/dri/renderD128 \

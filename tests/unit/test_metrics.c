@@ -114,6 +114,12 @@ START_TEST(test_allow)
 	ck_assert(http_allowed(&allow, "203.0.113.9"));
 	ck_assert(!http_allowed(&allow, "2001:db8::1"));
 	strv_free(&allow);
+	/* An IPv4-mapped block is the IPv4 block. */
+	strv_push(&allow, "::ffff:10.0.0.0/104");
+	ck_assert(http_allowed(&allow, "10.1.2.3"));
+	ck_assert(http_allowed(&allow, "::ffff:10.9.9.9"));
+	ck_assert(!http_allowed(&allow, "11.0.0.1"));
+	strv_free(&allow);
 	/* Nothing allowed, nothing served. */
 	ck_assert(!http_allowed(&allow, "127.0.0.1"));
 }
