@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "bounds.h"
+#include "hmap.h"
 #include "jobstate.h"
 #include "jobtab.h"
 #include "metrics.h"
@@ -124,6 +125,7 @@ struct coord {
 	uint64_t		 received;
 	struct coord_stats	 stats;
 	struct http_server	*http;		/* NULL: http.port 0 */
+	struct hmap		 rates;		/* client -> submits a minute */
 	bool			 stopping;	/* a signal asked us to stop */
 	char			 store_error[160];	/* "": commits work */
 	int64_t			 store_waiting;	/* mono ms: writes wait for a
@@ -332,6 +334,30 @@ void	 coord_stats_transition(struct coord *, struct cjob *,
 	    enum job_state to);
 /* The text of /metrics. */
 void	 coord_metrics(struct coord *, struct evbuffer *);
+
+/* ---- coord_limits.c ---- */
+
+/* Jobs of one client holding a worker's slot. */
+struct client_active {
+	const char	*client;
+	int		 active;
+};
+struct client_load {
+	struct client_active *v;
+	size_t		 n;
+};
+/* Whether client may submit req now; -1 with text saying which limit
+ * it meets. */
+int	 coord_limits_submit(struct coord *, const char *client,
+	    const struct msg *req, char *text, size_t textlen);
+/* The jobs of each client that hold slots (for limits.running). */
+void	 coord_limits_load(struct coord *, struct client_load *);
+bool	 coord_limits_may_place(struct coord *, struct client_load *,
+	    const char *client);
+void	 coord_limits_placed(struct coord *, struct client_load *,
+	    const char *client);
+void	 coord_limits_load_free(struct client_load *);
+void	 coord_limits_free(struct coord *);
 
 /* ---- coord_http.c ---- */
 

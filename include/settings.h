@@ -41,6 +41,14 @@ struct http_conf {
 	struct strv	 hosts;		/* names clients may call it by */
 };
 
+/* What one client identity may have and do (0: no limit). */
+struct limits_conf {
+	int		 running;	/* jobs placed at once; more wait */
+	int		 queued;	/* jobs waiting; more are refused */
+	int		 submits_per_minute;
+	int64_t		 argument_bytes;	/* of a job's args and env */
+};
+
 struct coord_conf {
 	char		*database;
 	char		*master_key_file;	/* default: beside database */
@@ -53,6 +61,7 @@ struct coord_conf {
 	int64_t		 job_retention;		/* ms */
 	int64_t		 worker_timeout;	/* ms; 0: 3 heartbeats */
 	int64_t		 job_log_max;		/* bytes of a job's log kept */
+	struct limits_conf limits;		/* per client identity */
 	char		*log_file;
 	char		*log_level;
 };

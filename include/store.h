@@ -186,6 +186,10 @@ int	 store_job_transition(struct store *, const char *id, const char *from,
  * key): 0, 1 no such job, -1 error. */
 int	 store_job_set_key(struct store *, const char *id,
 	    const uint8_t *sealed, size_t len);
+/* Deferrable.  Replace a job's arguments and environment (a refused
+ * job keeps a summary of them): 0, 1 no such job, -1 error. */
+int	 store_job_set_args(struct store *, const char *id,
+	    const struct strv *args, const struct strmap *env);
 /* Deferrable.  Record the exit status of a job's process (and that it
  * exited): 0, 1 no such job, -1 error. */
 int	 store_job_set_exit(struct store *, const char *id, int code, int sig);

@@ -242,15 +242,25 @@ coord_schedule(struct coord *c)
 	struct cjob		*j, *next;
 	struct cworker		*w;
 	struct sched_job	 sj;
+	struct client_load	 load;
 
 	/* Called after every change that may free a slot: the queue is
 	 * empty in the common case. */
+	if (jobtab_first_pending(&c->jobs) == NULL)
+		return;
+	coord_limits_load(c, &load);
 	for (j = jobtab_first_pending(&c->jobs); j != NULL; j = next) {
 		next = jobtab_next_pending(j);
+		/* Its client has limits.running jobs placed: it waits. */
+		if (!coord_limits_may_place(c, &load, j->client))
+			continue;
 		sj = sched_job_of(j);
-		if ((w = sched_pick(c->reg.v, c->reg.n, &sj)) != NULL)
+		if ((w = sched_pick(c->reg.v, c->reg.n, &sj)) != NULL) {
 			coord_job_place(c, j, w);
+			coord_limits_placed(c, &load, j->client);
+		}
 	}
+	coord_limits_load_free(&load);
 }
 
 bool

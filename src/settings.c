@@ -348,6 +348,18 @@ static const struct cfg_key http_keys[] = {
 	"AMD_DEBUG, TMPDIR, TZ, AV_LOG_FORCE_NOCOLOR, AV_LOG_FORCE_COLOR, " \
 	"AV_LOG_FORCE_256COLOR]"
 
+#define LI(f)		offsetof(struct limits_conf, f)
+static const struct cfg_key limits_keys[] = {
+	{ "running", CFG_INT, LI(running), 0, 100000, "64" },
+	{ "queued", CFG_INT, LI(queued), 0, 1000000, "256" },
+	{ "submits_per_minute", CFG_INT, LI(submits_per_minute), 0, 1000000,
+	    "3000" },
+	{ "argument_bytes", CFG_SIZE, LI(argument_bytes), 0, MSG_MAX_BYTES,
+	    "256KiB" },
+	{ NULL }
+};
+#undef LI
+
 #define CO(f)		offsetof(struct coord_conf, f)
 const struct cfg_key coord_conf_keys[] = {
 	{ "database", CFG_STRING, CO(database), 0, PATH_BUF, NULL, NULL,
@@ -367,6 +379,7 @@ const struct cfg_key coord_conf_keys[] = {
 	/* 0: three of the worker's own heartbeat intervals. */
 	{ "worker_timeout", CFG_DURATION, CO(worker_timeout), 0, DAY, "0" },
 	/* 0: keep no logs (the rest reported with a job's end aside). */
+	{ "limits", CFG_SECTION, CO(limits), 0, 0, NULL, limits_keys },
 	{ "job_log_max", CFG_SIZE, CO(job_log_max), 0, 64 * 1024 * 1024,
 	    "256KiB" },
 	LOG_KEYS(struct coord_conf),

@@ -162,6 +162,8 @@ const struct store_stmt_def store__stmts[S__COUNT] = {
 	    "WHERE id = ?1" },
 	[S_JOB_SET_KEY] = { "set job key",
 	    "UPDATE jobs SET key_sealed = ?2 WHERE id = ?1" },
+	[S_JOB_SET_ARGS] = { "set job arguments",
+	    "UPDATE jobs SET args = ?2, env = ?3 WHERE id = ?1" },
 	[S_JOB_LIST] = { "list jobs",
 	    "SELECT " JOB_COLUMNS " FROM jobs WHERE ?1 IS NULL OR state IN "
 	    "(SELECT value FROM json_each(?1)) ORDER BY created, rowid" },

@@ -297,6 +297,26 @@ store_job_set_key(struct store *s, const char *id, const uint8_t *sealed,
 }
 
 int
+store_job_set_args(struct store *s, const char *id, const struct strv *args,
+    const struct strmap *env)
+{
+	struct store_call	c;
+	struct job_row		row;
+	int			rc;
+
+	memset(&row, 0, sizeof(row));
+	store_row_set_args(&row, args);
+	store_row_set_env(&row, env);
+	store__call_init(&c, S_JOB_SET_ARGS);
+	store__val_text(&c, id);
+	store__val_text(&c, row.args);
+	store__val_text(&c, row.env);
+	rc = store__submit(s, &c);
+	store_job_clear(&row);
+	return rc;
+}
+
+int
 store_job_set_exit(struct store *s, const char *id, int code, int sig)
 {
 	struct store_call	c;

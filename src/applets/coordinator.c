@@ -43,6 +43,7 @@
 #define BUSY_TIMEOUT_MS		20
 #define FORGET_CHECK_MS		10000
 #define STOP_DELAY_MS		100	/* from a stop signal to the exit */
+#define REFUSED_SUMMARY		512	/* bytes of a refused job's command */
 
 typedef void (*handler_fn)(struct coord *, const struct sender *,
     const struct msg *);
@@ -130,6 +131,10 @@ submit_check(struct coord *c, const struct sender *s, const struct msg *req)
 			return -1;
 		}
 	}
+	if (coord_limits_submit(c, s->name, req, text, sizeof(text)) == -1) {
+		refuse(c, s, req, "limit", text);
+		return -1;
+	}
 	return 0;
 }
 
@@ -187,6 +192,37 @@ job_store_new(struct coord *c, const struct cjob *j)
 	coord_dirty(c);
 }
 
+/* A refused job keeps a summary of its command line, not all of it: a
+ * client must not fill the database through refusals. */
+static void
+job_forget_args(struct coord *c, const struct cjob *j)
+{
+	struct strv	 args = { 0 };
+	struct strmap	 env = { 0 };
+	char		 summary[REFUSED_SUMMARY + 4];
+	size_t		 i, len = 0, n;
+
+	for (i = 0; i < j->args.n && len < REFUSED_SUMMARY; i++) {
+		n = strlen(j->args.v[i]);
+		if (n > REFUSED_SUMMARY - len)
+			n = REFUSED_SUMMARY - len;
+		memcpy(summary + len, j->args.v[i], n);
+		len += n;
+		if (len < REFUSED_SUMMARY && i + 1 < j->args.n)
+			summary[len++] = ' ';
+	}
+	summary[len] = '\0';
+	if (i < j->args.n || len >= REFUSED_SUMMARY) {
+		/* Not inside a UTF-8 sequence. */
+		while (len > 0 && ((unsigned char)summary[len] & 0xc0) == 0x80)
+			len--;
+		memcpy(summary + len, "...", 4);
+	}
+	strv_push(&args, summary);
+	store_job_set_args(c->store, j->id, &args, &env);
+	strv_free(&args);
+}
+
 static void
 handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 {
@@ -235,6 +271,7 @@ handle_submit(struct coord *c, const struct sender *s, const struct msg *req)
 		if (!coord_relax(c, j, (req->present & FBIT(F_FALLBACK)) &&
 		    req->fallback, why)) {
 			refuse(c, s, req, "unavailable", why);
+			job_forget_args(c, j);
 			coord_job_end(c, j, JS_FAILED, why);
 			return;
 		}
@@ -607,6 +644,7 @@ coord_free(struct coord *c)
 	size_t	i;
 
 	coord_http_stop(c);
+	coord_limits_free(c);
 	jobtab_free(&c->jobs);
 	registry_free(&c->reg);
 	coord_flush(c);
