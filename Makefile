@@ -42,7 +42,7 @@ DEPS_STAMP = $(BUILD)/.deps-build
 TEST_STAMP = $(BUILD)/.deps-test
 
 .PHONY: all check unit integration asan demo bench install uninstall clean \
-	deps valgrind screenshot
+	deps valgrind screenshot fuzz
 
 all: $(BIN)
 
@@ -95,6 +95,30 @@ asan:
 	$(MAKE) BUILD=build/asan BIN=build/asan/dffmpeg OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	    check
+
+# libFuzzer harnesses (clang), each run for FUZZ_S seconds from its corpus
+# in tests/fuzz/corpus/; what they find new stays out of the tree.
+FUZZ_S	?= 10
+FUZZ_NAMES = msg frame config ffargs
+FUZZ_BIN  = $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_STAMP = $(BUILD)/.deps-fuzz
+
+$(FUZZ_STAMP):
+	@scripts/deps.sh fuzz
+	@mkdir -p $(@D) && touch $@
+
+fuzz: | $(FUZZ_STAMP)
+	$(MAKE) BUILD=build/fuzz BIN=build/fuzz/dffmpeg CC=clang OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined,fuzzer-no-link -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	    fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_S) build/fuzz/fuzz $(FUZZ_NAMES)
+
+fuzz-build: $(FUZZ_BIN)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB) \
+	    $(PKG_LIBS) $(LDFLAGS)
 
 # Unit tests under valgrind's leak checker.
 valgrind: $(UNIT_BIN) | $(TEST_STAMP)

@@ -44,5 +44,7 @@
 #define HEARTBEAT_DEFAULT	5	/* seconds */
 
 #define COORDINATOR_NAME	"coordinator"	/* the `from` of downlink messages */
+#define ADMIN_NAME		"admin"		/* the identity of `dffmpeg admin`
+						   operations over MQTT */
 
 #endif

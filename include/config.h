@@ -39,6 +39,7 @@ enum cfg_type {
 #define CFG_SECRET	0x04	/* CFG_STRING: wiped before it is freed */
 
 #define CFG_MAX_FILE	(1024 * 1024)	/* bytes of one config file */
+#define CFG_DEPTH_MAX	16		/* nesting of its collections */
 #define CFG_MAX_ENTRIES	1024		/* entries of one CFG_MAP/CFG_LIST */
 
 struct cfg_key {

@@ -54,6 +54,7 @@ struct node {
 						   the coordinator holds
 						   another key for us */
 	int64_t			 mac_warned;	/* mono ms */
+	int64_t			 age_warned;	/* mono ms: one out of the window */
 };
 
 /*

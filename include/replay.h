@@ -3,6 +3,10 @@
  * seen within the window, each with the answer that was sent for it, so
  * that a duplicate is not acted on again but gets the same answer.
  * Bounded: past REPLAY_MAX entries the oldest is evicted.
+ *
+ * An id is the message's own, or, where messages of many senders share
+ * one cache (the coordinator's), the sender's identity and the id
+ * (replay_key): one identity's ids never silence another's messages.
  */
 #ifndef DFFMPEG_REPLAY_H
 #define DFFMPEG_REPLAY_H
@@ -10,6 +14,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bounds.h"
+
+#define REPLAY_KEY_MAX	(NAME_MAX_LEN + 1 + ID_LEN)
+
+/* "from/id" into key (REPLAY_KEY_MAX + 1 bytes). */
+void		 replay_key(char *key, const char *from, const char *id);
 
 struct replay;
 struct replay	*replay_new(int64_t window_ms);

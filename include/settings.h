@@ -134,6 +134,10 @@ int	 settings_load_worker(const char *explicit, struct worker_conf *,
 int	 settings_load_client(const char *explicit, struct client_conf *,
 	    char *err, size_t errlen);
 void	 settings_free_coord(struct coord_conf *);
+/* path holds a secret (what): fixed with a warning when others may read
+ * it, -1 with err when it cannot be. */
+int	 settings_secret_mode(const char *path, const char *what, char *err,
+	    size_t errlen);
 void	 settings_free_worker(struct worker_conf *);
 void	 settings_free_client(struct client_conf *);
 

@@ -33,6 +33,11 @@ else
 	missing="$missing libevent-dev libcjson-dev libsqlite3-dev libsodium-dev libyaml-dev libmosquitto-dev"
 	[ "$need" = test ] && missing="$missing check"
 fi
+if [ "$need" = fuzz ]; then
+	check_cmd clang clang
+	[ -n "$(ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-"$(uname -m)".a 2>/dev/null)" ] ||
+	    missing="$missing libclang-rt-14-dev"
+fi
 if [ "$need" = test ]; then
 	[ -x /usr/sbin/mosquitto ] || check_cmd mosquitto mosquitto
 	check_cmd ffmpeg ffmpeg

@@ -501,6 +501,51 @@ parser_err(struct cfg_ctx *ctx, const yaml_parser_t *p)
 }
 
 /*
+ * Whether text nests collections deeper than CFG_DEPTH_MAX.  libyaml's
+ * cost per token grows with the depth (quadratic in all), so the depth is
+ * looked at first, with its event parser, which stops at the first level
+ * too deep: linear.  Syntax errors are left to the document loader.
+ */
+static int
+depth_check(struct cfg_ctx *ctx, const char *text, size_t len)
+{
+	yaml_parser_t	parser;
+	yaml_event_t	ev;
+	int		depth = 0, rc = 0;
+	bool		done = false;
+
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	while (!done && yaml_parser_parse(&parser, &ev)) {
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > CFG_DEPTH_MAX) {
+				snprintf(ctx->err, ctx->errlen, "%s:%zu:%zu: "
+				    "nested deeper than %d levels", ctx->name,
+				    ev.start_mark.line + 1,
+				    ev.start_mark.column + 1, CFG_DEPTH_MAX);
+				rc = -1;
+				done = true;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+/*
  * Load text as one YAML document into doc.  A second document would be
  * silently ignored by yaml_parser_load, so it is an error.
  */
@@ -513,6 +558,10 @@ document_load(struct cfg_ctx *ctx, const char *text, size_t len,
 	yaml_node_t	*root;
 	int		 rc = -1;
 
+	if (depth_check(ctx, text, len) == -1) {
+		memset(doc, 0, sizeof(*doc));
+		return -1;
+	}
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, doc)) {

@@ -108,6 +108,7 @@ coord_answer(struct coord *c, const struct sender *s, const struct msg *req,
 {
 	char	 topic[256], *payload;
 	size_t	 len;
+	char	 rkey[REPLAY_KEY_MAX + 1];
 
 	if (downlink_topic(c, topic, sizeof(topic), s->role, s->name,
 	    req->session) == -1) {
@@ -120,7 +121,8 @@ coord_answer(struct coord *c, const struct sender *s, const struct msg *req,
 		msg_set_str(m, F_REF, req->id);
 	payload = coord_publish(c, topic, s->key, m, &len);
 	if (payload != NULL) {
-		replay_answer(c->replay, req->id, topic, payload, len);
+		replay_key(rkey, s->name, req->id);
+		replay_answer(c->replay, rkey, topic, payload, len);
 		free(payload);
 	}
 	msg_clear(m);

@@ -76,7 +76,7 @@ ident_master_load(const char *path, bool create, uint8_t mk[KEY_LEN],
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 && errno == ENOENT &&
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 && errno == ENOENT &&
 	    create) {
 		if (master_create(path, err, errlen) != 0)
 			return -1;
@@ -170,6 +170,12 @@ ident_add(struct store *s, const uint8_t mk[KEY_LEN], const char *name,
 	}
 	if (strcmp(name, COORDINATOR_NAME) == 0) {
 		snprintf(err, errlen, "identity name '%s' is reserved", name);
+		return -1;
+	}
+	/* The admin commands speak as it: with another role they could not. */
+	if (strcmp(name, ADMIN_NAME) == 0 && role != ROLE_ADMIN) {
+		snprintf(err, errlen, "identity name '%s' is reserved for the "
+		    "admin commands (role admin)", name);
 		return -1;
 	}
 	if (!role_valid(role)) {

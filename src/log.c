@@ -120,19 +120,49 @@ log_level_parse(const char *s, enum log_level *out)
 	return -1;
 }
 
+/*
+ * Copy s into out (outlen > 0) with control characters as \xNN: a value
+ * that came from the network (an environment key, a reason, a name) must
+ * not start a line of its own in the log.  Returns the length written.
+ */
+static size_t
+escape_controls(const char *s, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	size_t			 o = 0;
+	unsigned char		 c;
+
+	for (; (c = (unsigned char)*s) != '\0' && o + 1 < outlen; s++) {
+		if (c >= 0x20 && c != 0x7f) {
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 4 >= outlen)
+			break;
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return o;
+}
+
 void
 log_msgv(enum log_level level, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-	char		 line[2048];
+	char		 line[2048], msg[1536];
 	struct timespec	 ts;
 	struct tm	 tm;
-	int		 n, m, fd, saved = errno;
+	int		 n, fd, saved = errno;
 
 	if (level > log_level || log_sink == LOG_SINK_NONE)
 		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (log_sink == LOG_SINK_SYSLOG) {
-		vsyslog(prio[level], fmt, ap);
+		escape_controls(msg, line, sizeof(line));
+		syslog(prio[level], "%s", line);
 		errno = saved;
 		return;
 	}
@@ -143,12 +173,9 @@ log_msgv(enum log_level level, const char *fmt, va_list ap)
 	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 	    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, log_ident,
 	    (long)getpid(), level_names[level]);
-	m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	if (m < 0)
-		m = 0;
-	n += m;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
+	if (n < 0 || (size_t)n >= sizeof(line) - 1)
+		n = 0;
+	n += (int)escape_controls(msg, line + n, sizeof(line) - (size_t)n - 1);
 	line[n++] = '\n';
 	fd = log_sink == LOG_SINK_FILE ? log_fd : STDERR_FILENO;
 	if (write(fd, line, (size_t)n) == -1) {

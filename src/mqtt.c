@@ -509,6 +509,12 @@ mqtt__cb_message(struct mosquitto *mosq, void *arg,
 	(void)mosq;
 	if (msg->payloadlen < 0 || msg->topic == NULL)
 		return;
+	/* dffmpeg never retains: a retained message is someone else's,
+	 * stored to be replayed to every new subscriber. */
+	if (msg->retain) {
+		log_debug("mqtt: ignored a retained message on %s", msg->topic);
+		return;
+	}
 	m->ops->message(m->arg, msg->topic, msg->payload,
 	    (size_t)msg->payloadlen);
 }

@@ -78,10 +78,15 @@ node__message(void *arg, const char *topic, const uint8_t *payload,
 			    "(dffmpeg admin user show %s)", n->name, topic,
 			    n->name);
 		}
-		else if (e == ME_AGE)
+		else if (e == ME_AGE && (n->age_warned == 0 ||
+		    mono_ms() - n->age_warned >= 60000)) {
+			/* A replayed old one would otherwise flood the log:
+			 * once a minute. */
+			n->age_warned = mono_ms();
 			log_warnx("a message on %s is too old or too new: %s "
 			    "(are the clocks of both hosts right?)", topic,
 			    err);
+		}
 		else
 			log_debug("dropped a message on %s: %s", topic, err);
 		return;

@@ -19,7 +19,7 @@
 #define REPLAY_BUCKETS0	256
 
 struct replay_entry {
-	char			 id[ID_BUF];
+	char			 id[REPLAY_KEY_MAX + 1];
 	int64_t			 seen;
 	char			*topic;
 	char			*payload;
@@ -36,6 +36,13 @@ struct replay {
 	struct replay_entry	*oldest, *newest;
 	uint8_t			 hkey[crypto_shorthash_KEYBYTES];
 };
+
+void
+replay_key(char *key, const char *from, const char *id)
+{
+	snprintf(key, REPLAY_KEY_MAX + 1, "%.*s/%.*s", NAME_MAX_LEN, from,
+	    ID_LEN, id);
+}
 
 struct replay *
 replay_new(int64_t window_ms)
@@ -152,7 +159,7 @@ replay_add(struct replay *r, const char *id, int64_t now)
 	struct replay_entry	*e;
 	size_t			 h;
 
-	if (strlen(id) > ID_LEN || replay_find(r, id) != NULL)
+	if (strlen(id) > REPLAY_KEY_MAX || replay_find(r, id) != NULL)
 		return;
 	while (r->count >= REPLAY_MAX)
 		replay_remove(r, r->oldest);

@@ -7,8 +7,11 @@
  * file:line:col; cross-key errors start with the config file's path.  Secret
  * strings are CFG_SECRET, so config_free wipes them on every path out.
  */
+#include <sys/stat.h>
+
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +21,10 @@
 
 #include "bounds.h"
 #include "config.h"
-#include "log.h"
-#include "paths.h"
 #include "confine.h"
 #include "http.h"
+#include "log.h"
+#include "paths.h"
 #include "settings.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -113,6 +116,23 @@ check_topic_prefix(const void *field, char *err, size_t errlen)
 		snprintf(err, errlen, "must not start or end with '/'");
 	else
 		return 0;
+	return -1;
+}
+
+/* An identity key: base64 of KEY_LEN bytes (the value is not repeated:
+ * it is a secret). */
+static int
+check_hmac_key(const void *field, char *err, size_t errlen)
+{
+	uint8_t	key[KEY_LEN];
+	char	kerr[64];
+	int	rc = key_parse(str_of(field), key, kerr, sizeof(kerr));
+
+	sodium_memzero(key, sizeof(key));
+	if (rc == 0)
+		return 0;
+	snprintf(err, errlen, "is not valid base64 of %d bytes (the key "
+	    "`dffmpeg admin user add` printed)", KEY_LEN);
 	return -1;
 }
 
@@ -392,7 +412,7 @@ const struct cfg_key worker_conf_keys[] = {
 	{ "client_id", CFG_STRING, WO(client_id), 0, 0, NULL, NULL,
 	    CFG_REQUIRED, check_name },
 	{ "hmac_key", CFG_STRING, WO(hmac_key), 0, 256, NULL, NULL,
-	    CFG_SECRET },
+	    CFG_SECRET, check_hmac_key },
 	{ "hmac_key_file", CFG_STRING, WO(hmac_key_file), 0, PATH_BUF },
 	{ "mqtt", CFG_SECTION, WO(mqtt), 0, 0, NULL, mqtt_keys },
 	{ "binaries", CFG_MAP, WO(binaries), 0, 0,
@@ -427,7 +447,7 @@ const struct cfg_key client_conf_keys[] = {
 	{ "client_id", CFG_STRING, CL(client_id), 0, 0, NULL, NULL,
 	    CFG_REQUIRED, check_name },
 	{ "hmac_key", CFG_STRING, CL(hmac_key), 0, 256, NULL, NULL,
-	    CFG_SECRET },
+	    CFG_SECRET, check_hmac_key },
 	{ "hmac_key_file", CFG_STRING, CL(hmac_key_file), 0, PATH_BUF },
 	{ "mqtt", CFG_SECTION, CL(mqtt), 0, 0, NULL, mqtt_keys },
 	{ "paths", CFG_MAP, CL(paths), 0, 0, NULL, NULL, 0, check_path_map },
@@ -463,6 +483,36 @@ secret_read(const char *path, char **out, char *err, size_t errlen)
 }
 
 /*
+ * A file that holds a secret (what: "a key") must not be readable by
+ * others: such a file is fixed (others lose every access) with a warning
+ * saying so, or refused when it cannot be.
+ */
+int
+settings_secret_mode(const char *path, const char *what, char *err,
+    size_t errlen)
+{
+	struct stat	st;
+	mode_t		fixed;
+
+	/* One that cannot be looked at is for its reader to report; one
+	 * that is no regular file (a FIFO) is refused there. */
+	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & S_IRWXO) == 0)
+		return 0;
+	fixed = st.st_mode & 07770;
+	if (chmod(path, fixed) == -1) {
+		snprintf(err, errlen, "%s holds %s and is readable by others "
+		    "(mode %04o); chmod o-rwx it (%s)", path, what,
+		    (unsigned)(st.st_mode & 07777), strerror(errno));
+		return -1;
+	}
+	log_warnx("%s holds %s and was readable by others: its mode is now "
+	    "%04o (was %04o)", path, what, (unsigned)fixed,
+	    (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+/*
  * Read password_file; with a password but no username, the broker user
  * is the identity (the shipped ACL names users after identities).
  */
@@ -476,7 +526,11 @@ mqtt_finish(const char *file, struct mqtt_conf *mq, const char *identity,
 	    mq->username == NULL)
 		mq->username = xstrdup(identity);
 	if (mq->password_file == NULL)
-		return 0;
+		return mq->password == NULL ? 0 : settings_secret_mode(file,
+		    "a broker password", err, errlen);
+	if (settings_secret_mode(mq->password_file, "a broker password", err,
+	    errlen) != 0)
+		return -1;
 	if (mq->password != NULL) {
 		snprintf(err, errlen, "%s: set either mqtt.password or "
 		    "mqtt.password_file, not both", file);
@@ -509,6 +563,9 @@ identity_finish(const char *file, const char *b64, const char *keyfile,
 		    file);
 		return -1;
 	}
+	if (settings_secret_mode(b64 != NULL ? file : keyfile,
+	    "an identity key", err, errlen) != 0)
+		return -1;
 	if (b64 != NULL) {
 		if (key_parse(b64, key, ferr, sizeof(ferr)) == 0)
 			return 0;

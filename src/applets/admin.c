@@ -38,7 +38,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define ADMIN_IDENTITY	"admin"		/* identity of operations over MQTT */
+#define ADMIN_IDENTITY	ADMIN_NAME	/* identity of operations over MQTT */
 #define GRACE_DEFAULT_MS	(10 * 60 * 1000)
 
 struct admin_ctx {

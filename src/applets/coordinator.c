@@ -421,7 +421,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	struct msg	 m;
 	const char	*name = topic_last(topic), *atopic, *apayload;
 	uint8_t		 old[KEY_LEN];
-	char		 err[256];
+	char		 err[256], rkey[REPLAY_KEY_MAX + 1];
 	size_t		 alen;
 	int64_t		 until;
 	bool		 has_old;
@@ -463,8 +463,9 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 			coord_unverified(c, &s, payload, len);
 		goto out;
 	}
+	replay_key(rkey, name, m.id);
 	if (remembered(m.type) &&
-	    replay_seen(c->replay, m.id, &atopic, &apayload, &alen)) {
+	    replay_seen(c->replay, rkey, &atopic, &apayload, &alen)) {
 		c->dropped[ME_REPLAY]++;
 		c->stats.dropped[ME_REPLAY][m.type]++;
 		log_debug("a repeated %s from %s: answered again",
@@ -476,7 +477,7 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	}
 	c->stats.received[m.type]++;
 	if (remembered(m.type))
-		replay_add(c->replay, m.id, now_ms());
+		replay_add(c->replay, rkey, now_ms());
 	c->in_handler = true;
 	coord_dispatch(c, &s, &m);
 	c->in_handler = false;
@@ -703,6 +704,10 @@ coordinator_main(int argc, char **argv)
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
 	if ((c.store = store_open(c.conf.database, err, sizeof(err))) == NULL)
+		fatalx("%s", err);
+	/* It holds the sealed keys and every job's arguments. */
+	if (settings_secret_mode(c.conf.database, "identities and job "
+	    "arguments", err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	c.keyring = keyring_new(c.store, c.master);
 	c.replay = replay_new(c.conf.replay_window);

@@ -127,6 +127,60 @@ START_TEST(unknown_key)
 }
 END_TEST
 
+/* A file holding a key that others may read is fixed (o-rwx). */
+START_TEST(secret_mode)
+{
+	struct worker_conf	 w;
+	struct stat		 st;
+	uint8_t			 raw[KEY_LEN];
+	char			 text[256], *b64 = key_new(raw);
+	const char		*cfg;
+
+	snprintf(text, sizeof(text), "client_id: w\nhmac_key: %s\n", b64);
+	free(b64);
+	cfg = tmp_write("w.yaml", text);
+	ck_assert_int_eq(chmod(cfg, 0644), 0);
+	ck_assert_int_eq(settings_load_worker(cfg, &w, errbuf, sizeof(errbuf)),
+	    0);
+	settings_free_worker(&w);
+	ck_assert_int_eq(stat(cfg, &st), 0);
+	ck_assert_uint_eq(st.st_mode & 0777, 0640);
+}
+END_TEST
+
+/* Nesting is bounded before libyaml loads (its cost grows with depth);
+ * a FIFO is not read (it would block). */
+START_TEST(depth_and_fifo)
+{
+	char	text[4096], path[PATH_BUF + 16];
+	size_t	o;
+	int	i;
+	struct worker_conf	w = { 0 };
+
+	o = (size_t)snprintf(text, sizeof(text), "client_id: w\nx: ");
+	for (i = 0; i < 1000; i++)
+		text[o++] = '[';
+	text[o] = '\0';
+	worker_fails(text, "t.yaml:2:19: nested deeper than 16 levels");
+	/* 16 levels (the top mapping and 15 lists) are fine, and then
+	 * it is an unknown key. */
+	o = (size_t)snprintf(text, sizeof(text), "client_id: w\nx: ");
+	for (i = 0; i < 15; i++)
+		text[o++] = '[';
+	for (i = 0; i < 15; i++)
+		text[o++] = ']';
+	text[o] = '\0';
+	worker_fails(text, "t.yaml:2:1: unknown key 'x'");
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	ck_assert_int_eq(config_load(path, worker_conf_keys, &w, errbuf,
+	    sizeof(errbuf)), -1);
+	ck_assert(strstr(errbuf, "not a regular file") != NULL);
+	config_free(worker_conf_keys, &w);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(wrong_type)
 {
 	worker_fails("client_id: w\nmqtt: 5\n",
@@ -705,13 +759,13 @@ START_TEST(identity_keys)
 	    cfg);
 	ck_assert_str_eq(errbuf, want);
 
-	/* A bad key is named but never printed. */
+	/* A bad key is named, with its place, but never printed. */
 	tmp_write("w.yaml",
 	    "client_id: w\nhmac_key: c2VjcmV0LXRvby1zaG9ydA==\n");
 	ck_assert_int_eq(settings_load_worker(cfg, &w, errbuf, sizeof(errbuf)),
 	    -1);
-	snprintf(want, sizeof(want), "%s: hmac_key is not valid base64 of 32 "
-	    "bytes", cfg);
+	snprintf(want, sizeof(want), "%s:2:11: 'hmac_key' is not valid base64 "
+	    "of 32 bytes (the key `dffmpeg admin user add` printed)", cfg);
 	ck_assert_str_eq(errbuf, want);
 	ck_assert_ptr_null(strstr(errbuf, "c2VjcmV0"));
 	ck_assert_ptr_null(w.hmac_key);
@@ -946,6 +1000,8 @@ make_suite(void)
 	tcase_add_test(ts, password_file);
 	tcase_add_test(ts, find_order);
 	tcase_add_test(ts, file_errors);
+	tcase_add_test(ts, depth_and_fifo);
+	tcase_add_test(ts, secret_mode);
 	suite_add_tcase(s, ts);
 	return s;
 }

@@ -859,6 +859,20 @@ START_TEST(test_replay)
 	ck_assert(replay_seen(r, "id2500", NULL, NULL, NULL));
 	replay_free(r);
 	replay_free(NULL);
+
+	/* Keyed by sender: one identity's id does not silence another's. */
+	{
+		char	ka[REPLAY_KEY_MAX + 1], kb[REPLAY_KEY_MAX + 1];
+
+		r = replay_new(1000);
+		replay_key(ka, "alice", "x1");
+		replay_key(kb, "bob", "x1");
+		ck_assert_str_eq(ka, "alice/x1");
+		replay_add(r, ka, 1);
+		ck_assert(replay_seen(r, ka, NULL, NULL, NULL));
+		ck_assert(!replay_seen(r, kb, NULL, NULL, NULL));
+		replay_free(r);
+	}
 }
 END_TEST
 
