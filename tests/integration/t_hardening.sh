@@ -1,0 +1,83 @@
+#!/bin/bash
+# Smaller hardening items, each with real processes: the name "admin" is
+# the admin commands' own; a worker config that holds a key and that
+# others can read is fixed, and the worker says so; a coordinator
+# database others can read is fixed too; a retained message (someone
+# else's, replayed to every subscriber) is ignored; a FIFO given as the
+# config is refused at once; a config nested too deep is refused at once
+# with its place; the same message id from two identities counts for
+# both.
+. "$(dirname "$0")/lib.sh"
+
+broker_up
+coordinator_up
+wait_for 5 test -f "$T/coordinator.db" || fail "coordinator did not start"
+A() { "$DFFMPEG" admin -c "$T/coordinator.yaml" "$@"; }
+
+# "admin": reserved for the admin role.
+A user add admin --role client >/dev/null 2>"$T/admin.err" && bad "a client named admin was created"
+grep -q "identity name 'admin' is reserved for the admin commands" "$T/admin.err" ||
+    bad "admin: $(cat "$T/admin.err")"
+A user list >/dev/null || bad "the admin commands broke"
+
+# A worker config with its key, readable by others: fixed, said.  And a
+# retained message on its downlink (the broker hands it to the worker as
+# it subscribes) is not acted on.
+worker_up worker01 "" ""
+chmod 644 "$T/worker01.yaml"
+kill -TERM "$PID_worker01"
+wait_for 10 sh -c "! kill -0 $PID_worker01 2>/dev/null" || fail "worker01 did not stop"
+mosquitto_pub -p "$PORT" -t dffmpeg/worker/worker01 -r -m '{"retained":1}' ||
+    bad "mosquitto_pub -r"
+worker_up worker01 "" ""
+wait_for 10 registered worker01 || fail "worker01 did not register"
+[ "$(stat -c %a "$T/worker01.yaml")" = 640 ] || bad "worker01.yaml is $(stat -c %a "$T/worker01.yaml")"
+grep -q "worker01.yaml holds an identity key and was readable by others: its mode is now 0640 (was 0644)" \
+    "$T/worker01.log" || bad "the worker did not say it fixed its config's mode"
+
+wait_for 5 grep -q "mqtt: ignored a retained message on dffmpeg/worker/worker01" "$T/worker01.log" ||
+    bad "the retained message was not ignored: $(grep -i retain "$T/worker01.log")"
+mosquitto_pub -p "$PORT" -t dffmpeg/worker/worker01 -r -n	# clear it
+
+# The coordinator's database, readable by others: fixed at start.
+kill -TERM "$PID_coordinator"
+wait_for 10 sh -c "! kill -0 $PID_coordinator 2>/dev/null" || fail "the coordinator did not stop"
+chmod 644 "$T/coordinator.db"
+coordinator_up
+connected_twice() { [ "$(grep -c "mqtt: connected" "$T/coordinator.log")" -ge 2 ]; }
+wait_for 10 connected_twice || fail "the coordinator did not restart"
+[ "$(stat -c %a "$T/coordinator.db")" = 640 ] || bad "coordinator.db is $(stat -c %a "$T/coordinator.db")"
+
+# Configs that would hang or take minutes: refused at once.
+mkfifo "$T/fifo.yaml"
+timeout 5 "$DFFMPEG" worker -n -c "$T/fifo.yaml" 2>"$T/fifo.err"
+[ $? = 1 ] || bad "a FIFO config: $(cat "$T/fifo.err")"
+grep -q "not a regular file" "$T/fifo.err" || bad "fifo: $(cat "$T/fifo.err")"
+python3 -c "print('client_id: w\nx: ' + '[' * 100000 + ']' * 100000)" >"$T/deep.yaml"
+timeout 5 "$DFFMPEG" worker -n -c "$T/deep.yaml" 2>"$T/deep.err"
+[ $? = 1 ] || bad "a deep config: $(head -c 200 "$T/deep.err")"
+grep -q "deep.yaml:2:19: nested deeper than 16 levels" "$T/deep.err" || bad "deep: $(head -c 200 "$T/deep.err")"
+
+# One message id, two identities: the second is not taken for a replay.
+ka=$(user_add ida client) && kb=$(user_add idb client) || fail "user add"
+send_query() {
+	python3 - "$1" "$2" "$PORT" <<'PY'
+import base64, hashlib, hmac, json, subprocess, sys, time
+name, key, port = sys.argv[1], base64.b64decode(sys.argv[2]), sys.argv[3]
+topic = "dffmpeg/coord/" + name
+body = {"v": 1, "type": "cancel", "id": "sharedid000000000000", "from": name,
+        "ts": int(time.time() * 1000), "body": {"job": "nosuchjob" + name}}
+js = json.dumps(body, separators=(",", ":"))
+mac = hmac.new(key, topic.encode() + b"\0" + js.encode(), hashlib.sha256).digest()
+subprocess.run(["mosquitto_pub", "-p", port, "-t", topic, "-m",
+                js + "\n" + base64.b64encode(mac).decode()], check=True)
+PY
+}
+send_query ida "$ka" || bad "cancel of ida"
+send_query idb "$kb" || bad "cancel of idb"
+sleep 1
+grep -q "a repeated cancel from idb" "$T/coordinator.log" && bad "idb's cancel was taken for ida's replay"
+send_query idb "$kb" || bad "cancel of idb again"
+wait_for 5 grep -q "a repeated cancel from idb" "$T/coordinator.log" || bad "idb's own repeat was not recognised"
+[ "$FAILED" = 0 ] && pass
+exit 1
