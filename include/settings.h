@@ -32,6 +32,9 @@ struct mqtt_conf {
 	struct tls_conf	 tls;
 	char		*topic_prefix;
 	int		 keepalive;	/* seconds */
+	/* Accept a broker that announces no maximum packet size (MQTT 5):
+	 * anyone who may publish to us could make us allocate anything. */
+	bool		 allow_unlimited_packets;
 };
 
 struct http_conf {

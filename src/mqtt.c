@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 
 #include "bounds.h"
 #include "log.h"
@@ -46,6 +47,8 @@ struct mqtt {
 	char			*host;
 	int			 port;
 	int			 keepalive;
+	bool			 allow_unlimited;	/* packets */
+	int			 protocol;	/* MQTT_PROTOCOL_V5 or _V311 */
 	char			*client_id;
 	mqtt_will_fn		 will_fn;
 	void			*will_arg;
@@ -419,23 +422,61 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * The CONNACK of MQTT 5 says how large a packet the broker takes (its
+ * max_packet_size): a broker without one relays whatever anyone publishes,
+ * and libmosquitto allocates a whole packet before we see its size.  Such
+ * a broker is refused unless mqtt.allow_unlimited_packets says otherwise.
+ * A broker that speaks only MQTT 3.1.1 cannot say: it is used with a
+ * warning, once.
+ */
 static void
-mqtt__cb_connect(struct mosquitto *mosq, void *arg, int rc)
+mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
+    const mosquitto_property *props)
 {
 	struct mqtt	*m = arg;
+	char		 where[PATH_BUF + 16];
+	uint32_t	 max = 0;
 	size_t		 i;
 
 	(void)mosq;
+	(void)flags;
+	if (rc != 0 && m->protocol == MQTT_PROTOCOL_V5 &&
+	    (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION ||
+	    rc == CONNACK_REFUSED_PROTOCOL_VERSION)) {
+		log_warnx("mqtt: the broker at %s speaks only MQTT 3.1.1, which "
+		    "cannot announce a packet size limit: make sure it has one",
+		    mqtt__where(m, where, sizeof(where)));
+		m->protocol = MQTT_PROTOCOL_V311;
+		mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+		    MQTT_PROTOCOL_V311);
+		m->backoff_ms = BACKOFF_MIN_MS;
+		return;
+	}
 	if (rc != 0) {
-		char	where[PATH_BUF + 16];
-
 		mqtt__warn(m, "the broker at %s refused the connection as "
 		    "%s: %s", mqtt__where(m, where, sizeof(where)),
-		    m->client_id, mosquitto_connack_string(rc));
+		    m->client_id, m->protocol == MQTT_PROTOCOL_V5 ?
+		    mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
 		/* The library closes the socket; mqtt__sync notices. */
 		m->backoff_ms = BACKOFF_MAX_MS;
 		return;
 	}
+	if (m->protocol == MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
+	    mosquitto_property_read_int32(props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
+	    &max, false) == NULL) {
+		mqtt__warn(m, "the broker at %s sets no maximum packet size "
+		    "(max_packet_size in mosquitto.conf): anyone who may "
+		    "publish could make this process allocate all it sends; "
+		    "not using it (mqtt.allow_unlimited_packets: true accepts "
+		    "it)", mqtt__where(m, where, sizeof(where)));
+		m->backoff_ms = BACKOFF_MAX_MS;
+		mosquitto_disconnect(m->mosq);
+		return;
+	}
+	if (max > 0)
+		log_debug("mqtt: the broker takes packets of up to %u bytes",
+		    (unsigned)max);
 	log_info("mqtt: connected to %s as %s (connection %lld)", m->host,
 	    m->client_id, (long long)m->epoch);
 	m->last_err[0] = '\0';
@@ -573,8 +614,9 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 		snprintf(err, errlen, "mosquitto_new: %s", strerror(errno));
 		goto fail;
 	}
-	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-	    MQTT_PROTOCOL_V311);
+	m->allow_unlimited = conf->allow_unlimited_packets;
+	m->protocol = MQTT_PROTOCOL_V5;
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	if (conf->username != NULL && mosquitto_username_pw_set(m->mosq,
 	    conf->username, conf->password) != MOSQ_ERR_SUCCESS) {
@@ -597,7 +639,7 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 		if (conf->tls.insecure)
 			mosquitto_tls_insecure_set(m->mosq, true);
 	}
-	mosquitto_connect_callback_set(m->mosq, mqtt__cb_connect);
+	mosquitto_connect_v5_callback_set(m->mosq, mqtt__cb_connect_v5);
 	mosquitto_disconnect_callback_set(m->mosq, mqtt__cb_disconnect);
 	mosquitto_publish_callback_set(m->mosq, mqtt__cb_publish);
 	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);

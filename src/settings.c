@@ -338,6 +338,8 @@ static const struct cfg_key mqtt_keys[] = {
 	/* libmosquitto refuses a keepalive below 5 s: never connecting
 	 * would be the only symptom. */
 	{ "keepalive", CFG_INT, MQ(keepalive), 5, 3600, "10" },
+	{ "allow_unlimited_packets", CFG_BOOL, MQ(allow_unlimited_packets), 0,
+	    0, "false" },
 	{ NULL }
 };
 #undef MQ

@@ -103,6 +103,8 @@ broker_up() {
 		echo "set_tcp_nodelay true"
 		echo "persistence false"
 		echo "max_queued_messages 10000"
+		# As the shipped config: dffmpeg refuses a broker without.
+		echo "max_packet_size 1048576"
 		[ "$(id -u)" = 0 ] && echo "user root"
 		[ -z "${BROKER_EXTRA:-}" ] || printf '%s\n' "$BROKER_EXTRA"
 	} >"$T/mosquitto.conf"

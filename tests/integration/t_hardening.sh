@@ -79,5 +79,36 @@ sleep 1
 grep -q "a repeated cancel from idb" "$T/coordinator.log" && bad "idb's cancel was taken for ida's replay"
 send_query idb "$kb" || bad "cancel of idb again"
 wait_for 5 grep -q "a repeated cancel from idb" "$T/coordinator.log" || bad "idb's own repeat was not recognised"
+# 10 MiB publishes to the coordinator's and the worker's topics: the
+# broker (max_packet_size, which dffmpeg insists on) turns them away, and
+# neither process grows.
+hwm() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
+c0=$(hwm "$PID_coordinator"); w0=$(hwm "$PID_worker01")
+head -c 10485760 /dev/zero >"$T/big"
+for t in dffmpeg/coord/worker01 dffmpeg/worker/worker01 dffmpeg/job/x/in; do
+	mosquitto_pub -p "$PORT" -t "$t" -f "$T/big" 2>/dev/null
+done
+sleep 1
+c1=$(hwm "$PID_coordinator"); w1=$(hwm "$PID_worker01")
+[ $((c1 - c0)) -lt 4096 ] || bad "the coordinator grew from $c0 to $c1 kB"
+[ $((w1 - w0)) -lt 4096 ] || bad "the worker grew from $w0 to $w1 kB"
+kill -0 "$PID_coordinator" && kill -0 "$PID_worker01" || bad "a process died of a large publish"
+
+# A broker that sets no packet limit is not used (unless allowed).
+P2=$(free_port)
+printf 'listener %s 127.0.0.1\nallow_anonymous true\n%s\n' "$P2" \
+    "$([ "$(id -u)" = 0 ] && echo "user root")" >"$T/nolimit.conf"
+spawn nolimit "$MOSQUITTO" -c "$T/nolimit.conf"
+wait_for 5 port_open "$P2" || fail "the second broker did not start"
+printf 'database: %s/c2.db\nmqtt: {host: 127.0.0.1, port: %s}\nhttp: {port: 0}\n' "$T" "$P2" \
+    >"$T/c2.yaml"
+spawn c2 "$DFFMPEG" coordinator -c "$T/c2.yaml"
+wait_for 10 grep -q "sets no maximum packet size (max_packet_size in mosquitto.conf)" "$T/c2.log" ||
+    bad "a broker without a packet limit was used: $(tail -n 2 "$T/c2.log")"
+kill -TERM "$PID_c2"
+printf 'database: %s/c3.db\nmqtt: {host: 127.0.0.1, port: %s, allow_unlimited_packets: true}\nhttp: {port: 0}\n' \
+    "$T" "$P2" >"$T/c3.yaml"
+spawn c3 "$DFFMPEG" coordinator -c "$T/c3.yaml"
+wait_for 10 grep -q "mqtt: connected" "$T/c3.log" || bad "allow_unlimited_packets: $(tail -n 2 "$T/c3.log")"
 [ "$FAILED" = 0 ] && pass
 exit 1
