@@ -294,6 +294,16 @@ beneath(const char *p, const char *dir)
 	return strncmp(p, real, len) == 0 && (p[len] == '\0' || p[len] == '/');
 }
 
+/* A device node an argument may name whether or not it exists or was
+ * verified here: ffmpeg's own error is the answer to a missing one, and
+ * Landlock lets the job's process use the verified ones only. */
+static bool
+device_name(const char *p)
+{
+	return strncmp(p, "/dev/dri/", 9) == 0 ||
+	    strncmp(p, "/dev/nvidia", 11) == 0;
+}
+
 static bool
 beneath_any(const char *p, const struct strv *dirs)
 {
@@ -332,7 +342,7 @@ confine_check(const struct confine_rules *r, char *const *argv,
 			}
 			if (!beneath_any(res, &r->rw) &&
 			    !beneath_any(res, &r->ro) &&
-			    !beneath_any(res, &r->dev)) {
+			    !beneath_any(res, &r->dev) && !device_name(res)) {
 				snprintf(err, errlen, "argument %d names %s, "
 				    "outside the roots of its path variables",
 				    a, res);

@@ -165,7 +165,7 @@ A job cancel "$v" >/dev/null || bad "admin job cancel"
 wait_for 5 state_is "$v" canceled || bad "admin cancel did not end the job"
 
 # 5. --json documents and their keys.
-C status --json | jget "sorted(d.keys())" | grep -qx "\['broker_connected', 'jobs', 'now', 'queue', 'unfinished', 'uptime_ms', 'version', 'workers', 'workers_total'\]" ||
+C status --json | jget "sorted(d.keys())" | grep -qx "\['broker_connected', 'jobs', 'now', 'queue', 'queue_total', 'unfinished', 'uptime_ms', 'version', 'workers', 'workers_total'\]" ||
     bad "status keys: $(C status --json | jget 'sorted(d.keys())')"
 C worker list --json | jget "sorted(d['workers'][0].keys())" |
     grep -qx "\['cpus', 'device_slots', 'device_types', 'draining', 'ffmpeg_version', 'last_seen', 'load', 'max_jobs', 'name', 'paths', 'running', 'state', 'version', 'weight'\]" ||

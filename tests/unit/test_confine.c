@@ -128,6 +128,9 @@ START_TEST(test_check)
 	/* What ffmpeg reads of the system, and its devices. */
 	ck_assert_int_eq(check(&r, media, "drawtext=fontfile=/usr/share/x.ttf",
 	    "/dev/null", err), 0);
+	ck_assert_int_eq(check(&r, media, "-init_hw_device",
+	    "vaapi=va:/dev/dri/renderD129", err), 0);
+	ck_assert_int_eq(check(&r, media, "-i", "/dev/sda", err), -1);
 	/* Out: another file, "..", a link, a root the job did not declare,
 	 * a relative path from the roots' top, a working directory. */
 	ck_assert_int_eq(check(&r, media, "-i", "/etc/passwd", err), -1);
