@@ -74,6 +74,9 @@ void			 bgtask_pool_free(struct bgtask_pool *);
 int	 bgtask_start(struct bgtask_pool *, const char *key, int deadline_ms,
 	    bgtask_work_fn work, bgtask_done_fn done, void *arg, char *err,
 	    size_t errlen);
+/* Forget the unfinished task of key: its child is killed and done is
+ * not called (its argument may be freed now). */
+void	 bgtask_cancel(struct bgtask_pool *, const char *key);
 /* A task with this key has been started and its child not yet reaped. */
 bool	 bgtask_busy(const struct bgtask_pool *, const char *key);
 /* Children not yet reaped (including those whose done has run). */

@@ -71,6 +71,9 @@ void	 confine_paths_of(const char *arg, struct strv *out);
 int	 confine_check(const struct confine_rules *, char *const *argv,
 	    const char *cwd, char *err, size_t errlen);
 
+/* file, if a job under rules could read it (NULL if not). */
+const char *confine_exposes(const struct confine_rules *, const char *file);
+
 /* The Landlock ABI version of this kernel, 0 if it has none (or the
  * environment variable DFFMPEG_NO_LANDLOCK is set: for tests). */
 int	 confine_abi(void);

@@ -113,6 +113,28 @@ bgtask_pool_free(struct bgtask_pool *p)
 	free(p);
 }
 
+void
+bgtask_cancel(struct bgtask_pool *p, const char *key)
+{
+	struct bgtask	*t;
+	size_t		 i;
+
+	for (i = 0; i < p->n; i++) {
+		t = p->v[i];
+		if (t->finished || strcmp(t->key, key) != 0)
+			continue;
+		t->finished = true;	/* done is not called */
+		event_del(t->ev_deadline);
+		task_close_pipe(t);
+		if (t->exited) {
+			task_remove(t);
+			task_free(t);
+		} else
+			kill(t->pid, SIGKILL);	/* freed once reaped */
+		return;
+	}
+}
+
 bool
 bgtask_busy(const struct bgtask_pool *p, const char *key)
 {

@@ -92,7 +92,7 @@ confine_rules_build(struct confine_rules *r, const struct strmap *roots,
     const struct strv *devices)
 {
 	const char	*root;
-	char		*dir, *slash;
+	char		*dir, *slash, real[PATH_MAX];
 	size_t		 i;
 
 	memset(r, 0, sizeof(*r));
@@ -102,11 +102,16 @@ confine_rules_build(struct confine_rules *r, const struct strmap *roots,
 			strv_push(&r->rw, root);
 	for (i = 0; i < nitems(system_ro); i++)
 		strv_push(&r->ro, system_ro[i]);
-	if (binary != NULL && binary[0] == '/') {
-		dir = xstrdup(binary);
+	/* The binary's directory, as named and as it resolves (a link to
+	 * a build elsewhere). */
+	for (i = 0; binary != NULL && binary[0] == '/' && i < 2; i++) {
+		if (i == 1 && realpath(binary, real) == NULL)
+			break;
+		dir = xstrdup(i == 0 ? binary : real);
 		if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 			*slash = '\0';
-			strv_push(&r->ro, dir);
+			if (!strv_contains(&r->ro, dir))
+				strv_push(&r->ro, dir);
 		}
 		free(dir);
 	}
@@ -131,17 +136,23 @@ confine_rules_free(struct confine_rules *r)
 
 /* ---- the paths of an argument ---- */
 
-/* Where a path may begin inside an argument: after one of these. */
+/* Where a path may begin inside an argument: after one of these (and
+ * blanks, which filter syntax skips). */
 static bool
 path_boundary(char c)
 {
 	return c == '=' || c == ':' || c == ',' || c == '|' || c == ';' ||
-	    c == '\'' || c == '"' || c == '[';
+	    c == '\'' || c == '"' || c == '[' || c == ']';
 }
 
+/* A path begins at s: "/", "\/" (an escaped one), "./" or "..". */
 static bool
 path_start(const char *s)
 {
+	if (s[0] == '\\' && s[1] == '/')
+		return true;
+	if (s[0] == '.' && s[1] == '/')
+		return true;
 	return s[0] == '/' || (s[0] == '.' && s[1] == '.' &&
 	    (s[2] == '/' || s[2] == '\0' || path_boundary(s[2])));
 }
@@ -191,34 +202,49 @@ path_take(const char *s, char quote, struct strv *out)
 void
 confine_paths_of(const char *arg, struct strv *out)
 {
-	const char	*p = arg;
+	const char	*p = arg, *q;
+	char		 quote, prev = 0;
+	bool		 at_boundary = true;
 
-	if (strcmp(arg, "-") == 0 || strncmp(arg, "pipe:", 5) == 0 ||
-	    is_url(arg))
+	if (strcmp(arg, "-") == 0 || strncmp(arg, "pipe:", 5) == 0)
 		return;
-	if (strncasecmp(p, "file://", 7) == 0)
-		p += 7;
-	else if (strncasecmp(p, "file:", 5) == 0)
+	/* ffmpeg's file protocol takes what follows "file:" as the name:
+	 * "file://etc/x" is //etc/x. */
+	if (strncasecmp(p, "file:", 5) == 0)
 		p += 5;
 	/* A name that starts the argument runs to its end: file names may
-	 * hold any of the separators.  Then the paths inside it. */
-	if (path_start(p)) {
+	 * hold any of the separators.  Then the paths inside it (a URL's
+	 * own path is the server's, but a list may go on after it). */
+	if (!is_url(arg) && path_start(p)) {
 		strv_push(out, p);
-		p++;
+		at_boundary = false;
+		prev = *p++;
 	}
-	for (; *p != '\0'; p++) {
+	for (; *p != '\0'; prev = *p++) {
+		if (at_boundary) {
+			for (q = p; *q == ' ' || *q == '\t'; q++)
+				;
+			if (prev == ':' && q == p && p[0] == '/' &&
+			    p[1] == '/') {
+				/* scheme://host */
+				at_boundary = false;
+				continue;
+			}
+			if (path_start(q)) {
+				quote = prev == '\'' || prev == '"' ? prev : 0;
+				p = path_take(q, quote, out);
+				if (*p == '\0')
+					break;
+				at_boundary = path_boundary(*p);
+				continue;
+			}
+		}
 		if (*p == '\\' && p[1] != '\0') {
-			p++;
+			prev = *p++;
+			at_boundary = false;
 			continue;
 		}
-		if (p == arg || !path_boundary(p[-1]) || !path_start(p))
-			continue;
-		if (p[-1] == ':' && p[0] == '/' && p[1] == '/') {
-			p++;	/* scheme://host: a URL inside a list */
-			continue;
-		}
-		p = path_take(p, p[-1] == '\'' || p[-1] == '"' ? p[-1] : 0,
-		    out) - 1;
+		at_boundary = path_boundary(*p);
 	}
 }
 
@@ -315,10 +341,75 @@ beneath_any(const char *p, const struct strv *dirs)
 	return false;
 }
 
+/*
+ * Filters that load code from a file the job names (LADSPA, frei0r and
+ * LV2 plugins): a client could write a library into its root and have
+ * ffmpeg map it, and Landlock does not govern mapping code.  A filter
+ * name stands after the start, ',', ';', ']' or blanks, before its
+ * options ('=' or '@', an instance name): without options none loads
+ * anything.
+ */
+static const char *
+code_filter(const char *arg)
+{
+	static const char *const names[] = { "ladspa", "frei0r", "lv2" };
+	const char	*p;
+	size_t		 i, n;
+
+	for (i = 0; i < nitems(names); i++) {
+		n = strlen(names[i]);
+		for (p = arg; (p = strstr(p, names[i])) != NULL; p += n) {
+			if (p > arg && strchr(",;] \t", p[-1]) == NULL)
+				continue;
+			if (p[n] == '=' || p[n] == '@')
+				return names[i];
+		}
+	}
+	return NULL;
+}
+
+/*
+ * A relative name worth resolving: one with a directory in it, or one
+ * that exists where the job runs.  From "/" (a client whose working
+ * directory no root maps) only one whose first part exists: "30000/1001"
+ * or "scale=iw/2" there are no files.
+ */
+static bool
+relative_name(const char *arg, const char *cwd)
+{
+	char		 first[PATH_MAX];
+	struct stat	 st;
+	size_t		 n;
+
+	if (arg[0] == '\0' || arg[0] == '-' || arg[0] == '/' || is_url(arg) ||
+	    strncmp(arg, "pipe:", 5) == 0 || strncasecmp(arg, "file:", 5) == 0)
+		return false;
+	n = strcspn(arg, "/");
+	if (snprintf(first, sizeof(first), "%s/%.*s", cwd, (int)n, arg) >=
+	    (int)sizeof(first))
+		return true;
+	if (lstat(first, &st) == 0)
+		return true;
+	return arg[n] == '/' && strcmp(cwd, "/") != 0;
+}
+
+const char *
+confine_exposes(const struct confine_rules *r, const char *file)
+{
+	char	real[PATH_MAX];
+
+	if (file == NULL || file[0] == '\0' || realpath(file, real) == NULL)
+		return NULL;
+	if (beneath_any(real, &r->rw) || beneath_any(real, &r->ro))
+		return file;
+	return NULL;
+}
+
 int
 confine_check(const struct confine_rules *r, char *const *argv,
     const char *cwd, char *err, size_t errlen)
 {
+	const char	*code;
 	struct strv	 paths = { 0 };
 	char		 res[PATH_MAX];
 	size_t		 i;
@@ -332,8 +423,17 @@ confine_check(const struct confine_rules *r, char *const *argv,
 		return -1;
 	}
 	for (a = 1; argv[a] != NULL; a++) {
+		if ((code = code_filter(argv[a])) != NULL) {
+			snprintf(err, errlen, "argument %d uses the %s filter, "
+			    "which loads code from a file: not on this worker",
+			    a, code);
+			goto out;
+		}
 		strv_free(&paths);
 		confine_paths_of(argv[a], &paths);
+		if (relative_name(argv[a], cwd) &&
+		    !strv_contains(&paths, argv[a]))
+			strv_push(&paths, argv[a]);
 		for (i = 0; i < paths.n; i++) {
 			if (resolve(paths.v[i], cwd, res) == -1) {
 				snprintf(err, errlen, "argument %d names a "

@@ -29,6 +29,9 @@
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		5000
 #define CONNACK_TIMEOUT_MS	10000
+/* The largest packet dffmpeg publishes: a control message, its topic and
+ * the MQTT header. */
+#define PACKET_NEED		(MSG_MAX_BYTES + 16384)
 
 enum mqtt_state { MQ_IDLE, MQ_CONNECTING, MQ_UP, MQ_CLOSING };
 
@@ -474,7 +477,12 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 		mosquitto_disconnect(m->mosq);
 		return;
 	}
-	if (max > 0)
+	if (max > 0 && max < PACKET_NEED)
+		log_warnx("mqtt: the broker at %s takes packets of at most %u "
+		    "bytes, and dffmpeg sends up to %d: raise its "
+		    "max_packet_size", mqtt__where(m, where, sizeof(where)),
+		    (unsigned)max, PACKET_NEED);
+	else if (max > 0)
 		log_debug("mqtt: the broker takes packets of up to %u bytes",
 		    (unsigned)max);
 	log_info("mqtt: connected to %s as %s (connection %lld)", m->host,

@@ -12,10 +12,12 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -495,19 +497,37 @@ settings_secret_mode(const char *path, const char *what, char *err,
 {
 	struct stat	st;
 	mode_t		fixed;
+	int		fd;
 
-	/* One that cannot be looked at is for its reader to report; one
-	 * that is no regular file (a FIFO) is refused there. */
-	if (stat(path, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (st.st_mode & S_IRWXO) == 0)
+	/* The file itself, not what a link swapped in meanwhile points to:
+	 * looked at and changed through one descriptor.  One that cannot be
+	 * opened is for its reader to report; one that is no regular file
+	 * (a FIFO) is refused there. */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
+		if (errno == ELOOP && stat(path, &st) == 0 &&
+		    S_ISREG(st.st_mode) && (st.st_mode & S_IRWXO) != 0) {
+			snprintf(err, errlen, "%s holds %s and is a symbolic "
+			    "link to a file readable by others; chmod o-rwx "
+			    "that file", path, what);
+			return -1;
+		}
 		return 0;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (st.st_mode & S_IRWXO) == 0) {
+		close(fd);
+		return 0;
+	}
 	fixed = st.st_mode & 07770;
-	if (chmod(path, fixed) == -1) {
+	if (fchmod(fd, fixed) == -1) {
 		snprintf(err, errlen, "%s holds %s and is readable by others "
 		    "(mode %04o); chmod o-rwx it (%s)", path, what,
 		    (unsigned)(st.st_mode & 07777), strerror(errno));
+		close(fd);
 		return -1;
 	}
+	close(fd);
 	log_warnx("%s holds %s and was readable by others: its mode is now "
 	    "%04o (was %04o)", path, what, (unsigned)fixed,
 	    (unsigned)(st.st_mode & 07777));

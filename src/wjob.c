@@ -582,6 +582,12 @@ job_on_subscribed(void *arg, const char *topic, bool ok)
 void
 wjob_free(struct wjob *j)
 {
+	char	key[BGTASK_KEY_MAX];
+
+	if (j->checking) {
+		snprintf(key, sizeof(key), "confine %s", j->id);
+		bgtask_cancel(j->ctx->tasks, key);
+	}
 	if (j->spawned && !j->exited) {
 		kill(j->pid, SIGKILL);
 		proc_unwatch(j->pid);
@@ -633,6 +639,15 @@ job_build_env(struct wjob *j, const struct strmap *env,
 		if (!strv_contains(accepted, env->keys[i])) {
 			log_info("job %s: ignored variable %s (not in "
 			    "forward_env)", j->id, env->keys[i]);
+			continue;
+		}
+		/* libva loads <name>_drv_video.so from its driver path: a
+		 * name with a path in it would load a client's library. */
+		if (strcmp(env->keys[i], "LIBVA_DRIVER_NAME") == 0 &&
+		    (!name_valid(env->vals[i], NAME_MAX_LEN) ||
+		    strchr(env->vals[i], '.') != NULL)) {
+			log_info("job %s: ignored LIBVA_DRIVER_NAME (not a "
+			    "driver name)", j->id);
 			continue;
 		}
 		xasprintf(&kv, "%s=%s", env->keys[i], env->vals[i]);

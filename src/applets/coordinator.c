@@ -199,21 +199,23 @@ job_forget_args(struct coord *c, const struct cjob *j)
 {
 	struct strv	 args = { 0 };
 	struct strmap	 env = { 0 };
-	char		 summary[REFUSED_SUMMARY + 4];
+	char		 summary[REFUSED_SUMMARY + 8];
 	size_t		 i, len = 0, n;
 
-	for (i = 0; i < j->args.n && len < REFUSED_SUMMARY; i++) {
+	/* The command joined by blanks, a few bytes beyond the bound: the
+	 * byte after a cut says whether the cut splits a character. */
+	for (i = 0; i < j->args.n && len < sizeof(summary) - 1; i++) {
+		if (i > 0)
+			summary[len++] = ' ';
 		n = strlen(j->args.v[i]);
-		if (n > REFUSED_SUMMARY - len)
-			n = REFUSED_SUMMARY - len;
+		if (n > sizeof(summary) - 1 - len)
+			n = sizeof(summary) - 1 - len;
 		memcpy(summary + len, j->args.v[i], n);
 		len += n;
-		if (len < REFUSED_SUMMARY && i + 1 < j->args.n)
-			summary[len++] = ' ';
 	}
 	summary[len] = '\0';
-	if (i < j->args.n || len >= REFUSED_SUMMARY) {
-		/* Not inside a UTF-8 sequence. */
+	if (len > REFUSED_SUMMARY) {
+		len = REFUSED_SUMMARY;
 		while (len > 0 && ((unsigned char)summary[len] & 0xc0) == 0x80)
 			len--;
 		memcpy(summary + len, "...", 4);
@@ -615,6 +617,8 @@ coord_on_flush(evutil_socket_t fd, short what, void *arg)
 	coord_flush(arg);
 }
 
+static const char *const db_suffixes[] = { "", "-wal", "-shm" };
+
 static const struct timeval stop_delay = { 0, STOP_DELAY_MS * 1000 };
 
 static void
@@ -703,11 +707,18 @@ coordinator_main(int argc, char **argv)
 	if (ident_master_load(c.conf.master_key_file, true, c.master, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
+	/* It holds the sealed keys and every job's arguments; SQLite gives
+	 * its journal files the database's mode. */
+	for (size_t k = 0; k < nitems(db_suffixes); k++) {
+		char	dbf[PATH_BUF + 8];
+
+		snprintf(dbf, sizeof(dbf), "%s%s", c.conf.database,
+		    db_suffixes[k]);
+		if (settings_secret_mode(dbf, "identities and job arguments",
+		    err, sizeof(err)) == -1)
+			fatalx("%s", err);
+	}
 	if ((c.store = store_open(c.conf.database, err, sizeof(err))) == NULL)
-		fatalx("%s", err);
-	/* It holds the sealed keys and every job's arguments. */
-	if (settings_secret_mode(c.conf.database, "identities and job "
-	    "arguments", err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	c.keyring = keyring_new(c.store, c.master);
 	c.replay = replay_new(c.conf.replay_window);

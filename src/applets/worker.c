@@ -115,6 +115,33 @@ worker_devices(void *arg)
 	return caps != NULL ? &caps->devices : NULL;
 }
 
+/* The worker's config and key must be out of every job's reach: say so
+ * when a root (or a path jobs read) holds them. */
+static void
+worker_secrets_exposed(struct worker *w)
+{
+	struct confine_rules	 r;
+	struct strv		 all = { 0 };
+	const char		*files[2] = { settings_path(),
+				    w->conf.hmac_key_file };
+	size_t			 i, k;
+
+	for (i = 0; i < w->conf.paths.n; i++)
+		strv_push(&all, w->conf.paths.keys[i]);
+	for (i = 0; i < w->conf.binaries.n; i++) {
+		confine_rules_build(&r, &w->conf.paths, &all,
+		    w->conf.binaries.vals[i], &w->conf.confine_read, NULL);
+		for (k = 0; k < nitems(files); k++)
+			if (confine_exposes(&r, files[k]) != NULL)
+				log_warnx("%s holds this worker's key and lies "
+				    "where jobs may read (a root of paths, "
+				    "confine_read or the directory of %s): move "
+				    "it", files[k], w->conf.binaries.vals[i]);
+		confine_rules_free(&r);
+	}
+	strv_free(&all);
+}
+
 /* How jobs are confined here, said at start; -1 if they cannot be as
  * the configuration requires. */
 static int
@@ -141,6 +168,7 @@ worker_confine(struct worker *w)
 		log_warnx("this kernel offers no Landlock: jobs run "
 		    "unconfined beyond the checks of their arguments (set "
 		    "confine: require to refuse to run without it)");
+	worker_secrets_exposed(w);
 	return 0;
 }
 
@@ -727,10 +755,10 @@ worker_main(int argc, char **argv)
 	node_start(&w.node);
 	event_base_dispatch(w.base);
 
-	/* Checks still running are killed, without their callbacks. */
-	bgtask_pool_free(w.jobctx.tasks);
+	/* A job's check still running is canceled as the job goes. */
 	while (w.njobs > 0)
 		job_remove(&w, w.jobs[0]);
+	bgtask_pool_free(w.jobctx.tasks);
 	free(w.jobs);
 	for (i = 0; i < 3; i++)
 		event_free(w.ev_sig[i]);

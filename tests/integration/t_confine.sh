@@ -14,6 +14,7 @@ mkdir -p "$T/private"
 echo "top secret $$" >"$T/private/secret"
 chmod 600 "$T/private/secret"
 make_clip "$T/media/in.mkv" 1
+mkdir -p "$T/media/sub"
 cp "$T/media/in.mkv" "$T/private/clip.mkv"
 ln -s "$T/private" "$T/media/link"
 grep -q "jobs are confined to their roots with Landlock (ABI [0-9]*)" "$T/worker01.log" ||
@@ -36,9 +37,19 @@ refused dotdot "$T/private/secret" -f data -i "$T/media/../private/secret" -map 
 refused relative "$T/private/secret" -f data -i ../private/secret -map 0 -c copy -f data -
 refused link "$T/private/secret" -f data -i "$T/media/link/secret" -map 0 -c copy -f data -
 refused fileurl "$T/private/secret" -f data -i "file:$T/private/secret" -map 0 -c copy -f data -
+refused fileslashes "$T/private/secret" -f data -i "file:/$T/private/secret" -map 0 -c copy -f data -
+refused sublink "$T/private/secret" -f data -i "link/secret" -map 0 -c copy -f data -
+refused subdotdot "$T/private/secret" -f data -i "sub/../../private/secret" -map 0 -c copy -f data -
+refused escaped "$T/private/secret" -f lavfi -i "color=s=64x64:d=1" \
+    -vf "drawtext=textfile=\\$T/private/secret" -f null -
 refused filter "$T/private/secret" -f lavfi -i "color=c=black:s=64x64:d=1" \
     -vf "drawtext=textfile=$T/private/secret" -f null -
 refused output "$T/private/out.mkv" -i "$T/media/in.mkv" -c copy -y "$T/private/out.mkv"
+# A filter that loads code from a file the client could have written.
+"$T/bin/ffmpeg" -hide_banner -f lavfi -i "sine=d=1" -af "ladspa=file=$T/media/x.so:p=y" \
+    -f null - </dev/null >/dev/null 2>"$T/ladspa.err"
+[ $? = 1 ] && grep -q "uses the ladspa filter, which loads code from a file" "$T/ladspa.err" ||
+    bad "ladspa: $(cat "$T/ladspa.err")"
 refused linkout "$T/private/out2.mkv" -i "$T/media/in.mkv" -c copy -y "$T/media/link/out2.mkv"
 [ -e "$T/private/out.mkv" ] || [ -e "$T/private/out2.mkv" ] && bad "a file was written outside the roots"
 grep -q "job .*: refused: argument 5 names $T/private/secret" "$T/worker01.log" ||

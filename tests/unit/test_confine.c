@@ -40,7 +40,10 @@ START_TEST(test_paths_of)
 {
 	ck_assert_str_eq(paths_of("/media/a.mkv"), "/media/a.mkv|");
 	ck_assert_str_eq(paths_of("file:/media/a.mkv"), "/media/a.mkv|");
-	ck_assert_str_eq(paths_of("file:///media/a.mkv"), "/media/a.mkv|");
+	/* What follows "file:" is the name, as ffmpeg opens it. */
+	ck_assert_str_eq(paths_of("file:///media/a.mkv"), "///media/a.mkv|");
+	ck_assert_str_eq(paths_of("file://etc/passwd"), "//etc/passwd|");
+	ck_assert_str_eq(paths_of("./../../etc/passwd"), "./../../etc/passwd|");
 	ck_assert_str_eq(paths_of("../x"), "../x|");
 	ck_assert_str_eq(paths_of("out.mkv"), "");
 	ck_assert_str_eq(paths_of("-"), "");
@@ -63,6 +66,12 @@ START_TEST(test_paths_of)
 	ck_assert_str_eq(paths_of("movie=../../etc/x[out]"), "../../etc/x[out]|");
 	ck_assert_str_eq(paths_of("tee:[f=null]http://h/x|/tmp/y"),
 	    "/tmp/y|");
+	/* Escaped, after blanks, after a tee's options, after a URL. */
+	ck_assert_str_eq(paths_of("movie=\\/etc/passwd"), "/etc/passwd|");
+	ck_assert_str_eq(paths_of("movie= /etc/passwd"), "/etc/passwd|");
+	ck_assert_str_eq(paths_of("[f=mp4]/etc/x"), "/etc/x|");
+	ck_assert_str_eq(paths_of("udp://h:1/|/etc/cron.d/x"),
+	    "/etc/cron.d/x|");
 	/* A file name holding separators: whole, and its parts. */
 	ck_assert_str_eq(paths_of("/m/a:b,c.mkv"), "/m/a:b,c.mkv|");
 }
@@ -147,6 +156,21 @@ START_TEST(test_check)
 	ck_assert_int_eq(check(&r, media, "-i", "../private/x", err), -1);
 	snprintf(p, sizeof(p), "drawtext=textfile=%s/private/x", tmp);
 	ck_assert_int_eq(check(&r, media, "-vf", p, err), -1);
+	ck_assert_int_eq(check(&r, media, "-i", "sub/../../private/x", err), -1);
+	ck_assert_int_eq(check(&r, media, "-i", "escape/x", err), -1);
+	ck_assert_int_eq(check(&r, media, "-r", "30000/1001", err), 0);
+	/* From "/": names whose first part exists there are paths. */
+	ck_assert_int_eq(check(&r, "/", "-i", "etc/passwd", err), -1);
+	ck_assert_int_eq(check(&r, "/", "-r", "30000/1001", err), 0);
+	ck_assert_int_eq(check(&r, "/", "-c:v", "libx264", err), 0);
+	/* Filters that load code. */
+	ck_assert_int_eq(check(&r, media, "-af", "volume=2,ladspa=f=/x.so:p=y",
+	    err), -1);
+	ck_assert(strstr(err, "ladspa filter") != NULL);
+	ck_assert_int_eq(check(&r, media, "-vf", "frei0r@a=filter_name=x",
+	    err), -1);
+	ck_assert_int_eq(check(&r, media, "-metadata", "title=frei0r and lv2",
+	    err), 0);
 	snprintf(p, sizeof(p), "%s/other", tmp);
 	ck_assert_int_eq(check(&r, p, "-i", "x", err), -1);
 	ck_assert(strstr(err, "working directory") != NULL);
