@@ -9,6 +9,7 @@
  * and reasons are the program's own; worker names are identities the
  * administrator created.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,14 +213,81 @@ jobs_metrics(struct coord *c, struct evbuffer *b)
 		    &st->duration[i]);
 }
 
-static void
-worker_metrics(struct coord *c, struct evbuffer *b)
+/* Per-worker gauges: a value, or NAN when the worker did not say. */
+static double
+w_running(const struct cworker *w)
 {
+	return w->active;
+}
+
+static double
+w_slots(const struct cworker *w)
+{
+	return w->max_jobs;
+}
+
+static double
+w_load(const struct cworker *w)
+{
+	return w->load >= 0 ? w->load / 100.0 : NAN;
+}
+
+static double
+w_cpus(const struct cworker *w)
+{
+	return w->cpus > 0 ? w->cpus : NAN;
+}
+
+static double
+w_last_seen(const struct cworker *w)
+{
+	return w->heard > 0 ? w->heard / 1000.0 : NAN;
+}
+
+static const struct {
+	const char	*name;
+	const char	*help;
+	double		(*value)(const struct cworker *);
+} worker_gauges[] = {
+	{ "dffmpeg_worker_running_jobs",
+	    "Jobs holding one of a worker's slots.", w_running },
+	{ "dffmpeg_worker_slots",
+	    "Jobs a worker takes at once (0: no limit).", w_slots },
+	{ "dffmpeg_worker_load",
+	    "A worker host's 1-minute load average, as it last told.", w_load },
+	{ "dffmpeg_worker_cpus", "A worker host's online CPUs.", w_cpus },
+	{ "dffmpeg_worker_last_seen_timestamp_seconds",
+	    "When a worker's last message arrived (Unix time).", w_last_seen },
+};
+
+/* The device slots of each worker: their limit (used false) or use. */
+static void
+device_slots(struct coord *c, struct evbuffer *b, bool used)
+{
+	const char		*name = used ?
+				    "dffmpeg_worker_device_slots_used" :
+				    "dffmpeg_worker_device_slots";
 	const struct cworker	*w;
 	char			 l[LABELS_MAX];
 	size_t			 i, k;
-	uint64_t		 n[WS__COUNT] = { 0 };
-	int			 s;
+
+	prom_family(b, name, "gauge", used ? "Jobs running on a worker's "
+	    "device type." : "Jobs a worker runs at once on a device type.");
+	for (i = 0; i < c->reg.n; i++)
+		for (w = c->reg.v[i], k = 0; k < w->nslots; k++)
+			prom_sample(b, name, prom_labels(l, sizeof(l), "worker",
+			    w->name, "device", w->slots[k].type, NULL),
+			    used ? w->slots[k].used : w->slots[k].max);
+}
+
+static void
+worker_metrics(struct coord *c, struct evbuffer *b)
+{
+	char		 l[LABELS_MAX];
+	size_t		 i, g;
+	uint64_t	 n[WS__COUNT] = { 0 };
+	double		 v;
+	int		 s;
 
 	for (i = 0; i < c->reg.n; i++)
 		n[c->reg.v[i]->state]++;
@@ -227,58 +295,17 @@ worker_metrics(struct coord *c, struct evbuffer *b)
 	for (s = 0; s < WS__COUNT; s++)
 		prom_sample(b, "dffmpeg_workers", prom_labels(l, sizeof(l),
 		    "state", worker_state_name(s), NULL), (double)n[s]);
-
-	prom_family(b, "dffmpeg_worker_running_jobs", "gauge",
-	    "Jobs holding one of a worker's slots.");
-	for (i = 0; i < c->reg.n; i++)
-		prom_sample(b, "dffmpeg_worker_running_jobs", prom_labels(l,
-		    sizeof(l), "worker", c->reg.v[i]->name, NULL),
-		    c->reg.v[i]->active);
-	prom_family(b, "dffmpeg_worker_slots", "gauge",
-	    "Jobs a worker takes at once (0: no limit).");
-	for (i = 0; i < c->reg.n; i++)
-		prom_sample(b, "dffmpeg_worker_slots", prom_labels(l,
-		    sizeof(l), "worker", c->reg.v[i]->name, NULL),
-		    c->reg.v[i]->max_jobs);
-	prom_family(b, "dffmpeg_worker_device_slots", "gauge",
-	    "Jobs a worker runs at once on a device type.");
-	for (i = 0; i < c->reg.n; i++)
-		for (w = c->reg.v[i], k = 0; k < w->nslots; k++)
-			prom_sample(b, "dffmpeg_worker_device_slots",
-			    prom_labels(l, sizeof(l), "worker", w->name,
-			    "device", w->slots[k].type, NULL),
-			    w->slots[k].max);
-	prom_family(b, "dffmpeg_worker_device_slots_used", "gauge",
-	    "Jobs running on a worker's device type.");
-	for (i = 0; i < c->reg.n; i++)
-		for (w = c->reg.v[i], k = 0; k < w->nslots; k++)
-			prom_sample(b, "dffmpeg_worker_device_slots_used",
-			    prom_labels(l, sizeof(l), "worker", w->name,
-			    "device", w->slots[k].type, NULL),
-			    w->slots[k].used);
-	prom_family(b, "dffmpeg_worker_load", "gauge",
-	    "A worker host's 1-minute load average, as it last told.");
-	for (i = 0; i < c->reg.n; i++)
-		if (c->reg.v[i]->load >= 0)
-			prom_sample(b, "dffmpeg_worker_load", prom_labels(l,
-			    sizeof(l), "worker", c->reg.v[i]->name, NULL),
-			    c->reg.v[i]->load / 100.0);
-	prom_family(b, "dffmpeg_worker_cpus", "gauge",
-	    "A worker host's online CPUs.");
-	for (i = 0; i < c->reg.n; i++)
-		if (c->reg.v[i]->cpus > 0)
-			prom_sample(b, "dffmpeg_worker_cpus", prom_labels(l,
-			    sizeof(l), "worker", c->reg.v[i]->name, NULL),
-			    c->reg.v[i]->cpus);
-	prom_family(b, "dffmpeg_worker_last_seen_timestamp_seconds", "gauge",
-	    "When a worker's last message arrived (Unix time).");
-	for (i = 0; i < c->reg.n; i++)
-		if (c->reg.v[i]->heard > 0)
-			prom_sample(b,
-			    "dffmpeg_worker_last_seen_timestamp_seconds",
-			    prom_labels(l, sizeof(l), "worker",
-			    c->reg.v[i]->name, NULL),
-			    c->reg.v[i]->heard / 1000.0);
+	for (g = 0; g < nitems(worker_gauges); g++) {
+		prom_family(b, worker_gauges[g].name, "gauge",
+		    worker_gauges[g].help);
+		for (i = 0; i < c->reg.n; i++)
+			if (!isnan(v = worker_gauges[g].value(c->reg.v[i])))
+				prom_sample(b, worker_gauges[g].name,
+				    prom_labels(l, sizeof(l), "worker",
+				    c->reg.v[i]->name, NULL), v);
+	}
+	device_slots(c, b, false);
+	device_slots(c, b, true);
 }
 
 static void
