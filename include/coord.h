@@ -357,6 +357,8 @@ bool	 coord_limits_may_place(struct coord *, struct client_load *,
 void	 coord_limits_placed(struct coord *, struct client_load *,
 	    const char *client);
 void	 coord_limits_load_free(struct client_load *);
+/* Whether client has limits.running jobs holding slots. */
+bool	 coord_limits_running_full(struct coord *, const char *client);
 void	 coord_limits_free(struct coord *);
 
 /* ---- coord_http.c ---- */

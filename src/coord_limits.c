@@ -148,6 +148,20 @@ coord_limits_load(struct coord *c, struct client_load *out)
 			load_of(out, j->client)->active++;
 }
 
+bool
+coord_limits_running_full(struct coord *c, const char *client)
+{
+	const struct cjob	*j;
+	int			 n = 0;
+
+	if (c->conf.limits.running <= 0)
+		return false;
+	for (j = jobtab_first(&c->jobs); j != NULL; j = jobtab_next(j))
+		if (holds_slot(j->state) && strcmp(j->client, client) == 0)
+			n++;
+	return n >= c->conf.limits.running;
+}
+
 void
 coord_limits_load_free(struct client_load *load)
 {

@@ -531,9 +531,16 @@ watch_jobs(struct coord *c, int64_t now)
 				coord_job_send_assign(c, j);
 		} else if (j->state == JS_PENDING &&
 		    now - j->queued_at > c->conf.queue_timeout) {
-			snprintf(text, sizeof(text), "no worker could take the "
-			    "job within %lld s",
-			    (long long)(c->conf.queue_timeout / 1000));
+			if (coord_limits_running_full(c, j->client))
+				snprintf(text, sizeof(text), "client %s has "
+				    "limits.running (%d) jobs running, and the "
+				    "job waited %lld s", j->client,
+				    c->conf.limits.running, (long long)
+				    (c->conf.queue_timeout / 1000));
+			else
+				snprintf(text, sizeof(text), "no worker could "
+				    "take the job within %lld s", (long long)
+				    (c->conf.queue_timeout / 1000));
 			coord_job_fail(c, j, "timeout", text);
 		} else if (j->state == JS_RUNNING && j->report_due != 0 &&
 		    now - j->report_due > REPORT_WAIT_MS)
