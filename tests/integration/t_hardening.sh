@@ -93,6 +93,20 @@ c1=$(hwm "$PID_coordinator"); w1=$(hwm "$PID_worker01")
 [ $((c1 - c0)) -lt 4096 ] || bad "the coordinator grew from $c0 to $c1 kB"
 [ $((w1 - w0)) -lt 4096 ] || bad "the worker grew from $w0 to $w1 kB"
 kill -0 "$PID_coordinator" && kill -0 "$PID_worker01" || bad "a process died of a large publish"
+# And a proxy, on the topic its job's output comes on.
+client_config
+"$T/bin/ffmpeg" -hide_banner -loglevel error -re -f lavfi -i testsrc=d=4:s=64x64 -f null - \
+    </dev/null 2>"$T/px.err" &
+px=$!
+running_job() { q "select id from jobs where state = 'running'" | grep -q .; }
+wait_for 10 running_job || bad "the proxy's job does not run"
+p0=$(hwm "$px")
+mosquitto_pub -p "$PORT" -t "dffmpeg/job/$(q "select id from jobs where state = 'running'")/out" \
+    -f "$T/big" 2>/dev/null
+sleep 0.5
+p1=$(hwm "$px")
+[ $((p1 - p0)) -lt 4096 ] || bad "the proxy grew from $p0 to $p1 kB"
+wait $px || bad "the proxy's job failed: $(cat "$T/px.err")"
 
 # A broker that sets no packet limit is not used (unless allowed).
 P2=$(free_port)
