@@ -411,10 +411,16 @@ confine_check(const struct confine_rules *r, char *const *argv,
 {
 	const char	*code;
 	struct strv	 paths = { 0 };
+	struct stat	 st;
 	char		 res[PATH_MAX];
 	size_t		 i;
 	int		 a, rc = -1;
 
+	/* The job's process opens each root for its ruleset just before it
+	 * executes, while the worker waits: a root that does not answer
+	 * stops the job here, off the loop, instead. */
+	for (i = 0; i < r->rw.n; i++)
+		(void)stat(r->rw.v[i], &st);
 	if (cwd == NULL || strcmp(cwd, "/") == 0)
 		cwd = "/";
 	else if (resolve(cwd, "/", res) == -1 || !beneath_any(res, &r->rw)) {
