@@ -402,8 +402,8 @@ const struct cfg_key coord_conf_keys[] = {
 	    "7d" },
 	/* 0: three of the worker's own heartbeat intervals. */
 	{ "worker_timeout", CFG_DURATION, CO(worker_timeout), 0, DAY, "0" },
-	/* 0: keep no logs (the rest reported with a job's end aside). */
 	{ "limits", CFG_SECTION, CO(limits), 0, 0, NULL, limits_keys },
+	/* 0: keep no logs (the rest reported with a job's end aside). */
 	{ "job_log_max", CFG_SIZE, CO(job_log_max), 0, 64 * 1024 * 1024,
 	    "256KiB" },
 	LOG_KEYS(struct coord_conf),
