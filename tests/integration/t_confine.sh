@@ -52,6 +52,29 @@ refused output "$T/private/out.mkv" -i "$T/media/in.mkv" -c copy -y "$T/private/
     bad "ladspa: $(cat "$T/ladspa.err")"
 refused linkout "$T/private/out2.mkv" -i "$T/media/in.mkv" -c copy -y "$T/media/link/out2.mkv"
 [ -e "$T/private/out.mkv" ] || [ -e "$T/private/out2.mkv" ] && bad "a file was written outside the roots"
+
+# A client of its own making sends a working directory that escapes its
+# root (${Media}/../private) and a relative name from there: refused.
+python3 - "$(sed -n 's/^hmac_key: "\(.*\)"$/\1/p' "$T/client.yaml")" "$PORT" <<'PY' ||
+import base64, hashlib, hmac, json, subprocess, sys, time
+key, port = base64.b64decode(sys.argv[1]), sys.argv[2]
+topic = "dffmpeg/coord/jellyfin"
+body = {"v": 1, "type": "submit", "id": "escapedcwdsubmit000001", "from": "jellyfin",
+        "ts": int(time.time() * 1000),
+        "body": {"job": "escapedcwdjob000000001", "session": "escapedcwdsession00001",
+                 "binary": "ffmpeg", "args": ["-f", "data", "-i", "secret", "-map", "0",
+                 "-c", "copy", "-f", "data", "-"], "cwd": "${Media}/../private",
+                 "paths": ["Media"], "epoch": 1, "detached": True}}
+js = json.dumps(body, separators=(",", ":"))
+mac = hmac.new(key, topic.encode() + b"\0" + js.encode(), hashlib.sha256).digest()
+subprocess.run(["mosquitto_pub", "-p", port, "-q", "1", "-t", topic, "-m",
+                js + "\n" + base64.b64encode(mac).decode()], check=True)
+PY
+    bad "the crafted submit was not sent"
+escaped_failed() { [ "$(q "select state from jobs where id = 'escapedcwdjob000000001'")" = failed ]; }
+wait_for 10 escaped_failed || bad "the job with an escaping cwd: $(q "select state from jobs where id = 'escapedcwdjob000000001'")"
+grep -q "job escapedcwdjob000000001: refused: its working directory $T/media/../private is outside the roots" \
+    "$T/worker01.log" || bad "the escaping cwd was not named: $(grep escapedcwd "$T/worker01.log")"
 grep -q "job .*: refused: argument 5 names $T/private/secret" "$T/worker01.log" ||
     bad "the worker does not log the refusal"
 
