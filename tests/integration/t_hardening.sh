@@ -39,6 +39,26 @@ wait_for 5 grep -q "mqtt: ignored a retained message on dffmpeg/worker/worker01"
     bad "the retained message was not ignored: $(grep -i retain "$T/worker01.log")"
 mosquitto_pub -p "$PORT" -t dffmpeg/worker/worker01 -r -n	# clear it
 
+# Twenty old messages, signed with the worker's key (replayed from long
+# ago): dropped, and said once, not twenty times.
+python3 - "$(cat "$T/worker01.key")" "$PORT" <<'PY' || bad "the old messages were not sent"
+import base64, hashlib, hmac, json, subprocess, sys, time
+key, port = base64.b64decode(sys.argv[1]), sys.argv[2]
+topic = "dffmpeg/worker/worker01"
+for i in range(20):
+    body = {"v": 1, "type": "ack", "id": "oldmessage%012d" % i, "from": "coordinator",
+            "ts": int(time.time() * 1000) - 600000, "body": {"ref": "x%021d" % i}}
+    js = json.dumps(body, separators=(",", ":"))
+    mac = hmac.new(key, topic.encode() + b"\0" + js.encode(), hashlib.sha256).digest()
+    subprocess.run(["mosquitto_pub", "-p", port, "-t", topic, "-m",
+                    js + "\n" + base64.b64encode(mac).decode()], check=True)
+PY
+old_seen() { grep -q "is too old or too new" "$T/worker01.log"; }
+wait_for 5 old_seen || bad "the old messages were not noticed"
+sleep 0.5
+[ "$(grep -c "is too old or too new" "$T/worker01.log")" = 1 ] ||
+    bad "the old messages were logged $(grep -c "is too old or too new" "$T/worker01.log") times"
+
 # The coordinator's database, readable by others: fixed at start.
 kill -TERM "$PID_coordinator"
 wait_for 10 sh -c "! kill -0 $PID_coordinator 2>/dev/null" || fail "the coordinator did not stop"
