@@ -26,6 +26,7 @@ struct tls_conf {
 struct mqtt_conf {
 	char		*host;		/* "/…" is a unix socket path */
 	int		 port;
+	char		*socket;	/* a unix socket: replaces host */
 	char		*username;
 	char		*password;	/* secret; from password_file if set */
 	char		*password_file;

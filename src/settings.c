@@ -147,6 +147,18 @@ check_confine(const void *field, char *err, size_t errlen)
 	return -1;
 }
 
+/* An absolute path. */
+static int
+check_abs_path_str(const void *field, char *err, size_t errlen)
+{
+	const char	*s = str_of(field);
+
+	if (s[0] == '/')
+		return 0;
+	snprintf(err, errlen, "must be an absolute path");
+	return -1;
+}
+
 /* An item of a list of absolute paths. */
 static int
 check_abs_path(const void *field, char *err, size_t errlen)
@@ -330,6 +342,8 @@ static const struct cfg_key tls_keys[] = {
 static const struct cfg_key mqtt_keys[] = {
 	{ "host", CFG_STRING, MQ(host), 0, PATH_BUF, "127.0.0.1" },
 	{ "port", CFG_INT, MQ(port), 1, 65535, "1883" },
+	{ "socket", CFG_STRING, MQ(socket), 0, PATH_BUF, NULL, NULL, 0,
+	    check_abs_path_str },
 	{ "username", CFG_STRING, MQ(username), 0, 256 },
 	{ "password", CFG_STRING, MQ(password), 0, 1024, NULL, NULL,
 	    CFG_SECRET },
@@ -544,6 +558,11 @@ mqtt_finish(const char *file, struct mqtt_conf *mq, const char *identity,
 {
 	char	ferr[PATH_BUF + 64];
 
+	/* A unix socket is the host libmosquitto is given (port 0). */
+	if (mq->socket != NULL) {
+		free(mq->host);
+		mq->host = xstrdup(mq->socket);
+	}
 	if ((mq->password != NULL || mq->password_file != NULL) &&
 	    mq->username == NULL)
 		mq->username = xstrdup(identity);

@@ -112,13 +112,19 @@ broker_up() {
 	wait_for 5 port_open "$PORT" || fail "mosquitto did not start: $(tail -n 2 "$T/mosquitto.log")"
 }
 
+# mqtt_addr: how the configs name the broker ($MQTT_ADDR, or its TCP
+# listener), with the keys of $MQTT_EXTRA.
+mqtt_addr() {
+	printf '%s%s' "${MQTT_ADDR:-host: 127.0.0.1, port: $PORT}" "${MQTT_EXTRA:+, $MQTT_EXTRA}"
+}
+
 # coordinator_up: write the coordinator config (plus $COORD_EXTRA; its
 # HTTP server on $HTTP_PORT, with $HTTP_EXTRA keys) and start it.
 coordinator_up() {
 	HTTP_PORT=${HTTP_PORT:-$(free_port)}
 	cat >"$T/coordinator.yaml" <<EOC
 database: $T/coordinator.db
-mqtt: {host: 127.0.0.1, port: $PORT}
+mqtt: {$(mqtt_addr)}
 http: {listen: 127.0.0.1, port: $HTTP_PORT${HTTP_EXTRA:+, $HTTP_EXTRA}}
 ${COORD_EXTRA:-}
 EOC
@@ -141,7 +147,7 @@ worker_up() {
 	cat >"$T/$name.yaml" <<EOC
 client_id: $name
 hmac_key: "$key"
-mqtt: {host: 127.0.0.1, port: $PORT}
+mqtt: {$(mqtt_addr)}
 $(case "$extra" in
 binaries:*|*"
 binaries:"*) ;;	# EXTRA brings its own
@@ -159,7 +165,7 @@ client_config() {
 	cat >"$T/client.yaml" <<EOC
 client_id: jellyfin
 hmac_key: "$key"
-mqtt: {host: 127.0.0.1, port: $PORT}
+mqtt: {$(mqtt_addr)}
 paths: {Media: $T/media}
 log_file: $T/client.log
 log_level: debug
