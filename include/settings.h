@@ -27,6 +27,7 @@ struct mqtt_conf {
 	char		*host;		/* "/…" is a unix socket path */
 	int		 port;
 	char		*socket;	/* a unix socket: replaces host */
+	char		*protocol;	/* "5" or "3.1.1" */
 	char		*username;
 	char		*password;	/* secret; from password_file if set */
 	char		*password_file;

@@ -528,6 +528,20 @@ mqtt__cb_disconnect(struct mosquitto *mosq, void *arg, int rc)
 	log_debug("mqtt: %s disconnected (%d)", m->client_id, rc);
 }
 
+/* MQTT 5: the broker may say why it closes the connection. */
+static void
+mqtt__cb_disconnect_v5(struct mosquitto *mosq, void *arg, int rc,
+    const mosquitto_property *props)
+{
+	struct mqtt	*m = arg;
+
+	(void)props;
+	if (m->protocol == MQTT_PROTOCOL_V5 && rc >= 0x80)
+		log_warnx("mqtt: the broker closed the connection of %s: %s",
+		    m->client_id, mosquitto_reason_string(rc));
+	mqtt__cb_disconnect(mosq, arg, rc);
+}
+
 static void
 mqtt__cb_subscribe(struct mosquitto *mosq, void *arg, int mid, int nqos,
     const int *granted)
@@ -623,7 +637,9 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 		goto fail;
 	}
 	m->allow_unlimited = conf->allow_unlimited_packets;
-	m->protocol = MQTT_PROTOCOL_V5;
+	m->protocol = conf->protocol != NULL &&
+	    strcmp(conf->protocol, "3.1.1") == 0 ? MQTT_PROTOCOL_V311 :
+	    MQTT_PROTOCOL_V5;
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	if (conf->username != NULL && mosquitto_username_pw_set(m->mosq,
@@ -648,7 +664,7 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 			mosquitto_tls_insecure_set(m->mosq, true);
 	}
 	mosquitto_connect_v5_callback_set(m->mosq, mqtt__cb_connect_v5);
-	mosquitto_disconnect_callback_set(m->mosq, mqtt__cb_disconnect);
+	mosquitto_disconnect_v5_callback_set(m->mosq, mqtt__cb_disconnect_v5);
 	mosquitto_publish_callback_set(m->mosq, mqtt__cb_publish);
 	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);
 	mosquitto_message_callback_set(m->mosq, mqtt__cb_message);

@@ -147,6 +147,18 @@ check_confine(const void *field, char *err, size_t errlen)
 	return -1;
 }
 
+/* An MQTT version dffmpeg speaks. */
+static int
+check_protocol(const void *field, char *err, size_t errlen)
+{
+	const char	*s = str_of(field);
+
+	if (strcmp(s, "5") == 0 || strcmp(s, "3.1.1") == 0)
+		return 0;
+	snprintf(err, errlen, "must be 5 or 3.1.1");
+	return -1;
+}
+
 /* An absolute path. */
 static int
 check_abs_path_str(const void *field, char *err, size_t errlen)
@@ -344,6 +356,8 @@ static const struct cfg_key mqtt_keys[] = {
 	{ "port", CFG_INT, MQ(port), 1, 65535, "1883" },
 	{ "socket", CFG_STRING, MQ(socket), 0, PATH_BUF, NULL, NULL, 0,
 	    check_abs_path_str },
+	{ "protocol", CFG_STRING, MQ(protocol), 0, 8, "5", NULL, 0,
+	    check_protocol },
 	{ "username", CFG_STRING, MQ(username), 0, 256 },
 	{ "password", CFG_STRING, MQ(password), 0, 1024, NULL, NULL,
 	    CFG_SECRET },

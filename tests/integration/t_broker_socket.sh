@@ -1,15 +1,20 @@
 #!/bin/bash
-# A broker on a unix socket (mqtt: {socket: PATH}): coordinator, worker,
-# the ffmpeg link and the admin commands reach it through the socket
-# alone; a transcode gives ffmpeg's bytes; a socket that is not there is
-# named in the error.
+# A broker on a unix socket (mqtt: {socket: PATH}), spoken to in MQTT
+# 3.1.1 (mqtt: {protocol: 3.1.1}; the other tests speak 5): coordinator,
+# worker, the ffmpeg link and the admin commands reach it through the
+# socket alone; a transcode gives ffmpeg's bytes; a socket that is not
+# there is named in the error.
 . "$(dirname "$0")/lib.sh"
 
 BROKER_EXTRA="listener 0 $T/mqtt.sock"
 MQTT_ADDR="socket: $T/mqtt.sock, port: 1"	# port 1: TCP would fail
+MQTT_EXTRA="protocol: 3.1.1"
 cluster_up
 grep -q "connected to $T/mqtt.sock" "$T/coordinator.log" ||
     bad "the coordinator did not say it uses the socket: $(grep 'mqtt:' "$T/coordinator.log" | head -n 2)"
+# mosquitto logs the protocol: p2 is 3.1.1, p5 is 5.
+grep -q "(p5, " "$T/mosquitto.log" && bad "a process spoke MQTT 5: $(grep '(p5, ' "$T/mosquitto.log" | head -n 1)"
+grep -q "(p2, " "$T/mosquitto.log" || bad "nobody spoke MQTT 3.1.1"
 make_clip "$T/media/in.mkv" 1
 "$T/bin/ffmpeg" -v error -i "$T/media/in.mkv" -f framemd5 - </dev/null >"$T/p.md5" 2>"$T/p.err" ||
     bad "the transcode over the socket failed: $(cat "$T/p.err")"

@@ -38,6 +38,9 @@ require_certificate true"
 MQTT_ADDR="host: 127.0.0.1, port: $TLS_PORT, tls: {ca_file: $T/ca.crt}"
 cluster_up
 grep -q "mqtt: connected to 127.0.0.1" "$T/coordinator.log" || fail "the coordinator is not connected"
+# mosquitto logs the protocol: p5 is MQTT 5, which every process speaks.
+grep -q "(p2, " "$T/mosquitto.log" && bad "a process spoke MQTT 3.1.1"
+grep -q "(p5, " "$T/mosquitto.log" || bad "nobody spoke MQTT 5"
 
 # A transcode over TLS.
 make_clip "$T/media/in.mkv" 1
