@@ -52,6 +52,7 @@ struct mqtt {
 	int			 keepalive;
 	bool			 allow_unlimited;	/* packets */
 	int			 protocol;	/* MQTT_PROTOCOL_V5 or _V311 */
+	bool			 v311_warned;
 	char			*client_id;
 	mqtt_will_fn		 will_fn;
 	void			*will_arg;
@@ -476,6 +477,12 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 		m->backoff_ms = BACKOFF_MAX_MS;
 		mosquitto_disconnect(m->mosq);
 		return;
+	}
+	if (m->protocol != MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
+	    !m->v311_warned) {
+		m->v311_warned = true;
+		log_warnx("mqtt: MQTT 3.1.1 cannot tell the broker's packet "
+		    "size limit: make sure it has one (max_packet_size)");
 	}
 	if (max > 0 && max < PACKET_NEED)
 		log_warnx("mqtt: the broker at %s takes packets of at most %u "
