@@ -149,6 +149,20 @@ coord_stats_transition(struct coord *c, struct cjob *j, enum job_state to)
 
 /* ---- /metrics ---- */
 
+/* A counter family with one sample per binary. */
+static void
+per_binary(struct coord *c, struct evbuffer *b, const char *name,
+    const char *help, const uint64_t *v)
+{
+	char	l[LABELS_MAX];
+	size_t	i;
+
+	prom_family(b, name, "counter", help);
+	for (i = 0; i < c->stats.nbin; i++)
+		prom_sample(b, name, prom_labels(l, sizeof(l), "binary",
+		    binary_label(c, i), NULL), (double)v[i]);
+}
+
 static void
 jobs_metrics(struct coord *c, struct evbuffer *b)
 {
@@ -174,18 +188,10 @@ jobs_metrics(struct coord *c, struct evbuffer *b)
 				    (double)n[i * JS__COUNT + s]);
 	free(n);
 
-	prom_family(b, "dffmpeg_jobs_submitted_total", "counter",
-	    "Jobs accepted from clients.");
-	for (i = 0; i < st->nbin; i++)
-		prom_sample(b, "dffmpeg_jobs_submitted_total", prom_labels(l,
-		    sizeof(l), "binary", binary_label(c, i), NULL),
-		    (double)st->submitted[i]);
-	prom_family(b, "dffmpeg_jobs_started_total", "counter",
-	    "Jobs whose process started on a worker.");
-	for (i = 0; i < st->nbin; i++)
-		prom_sample(b, "dffmpeg_jobs_started_total", prom_labels(l,
-		    sizeof(l), "binary", binary_label(c, i), NULL),
-		    (double)st->started[i]);
+	per_binary(c, b, "dffmpeg_jobs_submitted_total",
+	    "Jobs accepted from clients.", st->submitted);
+	per_binary(c, b, "dffmpeg_jobs_started_total",
+	    "Jobs whose process started on a worker.", st->started);
 	prom_family(b, "dffmpeg_jobs_finished_total", "counter",
 	    "Jobs that ended, by outcome.");
 	for (i = 0; i < st->nbin; i++)

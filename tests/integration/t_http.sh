@@ -206,7 +206,7 @@ forged() { [ "$(metric 'dffmpeg_messages_dropped_total{reason="signature",type="
 wait_for 5 forged || bad "the forged heartbeat is not counted: $(grep dropped_total "$T/metrics")"
 
 # 6. /health: 503 while the broker is gone (killed: no wills), 200 again
-# once it is back.
+# once it is back; then the same with a SIGTERM stop.
 health() { curl -s -o "$T/health" -w '%{http_code}' -m 2 "$U/health"; }
 health_is() { [ "$(health)" = "$1" ]; }
 kill -KILL "$PID_mosquitto"
@@ -217,6 +217,15 @@ jget "d['status'] + ' ' + str('broker' in d['reason'])" <"$T/health" | grep -qx 
 broker_up "$PORT"
 wait_for 15 health_is 200 || fail "/health stayed $(health) after the broker came back"
 [ "$(metric dffmpeg_mqtt_reconnects_total)" = 1 ] || bad "reconnects: $(metric dffmpeg_mqtt_reconnects_total) (not 1)"
+# And stopped as systemd stops it (SIGTERM: it publishes every will first),
+# then back within the minute: 503, then 200 again, a second reconnect.
+kill -TERM "$PID_mosquitto"
+wait_for 15 health_is 503 || fail "/health stayed $(health) with the broker stopped"
+broker_up "$PORT"
+wait_for 15 health_is 200 || fail "/health stayed $(health) after the second restart"
+[ "$(metric dffmpeg_mqtt_reconnects_total)" = 2 ] || bad "reconnects: $(metric dffmpeg_mqtt_reconnects_total) (not 2)"
+online_again() { [ "$(metric 'dffmpeg_workers{state="online"}')" = 1 ]; }
+wait_for 10 online_again || bad "worker01 is not online after the restarts"
 
 [ "$FAILED" = 0 ] && pass
 exit 1
