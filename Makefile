@@ -42,7 +42,7 @@ DEPS_STAMP = $(BUILD)/.deps-build
 TEST_STAMP = $(BUILD)/.deps-test
 
 .PHONY: all check unit integration asan demo bench install uninstall clean \
-	deps valgrind screenshot fuzz
+	deps valgrind screenshot fuzz check-brokers
 
 all: $(BIN)
 
@@ -89,6 +89,14 @@ unit: $(UNIT_BIN) | $(TEST_STAMP)
 
 integration: $(BIN) | $(TEST_STAMP)
 	@DFFMPEG=$(abspath $(BIN)) tests/run-integration.sh
+
+# Against other brokers (tests/brokers/): a two-node RabbitMQ cluster with
+# its MQTT plugin.  RabbitMQ is installed when missing (as root); a test
+# that cannot start it says so and is skipped.
+check-brokers: $(BIN) | $(TEST_STAMP)
+	-@scripts/deps.sh brokers
+	@DFFMPEG=$(abspath $(BIN)) TESTS=tests/brokers TEST_TIMEOUT=300 \
+	    tests/run-integration.sh
 
 # The whole suite with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan:

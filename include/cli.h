@@ -52,7 +52,7 @@ struct cli {
 	struct event		*ev_timeout;
 	struct event		*ev_wake;
 	struct event		*ev_sig[2];
-	char			 broker[300];
+	char			 broker[512];
 	bool			 interrupted;
 	bool			 closed;
 	bool			 ready;		/* connected and subscribed */

@@ -117,6 +117,7 @@ struct coord {
 	int64_t			 started;	/* mono ms */
 	int64_t			 last_purge;
 	int64_t			 last_auth_warn;
+	int64_t			 last_topic_warn;	/* mono ms */
 	int64_t			 ident_version;	/* store_data_version seen */
 	int64_t			 ident_checked;	/* mono ms of that look */
 	int64_t			 unverified_window;	/* mono ms */

@@ -9,7 +9,14 @@
  * retried with back-off, which guards against the TLS reconnect busy-loop
  * of libmosquitto 2.0.11.  Each connection attempt has an epoch and a will
  * built for it; connection failures and refusals are logged at warn with
- * the broker's address and reason (repeats at most every 30 s).  Subscriptions are remembered and renewed after
+ * the broker's address and reason (repeats at most every 30 s, per
+ * address).  With several addresses (mqtt.hosts, the nodes of one
+ * clustered broker) a failed attempt goes on to the next address at once
+ * and the back-off grows once all have failed; a lost connection tries the
+ * next address first.  A broker that passes nothing back, not even a
+ * probe to ourselves, within 5 s is taken for hung and left.  An MQTT 5 connection refused for its
+ * version or closed unanswered is tried again at once in 3.1.1, and that
+ * address stays 3.1.1 once it takes it.  Subscriptions are remembered and renewed after
  * every reconnect (sessions are clean); publishing is QoS 1, never retained.
  */
 #ifndef DFFMPEG_MQTT_H
@@ -18,6 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "bounds.h"
 
 struct event_base;
 struct mqtt_conf;
@@ -75,6 +84,30 @@ bool		 mqtt_is_connected(const struct mqtt *);
  * done is called when the socket is closed or after timeout_ms. */
 void		 mqtt_shutdown(struct mqtt *, int timeout_ms,
 		    void (*done)(void *), void *arg);
+
+/*
+ * Broker addresses.  mqtt.hosts lists nodes of one clustered broker:
+ * "host", "host:port" (default mqtt.port), "[v6]:port" or "/unix/socket".
+ * A connection that fails or is lost goes on to the next, in turn.
+ */
+#define MQTT_HOSTS_MAX	16
+struct mqtt_endpoint {
+	char	host[PATH_BUF];	/* a name, an address or a socket path */
+	int	port;		/* 0: host is a unix socket */
+};
+
+/* Parse one address; err is a predicate ("must name a host"). */
+int		 mqtt_endpoint_parse(const char *, int defport,
+		    struct mqtt_endpoint *, char *err, size_t errlen);
+/* The addresses a config names (at least one), up to max. */
+size_t		 mqtt_endpoints(const struct mqtt_conf *,
+		    struct mqtt_endpoint *, size_t max);
+/* "host:port", "[v6]:port" or the socket path. */
+const char	*mqtt_endpoint_str(const struct mqtt_endpoint *, char *buf,
+		    size_t len);
+/* Every address of a config, for messages: "a:1883, b:1883". */
+const char	*mqtt_conf_where(const struct mqtt_conf *, char *buf,
+		    size_t len);
 
 /* Build "prefix/a/b..." into buf; -1 if it does not fit. */
 int		 topic_fmt(char *buf, size_t len, const char *prefix,

@@ -27,6 +27,8 @@ struct mqtt_conf {
 	char		*host;		/* "/…" is a unix socket path */
 	int		 port;
 	char		*socket;	/* a unix socket: replaces host */
+	struct strv	 hosts;		/* nodes of one cluster: replace
+					   host, port and socket */
 	char		*protocol;	/* "5" or "3.1.1" */
 	char		*username;
 	char		*password;	/* secret; from password_file if set */

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Check what building (`build`) or testing (`test`) needs.  As root, install
+# Check what building (`build`), testing (`test`), fuzzing (`fuzz`) or the
+# broker tests (`brokers`: RabbitMQ with its MQTT plugin) need.  As root, install
 # what is missing from Debian's packages; otherwise print the exact
 # apt-get line and fail.
 set -u
@@ -32,6 +33,10 @@ if command -v pkg-config >/dev/null 2>&1; then
 else
 	missing="$missing libevent-dev libcjson-dev libsqlite3-dev libsodium-dev libyaml-dev libmosquitto-dev"
 	[ "$need" = test ] && missing="$missing check"
+fi
+if [ "$need" = brokers ]; then
+	[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] ||
+	    missing="$missing rabbitmq-server"
 fi
 if [ "$need" = fuzz ]; then
 	check_cmd clang clang

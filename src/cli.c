@@ -133,11 +133,7 @@ cli_open(struct cli *c, const char *prog, const struct mqtt_conf *conf,
 	memset(c, 0, sizeof(*c));
 	c->prog = prog;
 	c->base = loop_new();
-	if (conf->host != NULL && conf->host[0] == '/')
-		snprintf(c->broker, sizeof(c->broker), "%s", conf->host);
-	else
-		snprintf(c->broker, sizeof(c->broker), "%s:%d",
-		    conf->host != NULL ? conf->host : "?", conf->port);
+	mqtt_conf_where(conf, c->broker, sizeof(c->broker));
 	if (node_init(&c->node, c->base, conf, name, key, true, &cli_node_ops,
 	    c, err, errlen) != 0) {
 		event_base_free(c->base);

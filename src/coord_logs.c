@@ -7,10 +7,11 @@
  * Batches are taken in order only: one whose predecessor has not arrived
  * is not acknowledged, so the worker sends it again (it has one batch in
  * flight per job while the job runs, and sends what is left at its end,
- * so this happens around reconnects and ends).  The first batch
- * (ffmpeg's banner and stream mapping) and the newest are always kept;
- * beyond job_log_max the oldest of the others are dropped, and a page
- * marks the gap.  A page is at most LOG_PAGE_BYTES of JSON text but for
+ * so this happens around reconnects and ends).  The log's beginning (the
+ * first batch, and those after it within the worker's JOBLOG_HEAD_MAX:
+ * ffmpeg's banner and stream mapping, however the worker happened to cut
+ * them) and the newest batch are always kept; beyond job_log_max the
+ * oldest of the others are dropped, and a page marks the gap.  A page is at most LOG_PAGE_BYTES of JSON text but for
  * one batch or the rest (a page holds at least one).  See coord.h.
  */
 #include <stdio.h>
@@ -53,13 +54,27 @@ batch_push(struct cjob_log *l, int64_t seq, int64_t len)
 	l->next = seq + 1;
 }
 
+/* How many batches make the log's beginning: the first, and the next
+ * ones while the total stays within JOBLOG_HEAD_MAX. */
+static size_t
+batch_head(const struct cjob_log *l)
+{
+	int64_t	sum = l->n > 0 ? l->lens[0] : 0;
+	size_t	h = l->n > 0 ? 1 : 0;
+
+	while (h < l->n && sum + l->lens[h] <= JOBLOG_HEAD_MAX)
+		sum += l->lens[h++];
+	return h;
+}
+
 /* Keep a batch of j's log; beyond the bounds, drop the oldest batches
- * but the first (the banner) and the newest. */
+ * but the beginning and the newest. */
 static void
 batch_keep(struct coord *c, struct cjob *j, const struct msg *req)
 {
 	struct cjob_log	*l = &j->log;
 	int64_t		 len = (int64_t)strlen(req->text);
+	size_t		 h;
 
 	l->next = req->seq + 1;
 	if (c->conf.job_log_max == 0)
@@ -67,12 +82,15 @@ batch_keep(struct coord *c, struct cjob *j, const struct msg *req)
 	store_log_add(c->store, j->id, req->seq, now_ms(),
 	    req->present & FBIT(F_SKIPPED) ? req->skipped : 0, req->text);
 	batch_push(l, req->seq, len);
-	while (l->n > 2 && (l->bytes > c->conf.job_log_max ||
+	h = batch_head(l);
+	while (l->n > h + 1 && (l->bytes > c->conf.job_log_max ||
 	    l->n > LOG_BATCHES_MAX)) {
-		store_log_drop(c->store, j->id, l->seqs[1]);
-		l->bytes -= l->lens[1];
-		memmove(l->seqs + 1, l->seqs + 2, (l->n - 2) * sizeof(*l->seqs));
-		memmove(l->lens + 1, l->lens + 2, (l->n - 2) * sizeof(*l->lens));
+		store_log_drop(c->store, j->id, l->seqs[h]);
+		l->bytes -= l->lens[h];
+		memmove(l->seqs + h, l->seqs + h + 1,
+		    (l->n - h - 1) * sizeof(*l->seqs));
+		memmove(l->lens + h, l->lens + h + 1,
+		    (l->n - h - 1) * sizeof(*l->lens));
 		l->n--;
 	}
 	coord_dirty(c);

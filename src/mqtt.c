@@ -6,6 +6,8 @@
  * does, mqtt__sync() afterwards makes the read/write events match its
  * socket and want_write(); a socket change always gets fresh events.
  */
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -22,104 +24,16 @@
 #include "bounds.h"
 #include "log.h"
 #include "mqtt.h"
+#include "mqtt_priv.h"
 #include "settings.h"
 #include "util.h"
 #include "xmalloc.h"
 
-#define BACKOFF_MIN_MS		250
-#define BACKOFF_MAX_MS		5000
-#define CONNACK_TIMEOUT_MS	10000
-/* The largest packet dffmpeg publishes: a control message, its topic and
- * the MQTT header. */
-#define PACKET_NEED		(MSG_MAX_BYTES + 16384)
-
-enum mqtt_state { MQ_IDLE, MQ_CONNECTING, MQ_UP, MQ_CLOSING };
-
-struct mqtt_sub {
-	char		*topic;
-	mqtt_sub_cb	 cb;
-	void		*arg;
-	int		 mid;
-};
-
-struct mqtt {
-	struct event_base	*base;
-	struct mosquitto	*mosq;
-	const struct mqtt_ops	*ops;
-	void			*arg;
-	char			*host;
-	int			 port;
-	int			 keepalive;
-	bool			 allow_unlimited;	/* packets */
-	int			 protocol;	/* MQTT_PROTOCOL_V5 or _V311 */
-	bool			 v311_warned;
-	char			*client_id;
-	mqtt_will_fn		 will_fn;
-	void			*will_arg;
-	char			*will_topic;
-	int64_t			 epoch;		/* of the latest attempt */
-	char			 last_err[256];	/* of connecting, for the log */
-	char			 tls_err[160];	/* OpenSSL's latest, via the
-						   library's log */
-	int64_t			 last_err_at;	/* mono ms */
-	unsigned		 err_repeats;
-	bool			 attempt_reported;	/* its failure is logged */
-
-	enum mqtt_state		 state;
-	bool			 started;
-	bool			 ever_connected;
-	bool			 up;		/* CONNACK accepted */
-	int			 fd;		/* the library's socket */
-	int			 dupfd;		/* ours, watched by the events */
-	struct event		*ev_read;
-	struct event		*ev_write;
-	bool			 write_armed;
-	struct event		*ev_tick;
-	int64_t			 backoff_ms;
-	int64_t			 next_try;	/* mono ms */
-	int64_t			 connect_began;	/* mono ms */
-
-	struct mqtt_sub		*subs;
-	size_t			 nsubs;
-
-	void		       (*shutdown_done)(void *);
-	void			*shutdown_arg;
-	int64_t			 shutdown_deadline;
-	/* QoS 1 publishes not yet acknowledged on this connection: a clean
-	 * shutdown waits for them, since mosquitto takes a connection closed
-	 * before its PUBACK went out for a lost one (and publishes the will). */
-	int			 inflight;
-	bool			 disconnect_pending;
-};
 
 static void	mqtt__sync(struct mqtt *);
 static void	mqtt__drop(struct mqtt *, const char *);
 static void	mqtt__disconnect(struct mqtt *);
 
-int
-topic_fmt(char *buf, size_t len, const char *prefix, const char *fmt, ...)
-{
-	va_list	ap;
-	int	n, m;
-
-	n = snprintf(buf, len, "%s/", prefix);
-	if (n < 0 || (size_t)n >= len)
-		return -1;
-	va_start(ap, fmt);
-	m = vsnprintf(buf + n, len - (size_t)n, fmt, ap);
-	va_end(ap);
-	if (m < 0 || (size_t)m >= len - (size_t)n)
-		return -1;
-	return 0;
-}
-
-const char *
-topic_last(const char *topic)
-{
-	const char	*p = strrchr(topic, '/');
-
-	return p != NULL ? p + 1 : topic;
-}
 
 static void
 mqtt__schedule(struct mqtt *m)
@@ -147,38 +61,65 @@ static void
 mqtt__warn(struct mqtt *m, const char *fmt, ...)
 {
 	char	text[256];
-	va_list	ap;
-	int64_t	now = mono_ms();
+	struct mqtt_peer	*p = &m->peers[m->cur];
+	va_list			 ap;
+	int64_t			 now = mono_ms();
 
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
 	m->attempt_reported = true;
-	if (strcmp(text, m->last_err) == 0 &&
-	    now - m->last_err_at < ERR_REPEAT_MS) {
-		m->err_repeats++;
+	snprintf(m->last_err, sizeof(m->last_err), "%s", text);
+	if (strcmp(text, p->last_err) == 0 &&
+	    now - p->last_err_at < ERR_REPEAT_MS) {
+		p->err_repeats++;
 		log_debug("mqtt: %s", text);
 		return;
 	}
-	if (m->err_repeats > 0 && strcmp(text, m->last_err) == 0)
+	if (p->err_repeats > 0 && strcmp(text, p->last_err) == 0)
 		log_warnx("mqtt: %s (%u times since the last report)", text,
-		    m->err_repeats + 1);
+		    p->err_repeats + 1);
 	else
 		log_warnx("mqtt: %s", text);
-	snprintf(m->last_err, sizeof(m->last_err), "%s", text);
-	m->last_err_at = now;
-	m->err_repeats = 0;
+	snprintf(p->last_err, sizeof(p->last_err), "%s", text);
+	p->last_err_at = now;
+	p->err_repeats = 0;
 }
 
-/* "host:port", or the socket path. */
-static const char *
-mqtt__where(const struct mqtt *m, char *buf, size_t len)
+const char *
+mqtt_where(const struct mqtt *m, char *buf, size_t len)
 {
-	if (m->port == 0)
-		snprintf(buf, len, "%s", m->host);
-	else
-		snprintf(buf, len, "%s:%d", m->host, m->port);
-	return buf;
+	return mqtt_endpoint_str(&m->peers[m->cur].ep, buf, len);
+}
+
+/*
+ * An attempt failed.  MQTT 5 refused, or a connection the broker closed
+ * before answering (RabbitMQ 3's MQTT plugin cannot read a version 5
+ * CONNECT), is tried again at once in 3.1.1.  Otherwise the next address
+ * is tried at the next tick, and the back-off grows once every address
+ * has failed.
+ */
+static void
+mqtt__failed(struct mqtt *m)
+{
+	struct mqtt_peer	*p = &m->peers[m->cur];
+
+	if (p->protocol == MQTT_PROTOCOL_V5 && !m->fallback_now &&
+	    (m->v5_refused || m->peer_closed)) {
+		m->fallback_next = true;
+		m->next_try = mono_ms();	/* the next tick */
+		return;
+	}
+	m->fallback_next = false;
+	if (m->npeers > 1 && ++m->tried < m->npeers) {
+		m->cur = (m->cur + 1) % m->npeers;
+		m->next_try = mono_ms();	/* the next tick */
+		return;
+	}
+	m->tried = 0;
+	if (m->npeers > 1)
+		m->cur = (m->cur + 1) % m->npeers;
+	mqtt__schedule(m);
 }
 
 /* Forget the socket's events; the library keeps (or has closed) the fd. */
@@ -223,16 +164,29 @@ mqtt__drop(struct mqtt *m, const char *why)
 		char	where[PATH_BUF + 16];
 
 		log_warnx("mqtt: connection to the broker at %s lost: %s",
-		    mqtt__where(m, where, sizeof(where)), why);
+		    mqtt_where(m, where, sizeof(where)), why);
 	} else if (m->state == MQ_CONNECTING && !m->attempt_reported) {
 		/* (A refusal was reported by mqtt__cb_connect already.) */
 		char	where[PATH_BUF + 16];
 
-		mqtt__warn(m, "connecting to the broker at %s failed: %s",
-		    mqtt__where(m, where, sizeof(where)), why);
+		if (m->peers[m->cur].protocol == MQTT_PROTOCOL_V5 &&
+		    !m->fallback_now && (m->v5_refused || m->peer_closed))
+			log_debug("mqtt: the broker at %s closed an MQTT 5 "
+			    "connection unanswered: trying MQTT 3.1.1",
+			    mqtt_where(m, where, sizeof(where)));
+		else
+			mqtt__warn(m, "connecting to the broker at %s failed: "
+			    "%s", mqtt_where(m, where, sizeof(where)), why);
+	}
+	if (m->state == MQ_CONNECTING)
+		mqtt__failed(m);
+	else {
+		/* A lost node of a cluster: the next one is tried first. */
+		m->tried = 0;
+		m->cur = (m->cur + 1) % m->npeers;
+		mqtt__schedule(m);
 	}
 	m->state = MQ_IDLE;
-	mqtt__schedule(m);
 	if (was_up && m->ops->disconnected != NULL)
 		m->ops->disconnected(m->arg);
 }
@@ -275,31 +229,44 @@ mqtt__set_will(struct mqtt *m)
 static void
 mqtt__attempt(struct mqtt *m)
 {
-	char	where[PATH_BUF + 16];
-	int	rc;
+	struct mqtt_peer	*p = &m->peers[m->cur];
+	char			 where[PATH_BUF + 16];
+	int			 rc;
 
 	m->connect_began = mono_ms();
 	m->attempt_reported = false;
+	m->v5_refused = m->peer_closed = false;
+	m->fallback_now = m->fallback_next;
+	m->fallback_next = false;
 	m->tls_err[0] = '\0';
 	mqtt__set_will(m);
-	if (!m->ever_connected)
-		rc = mosquitto_connect_async(m->mosq, m->host, m->port,
-		    m->keepalive);
-	else
-		rc = mosquitto_reconnect_async(m->mosq);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
+	    m->fallback_now ? MQTT_PROTOCOL_V311 : p->protocol);
+	/* Always a full connect: the address may differ from the last. */
+	rc = mosquitto_connect_async(m->mosq, p->ep.host, p->ep.port,
+	    m->keepalive);
 	if (rc != MOSQ_ERR_SUCCESS) {
 		mqtt__warn(m, "cannot connect to the broker at %s: %s",
-		    mqtt__where(m, where, sizeof(where)), mqtt__rc_text(m, rc));
-		/* A failed attempt still leaves the host set for reconnects. */
-		m->ever_connected = true;
+		    mqtt_where(m, where, sizeof(where)), mqtt__rc_text(m, rc));
 		m->state = MQ_IDLE;
 		mqtt__unwatch(m);
-		mqtt__schedule(m);
+		mqtt__failed(m);
 		return;
 	}
-	m->ever_connected = true;
 	m->state = MQ_CONNECTING;
 	mqtt__sync(m);
+}
+
+/* Before CONNACK: did the broker end a connection it had accepted? */
+static bool
+mqtt__closed_by_peer(int fd)
+{
+	int		err = 0;
+	socklen_t	len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return false;
+	return err == 0 || err == ECONNRESET || err == EPIPE;
 }
 
 static void
@@ -318,11 +285,14 @@ mqtt__on_read(evutil_socket_t fd, short what, void *arg)
 		if (poll(&pfd, 1, 0) == 1 &&
 		    (pfd.revents & (POLLERR | POLLHUP | POLLNVAL)) &&
 		    !(pfd.revents & POLLIN)) {
+			m->peer_closed = mqtt__closed_by_peer(fd);
 			mqtt__drop(m, "socket closed before CONNACK");
 			return;
 		}
 	}
 	rc = mosquitto_loop_read(m->mosq, 1);
+	if (rc == MOSQ_ERR_CONN_LOST && m->state == MQ_CONNECTING)
+		m->peer_closed = true;
 	if (rc != MOSQ_ERR_SUCCESS && mosquitto_socket(m->mosq) == -1) {
 		mqtt__drop(m, mqtt__rc_text(m, rc));
 		return;
@@ -386,6 +356,7 @@ mqtt__sync(struct mqtt *m)
 	}
 }
 
+
 static void
 mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -408,6 +379,8 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 		/* FALLTHROUGH */
 	case MQ_UP:
+		mqtt_watch_tick(m, now);
+		/* FALLTHROUGH */
 	case MQ_CLOSING:
 		if (m->state == MQ_CLOSING && m->disconnect_pending &&
 		    (m->inflight <= 0 || now >= m->shutdown_deadline - 500))
@@ -424,6 +397,7 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 		mqtt__sync(m);
 		break;
 	}
+	m->last_tick = now;
 }
 
 /*
@@ -438,47 +412,52 @@ static void
 mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
     const mosquitto_property *props)
 {
-	struct mqtt	*m = arg;
-	char		 where[PATH_BUF + 16];
-	uint32_t	 max = 0;
-	size_t		 i;
+	struct mqtt		*m = arg;
+	struct mqtt_peer	*p = &m->peers[m->cur];
+	int			 proto = m->fallback_now ? MQTT_PROTOCOL_V311 :
+				    p->protocol;
+	char			 where[PATH_BUF + 16];
+	uint32_t		 max = 0;
+	size_t			 i;
 
 	(void)mosq;
 	(void)flags;
-	if (rc != 0 && m->protocol == MQTT_PROTOCOL_V5 &&
+	if (rc != 0 && proto == MQTT_PROTOCOL_V5 &&
 	    (rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION ||
 	    rc == CONNACK_REFUSED_PROTOCOL_VERSION)) {
-		log_warnx("mqtt: the broker at %s speaks only MQTT 3.1.1, which "
-		    "cannot announce a packet size limit: make sure it has one",
-		    mqtt__where(m, where, sizeof(where)));
-		m->protocol = MQTT_PROTOCOL_V311;
-		mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
-		    MQTT_PROTOCOL_V311);
-		m->backoff_ms = BACKOFF_MIN_MS;
+		/* The library closes the socket; 3.1.1 follows at once. */
+		m->v5_refused = true;
 		return;
 	}
 	if (rc != 0) {
 		mqtt__warn(m, "the broker at %s refused the connection as "
-		    "%s: %s", mqtt__where(m, where, sizeof(where)),
-		    m->client_id, m->protocol == MQTT_PROTOCOL_V5 ?
+		    "%s: %s", mqtt_where(m, where, sizeof(where)),
+		    m->client_id, proto == MQTT_PROTOCOL_V5 ?
 		    mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
 		/* The library closes the socket; mqtt__sync notices. */
 		m->backoff_ms = BACKOFF_MAX_MS;
 		return;
 	}
-	if (m->protocol == MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
+	if (rc == 0 && m->fallback_now) {
+		/* Every later connection to it starts in 3.1.1. */
+		p->protocol = MQTT_PROTOCOL_V311;
+		log_warnx("mqtt: the broker at %s does not take MQTT 5 and "
+		    "took 3.1.1 (mqtt.protocol: 3.1.1 says so and saves the "
+		    "attempt)", mqtt_where(m, where, sizeof(where)));
+	}
+	if (proto == MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
 	    mosquitto_property_read_int32(props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
 	    &max, false) == NULL) {
 		mqtt__warn(m, "the broker at %s sets no maximum packet size "
 		    "(max_packet_size in mosquitto.conf): anyone who may "
 		    "publish could make this process allocate all it sends; "
 		    "not using it (mqtt.allow_unlimited_packets: true accepts "
-		    "it)", mqtt__where(m, where, sizeof(where)));
+		    "it)", mqtt_where(m, where, sizeof(where)));
 		m->backoff_ms = BACKOFF_MAX_MS;
 		mosquitto_disconnect(m->mosq);
 		return;
 	}
-	if (m->protocol != MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
+	if (proto != MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
 	    !m->v311_warned) {
 		m->v311_warned = true;
 		log_warnx("mqtt: MQTT 3.1.1 cannot tell the broker's packet "
@@ -487,18 +466,21 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 	if (max > 0 && max < PACKET_NEED)
 		log_warnx("mqtt: the broker at %s takes packets of at most %u "
 		    "bytes, and dffmpeg sends up to %d: raise its "
-		    "max_packet_size", mqtt__where(m, where, sizeof(where)),
+		    "max_packet_size", mqtt_where(m, where, sizeof(where)),
 		    (unsigned)max, PACKET_NEED);
 	else if (max > 0)
 		log_debug("mqtt: the broker takes packets of up to %u bytes",
 		    (unsigned)max);
-	log_info("mqtt: connected to %s as %s (connection %lld)", m->host,
-	    m->client_id, (long long)m->epoch);
+	log_info("mqtt: connected to %s as %s (connection %lld)",
+	    mqtt_where(m, where, sizeof(where)), m->client_id,
+	    (long long)m->epoch);
 	m->last_err[0] = '\0';
 	m->state = MQ_UP;
 	m->up = true;
 	m->inflight = 0;
 	m->backoff_ms = BACKOFF_MIN_MS;
+	m->tried = 0;
+	mqtt_watch_connected(m);
 	for (i = 0; i < m->nsubs; i++) {
 		if (mosquitto_subscribe(m->mosq, &m->subs[i].mid,
 		    m->subs[i].topic, 1) != MOSQ_ERR_SUCCESS)
@@ -543,7 +525,8 @@ mqtt__cb_disconnect_v5(struct mosquitto *mosq, void *arg, int rc,
 	struct mqtt	*m = arg;
 
 	(void)props;
-	if (m->protocol == MQTT_PROTOCOL_V5 && rc >= 0x80)
+	if (m->peers[m->cur].protocol == MQTT_PROTOCOL_V5 &&
+	    !m->fallback_now && rc >= 0x80)
 		log_warnx("mqtt: the broker closed the connection of %s: %s",
 		    m->client_id, mosquitto_reason_string(rc));
 	mqtt__cb_disconnect(mosq, arg, rc);
@@ -570,6 +553,7 @@ mqtt__cb_subscribe(struct mosquitto *mosq, void *arg, int mid, int nqos,
 	}
 }
 
+
 static void
 mqtt__cb_message(struct mosquitto *mosq, void *arg,
     const struct mosquitto_message *msg)
@@ -578,6 +562,10 @@ mqtt__cb_message(struct mosquitto *mosq, void *arg,
 
 	(void)mosq;
 	if (msg->payloadlen < 0 || msg->topic == NULL)
+		return;
+	/* Our probes, and topics a broker rewrote, stop here. */
+	if (mqtt_watch_filter(m, msg->topic, msg->payload,
+	    (size_t)msg->payloadlen))
 		return;
 	/* dffmpeg never retains: a retained message is someone else's,
 	 * stored to be replayed to every new subscriber. */
@@ -616,10 +604,12 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
     char *err, size_t errlen)
 {
 	static bool	 lib_ready;
-	struct mqtt	*m;
-	char		 rnd[ID_BUF];
-	struct timeval	 tv = { 0, 100 * 1000 };
-	int		 rc;
+	struct mqtt		*m;
+	struct mqtt_endpoint	*eps;
+	char			 rnd[ID_BUF];
+	struct timeval		 tv = { 0, 100 * 1000 };
+	size_t			 i;
+	int			 rc, protocol;
 
 	if (!lib_ready) {
 		mosquitto_lib_init();
@@ -630,8 +620,17 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 	m->ops = ops;
 	m->arg = arg;
 	m->fd = m->dupfd = -1;
-	m->host = xstrdup(conf->host);
-	m->port = conf->host[0] == '/' ? 0 : conf->port;
+	protocol = conf->protocol != NULL &&
+	    strcmp(conf->protocol, "3.1.1") == 0 ? MQTT_PROTOCOL_V311 :
+	    MQTT_PROTOCOL_V5;
+	eps = xcalloc(MQTT_HOSTS_MAX, sizeof(*eps));
+	m->npeers = mqtt_endpoints(conf, eps, MQTT_HOSTS_MAX);
+	m->peers = xcalloc(m->npeers, sizeof(*m->peers));
+	for (i = 0; i < m->npeers; i++) {
+		m->peers[i].ep = eps[i];
+		m->peers[i].protocol = protocol;
+	}
+	free(eps);
 	m->keepalive = conf->keepalive;
 	/* Unguessable: a broker drops the older of two connections with
 	 * one client id, so a predictable id would let any broker user
@@ -644,10 +643,6 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 		goto fail;
 	}
 	m->allow_unlimited = conf->allow_unlimited_packets;
-	m->protocol = conf->protocol != NULL &&
-	    strcmp(conf->protocol, "3.1.1") == 0 ? MQTT_PROTOCOL_V311 :
-	    MQTT_PROTOCOL_V5;
-	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, m->protocol);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
 	if (conf->username != NULL && mosquitto_username_pw_set(m->mosq,
 	    conf->username, conf->password) != MOSQ_ERR_SUCCESS) {
@@ -676,6 +671,8 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);
 	mosquitto_message_callback_set(m->mosq, mqtt__cb_message);
 	mosquitto_log_callback_set(m->mosq, mqtt__cb_log);
+	mqtt_watch_init(m, conf->topic_prefix != NULL ? conf->topic_prefix :
+	    TOPIC_PREFIX_DEFAULT);
 	/* 100 ms: keepalive checks and reconnect attempts stay prompt. */
 	m->ev_tick = event_new(base, -1, EV_PERSIST, mqtt__on_tick, m);
 	event_add(m->ev_tick, &tv);
@@ -700,7 +697,9 @@ mqtt_free(struct mqtt *m)
 	for (i = 0; i < m->nsubs; i++)
 		free(m->subs[i].topic);
 	free(m->subs);
-	free(m->host);
+	free(m->peers);
+	free(m->probe_topic);
+	free(m->probe_alt);
 	free(m->client_id);
 	free(m->will_topic);
 	free(m);

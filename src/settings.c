@@ -26,6 +26,7 @@
 #include "confine.h"
 #include "http.h"
 #include "log.h"
+#include "mqtt.h"
 #include "paths.h"
 #include "settings.h"
 #include "util.h"
@@ -157,6 +158,18 @@ check_protocol(const void *field, char *err, size_t errlen)
 		return 0;
 	snprintf(err, errlen, "must be 5 or 3.1.1");
 	return -1;
+}
+
+/* An item of mqtt.hosts: host, host:port, [v6]:port or a socket path. */
+static int
+check_broker_addr(const void *field, char *err, size_t errlen)
+{
+	struct mqtt_endpoint	*ep = xcalloc(1, sizeof(*ep));
+	int			 rc;
+
+	rc = mqtt_endpoint_parse(list_last(field), 1883, ep, err, errlen);
+	free(ep);
+	return rc;
 }
 
 /* An absolute path. */
@@ -356,6 +369,8 @@ static const struct cfg_key mqtt_keys[] = {
 	{ "port", CFG_INT, MQ(port), 1, 65535, "1883" },
 	{ "socket", CFG_STRING, MQ(socket), 0, PATH_BUF, NULL, NULL, 0,
 	    check_abs_path_str },
+	{ "hosts", CFG_LIST, MQ(hosts), 0, 0, NULL, NULL, 0,
+	    check_broker_addr },
 	{ "protocol", CFG_STRING, MQ(protocol), 0, 8, "5", NULL, 0,
 	    check_protocol },
 	{ "username", CFG_STRING, MQ(username), 0, 256 },
@@ -572,6 +587,16 @@ mqtt_finish(const char *file, struct mqtt_conf *mq, const char *identity,
 {
 	char	ferr[PATH_BUF + 64];
 
+	if (mq->hosts.n > 0 && mq->socket != NULL) {
+		snprintf(err, errlen, "%s: set either mqtt.hosts or "
+		    "mqtt.socket, not both", file);
+		return -1;
+	}
+	if (mq->hosts.n > MQTT_HOSTS_MAX) {
+		snprintf(err, errlen, "%s: mqtt.hosts lists %zu addresses; at "
+		    "most %d", file, mq->hosts.n, MQTT_HOSTS_MAX);
+		return -1;
+	}
 	/* A unix socket is the host libmosquitto is given (port 0). */
 	if (mq->socket != NULL) {
 		free(mq->host);

@@ -1,8 +1,9 @@
 #!/bin/bash
-# Run every integration test (tests/integration/t_*.sh), each with a time
-# limit; print one line per test and fail if any failed.
+# Run every integration test (tests/integration/t_*.sh, or those of the
+# directory $TESTS), each with a time limit; print one line per test and
+# fail if any failed.
 set -u
-dir=$(dirname "$0")/integration
+dir=${TESTS:-$(dirname "$0")/integration}
 fail=0
 # The workers' verification cache (hwcaps.h), shared by the tests of one
 # run and kept out of the user's own cache.

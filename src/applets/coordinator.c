@@ -430,6 +430,22 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	enum msg_err	 e;
 
 	c->received++;
+	/* "P/coord/NAME" has no level after NAME, unless the broker maps
+	 * MQTT's '/' to AMQP's '.' and back (RabbitMQ's MQTT plugin). */
+	if (strncmp(topic, c->sub, strlen(c->sub) - 1) == 0 &&
+	    strchr(topic + strlen(c->sub) - 1, '/') != NULL) {
+		if (mono_ms() - c->last_topic_warn >= AUTH_WARN_INTERVAL_MS) {
+			c->last_topic_warn = mono_ms();
+			log_warnx("a message came on %s, a level deeper than "
+			    "dffmpeg publishes: the broker turns '.' into '/' "
+			    "(RabbitMQ's MQTT plugin does), so identities and "
+			    "mqtt.topic_prefix must not contain '.' with it",
+			    topic);
+		}
+		coord_drop(c, ME_FORMAT, "?", "topic rewritten by the broker",
+		    payload, len);
+		return;
+	}
 	if (!name_valid(name, NAME_MAX_LEN) || len > MSG_MAX_BYTES) {
 		coord_drop(c, ME_FORMAT, "?", "malformed topic or size", payload,
 		    len);
@@ -683,7 +699,7 @@ int
 coordinator_main(int argc, char **argv)
 {
 	struct coord	 c;
-	char		 err[1024], cid[256];
+	char		 err[1024], cid[256], where[512];
 	struct daemon_opts opts;
 	int		 rc;
 
@@ -749,7 +765,9 @@ coordinator_main(int argc, char **argv)
 	    sizeof(err));
 	if (c.mqtt == NULL)
 		fatalx("%s", err);
-	topic_fmt(c.sub, sizeof(c.sub), c.prefix, "coord/+");
+	/* "#", not "+": a name whose '.' a broker turned into '/' is then
+	 * seen, and explained (coord_message). */
+	topic_fmt(c.sub, sizeof(c.sub), c.prefix, "coord/#");
 	mqtt_subscribe(c.mqtt, c.sub, NULL, NULL);
 	c.ev_flush = loop_timer(c.base, false, coord_on_flush, &c);
 	c.ev_will = loop_timer(c.base, false, coord_presence_release, &c);
@@ -760,8 +778,9 @@ coordinator_main(int argc, char **argv)
 	c.ev_sig[2] = loop_signal(c.base, SIGHUP, coord_on_signal, &c);
 	c.started = mono_ms();
 	c.last_purge = mono_ms() - PURGE_INTERVAL_MS + 60000;
-	log_info("coordinator starting (broker %s:%d, database %s)",
-	    c.conf.mqtt.host, c.conf.mqtt.port, c.conf.database);
+	log_info("coordinator starting (broker %s, database %s)",
+	    mqtt_conf_where(&c.conf.mqtt, where, sizeof(where)),
+	    c.conf.database);
 	mqtt_start(c.mqtt);
 	event_base_dispatch(c.base);
 

@@ -647,6 +647,8 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!p->answered && now - p->started > p->conf.connect_timeout) {
+		char	where[512];
+
 		/* Say which it was: the broker, the key, or the coordinator
 		 * behind. */
 		if (mqtt_is_connected(p->node.mqtt) && p->node.mac_failed > 0)
@@ -657,7 +659,8 @@ proxy_tick(evutil_socket_t fd, short what, void *arg)
 			proxy_fail(p, true, "no coordinator answered within "
 			    "%lld ms (broker %s)",
 			    (long long)p->conf.connect_timeout,
-			    p->conf.mqtt.host);
+			    mqtt_conf_where(&p->conf.mqtt, where,
+			    sizeof(where)));
 		else
 			proxy_fail(p, true, "%s", *mqtt_last_error(p->node.mqtt) ?
 			    mqtt_last_error(p->node.mqtt) : "the broker did not "

@@ -690,7 +690,7 @@ int
 worker_main(int argc, char **argv)
 {
 	struct worker	 w;
-	char		 err[1024];
+	char		 err[1024], where[512];
 	struct daemon_opts opts;
 	int		 rc, i;
 
@@ -750,8 +750,8 @@ worker_main(int argc, char **argv)
 	w.ev_sig[0] = loop_signal(w.base, SIGTERM, worker_on_signal, &w);
 	w.ev_sig[1] = loop_signal(w.base, SIGINT, worker_on_signal, &w);
 	w.ev_sig[2] = loop_signal(w.base, SIGHUP, worker_on_signal, &w);
-	log_info("worker %s starting (broker %s:%d)", w.conf.client_id,
-	    w.conf.mqtt.host, w.conf.mqtt.port);
+	log_info("worker %s starting (broker %s)", w.conf.client_id,
+	    mqtt_conf_where(&w.conf.mqtt, where, sizeof(where)));
 	node_start(&w.node);
 	event_base_dispatch(w.base);
 

@@ -26,6 +26,8 @@ cleanup() {
 	# A clean exit lets the sanitizers' leak check run.
 	for i in $(seq 50); do alive || break; sleep 0.1; done
 	for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
+	# What a test's own servers leave ($CLEANUP_EXTRA names a function).
+	[ -z "${CLEANUP_EXTRA:-}" ] || "$CLEANUP_EXTRA"
 	# Remote ffmpeg processes of this test (their argv names $T).
 	pkill -KILL -f "$T" 2>/dev/null
 	if grep -l -E "runtime error:|AddressSanitizer|LeakSanitizer" \
@@ -58,12 +60,13 @@ pass() {
 	exit 0
 }
 
-# spawn NAME CMD...: start CMD in the background, logging to $T/NAME.log.
+# spawn NAME CMD...: start CMD in the background, logging to $T/NAME.log;
+# its pid is $PID_NAME (with characters other than [A-Za-z0-9_] as '_').
 spawn() {
 	name=$1; shift
 	"$@" >>"$T/$name.log" 2>&1 &
 	PIDS="$PIDS $!"
-	eval "PID_$name=$!"
+	eval "PID_$(printf %s "$name" | tr -c 'A-Za-z0-9_' _)=$!"
 	disown $!	# no job-control chatter when a test kills it
 }
 

@@ -142,8 +142,10 @@ grep -q "capabilities and hardware verification from the cache" "$T/worker01.log
     2>"$T/forced.p"; prc=$?
 [ "$(job_worker size=32x32)" = worker01 ] || bad "the forced-on job ran on '$(job_worker size=32x32)'"
 [ $prc = $lrc ] || bad "the forced-on job: exit $prc, local $lrc"
-q "select reason from job_transitions t join jobs j on j.id = t.job where j.args like '%size=32x32%'" |
-    grep -q unplaceable && bad "the forced-on job was placed as unplaceable"
+why=$(q "select t.reason from job_transitions t join jobs j on j.id = t.job where j.args like '%size=32x32%'") ||
+    bad "cannot read the forced-on job's transitions"
+[ -n "$why" ] || bad "the forced-on job has no transitions"
+case "$why" in *unplaceable*) bad "the forced-on job was placed as unplaceable" ;; esac
 
 [ "$FAILED" = 0 ] && pass
 exit 1

@@ -1,0 +1,168 @@
+/*
+ * What a process checks about its broker (see mqtt.h): the loopback probe
+ * that finds a hung broker, and topics that a broker rewrote.
+ */
+#include <sys/socket.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mosquitto.h>
+
+#include "log.h"
+#include "mqtt_priv.h"
+#include "util.h"
+#include "xmalloc.h"
+
+static void
+mqtt__probe_send(struct mqtt *m, int64_t now)
+{
+	id_new(m->probe_token);
+	m->probe_sent = now;
+	if (mqtt_publish(m, m->probe_topic, m->probe_token,
+	    strlen(m->probe_token)) != 0)
+		m->probe_token[0] = '\0';
+}
+
+/*
+ * Keepalive notices a hung broker only after up to twice mqtt.keepalive,
+ * and a broker that answers PINGREQ may still route nothing.  A probe
+ * published to a topic only we subscribe to comes back through the
+ * broker's routing: one goes when the subscription is granted, to prove
+ * that probes work with this broker, then one whenever nothing else has
+ * come for a while; when one does not come back in time the connection is
+ * shut down, so that the next address is tried.  (Job topics are open to
+ * every broker user under the shipped ACL: P/job/<random id>/probe.)
+ */
+void
+mqtt_watch_tick(struct mqtt *m, int64_t now)
+{
+	char	where[PATH_BUF + 16];
+
+	if (now - m->last_tick > 1000) {
+		/* Our loop stalled: the answer may be waiting unread. */
+		if (m->probe_token[0] != '\0')
+			m->probe_sent = now;
+		return;
+	}
+	if (!m->probe_ok)
+		return;
+	if (m->probe_token[0] != '\0') {
+		if (now - m->probe_sent < PROBE_TIMEOUT_MS)
+			return;
+		if (!m->probe_proven) {
+			log_debug("mqtt: the broker at %s did not pass our "
+			    "probe back; relying on keepalive alone",
+			    mqtt_where(m, where, sizeof(where)));
+			m->probe_ok = false;
+			return;
+		}
+		log_warnx("mqtt: the broker at %s passed nothing back for "
+		    "%lld ms, not even our own probe: taking it for hung",
+		    mqtt_where(m, where, sizeof(where)),
+		    (long long)(now - m->last_in));
+		m->probe_token[0] = '\0';
+		/* The library's socket too: its next read sees the end. */
+		if (m->dupfd != -1)
+			shutdown(m->dupfd, SHUT_RDWR);
+		return;
+	}
+	if (now - m->last_in >= PROBE_IDLE_MS && now - m->probe_sent >=
+	    PROBE_IDLE_MS)
+		mqtt__probe_send(m, now);
+}
+
+/* The probe subscription: without it (a broker's ACL), no probes. */
+static void
+mqtt__probe_sub(void *arg, const char *topic, bool ok)
+{
+	struct mqtt	*m = arg;
+
+	(void)topic;
+	m->probe_ok = ok;
+	m->last_in = mono_ms();
+	if (ok && m->state == MQ_UP)
+		mqtt__probe_send(m, m->last_in);
+}
+
+void
+mqtt_watch_init(struct mqtt *m, const char *prefix)
+{
+	char	rnd[ID_BUF], *p;
+
+	id_new(rnd);
+	xasprintf(&m->probe_topic, "%s/job/%s/probe", prefix, rnd);
+	mqtt_subscribe(m, m->probe_topic, mqtt__probe_sub, m);
+	if (strchr(m->probe_topic, '.') != NULL) {
+		m->probe_alt = xstrdup(m->probe_topic);
+		for (p = m->probe_alt; (p = strchr(p, '.')) != NULL; p++)
+			*p = '/';
+	}
+}
+
+void
+mqtt_watch_connected(struct mqtt *m)
+{
+	m->probe_ok = m->probe_proven = false;	/* until its SUBACK */
+	m->probe_token[0] = '\0';
+	m->last_in = mono_ms();
+}
+
+/*
+ * Is topic one of ours that the broker rewrote?  RabbitMQ's MQTT plugin
+ * routes by AMQP keys, where '.' separates words: it turns '/' into '.'
+ * and back, so a '.' inside a level comes out as '/'.  Such a topic
+ * matches no subscription as written, but one with its '.' read as '/'.
+ */
+static bool
+mqtt__rewritten(const struct mqtt *m, const char *topic)
+{
+	char	buf[PATH_BUF];
+	bool	match;
+	size_t	i;
+	char	*p;
+
+	for (i = 0; i < m->nsubs; i++) {
+		if (mosquitto_topic_matches_sub(m->subs[i].topic, topic,
+		    &match) == MOSQ_ERR_SUCCESS && match)
+			return false;
+	}
+	for (i = 0; i < m->nsubs; i++) {
+		if (strchr(m->subs[i].topic, '.') == NULL ||
+		    strlen(m->subs[i].topic) >= sizeof(buf))
+			continue;
+		snprintf(buf, sizeof(buf), "%s", m->subs[i].topic);
+		for (p = buf; (p = strchr(p, '.')) != NULL; p++)
+			*p = '/';
+		if (mosquitto_topic_matches_sub(buf, topic, &match) ==
+		    MOSQ_ERR_SUCCESS && match)
+			return true;
+	}
+	return false;
+}
+
+bool
+mqtt_watch_filter(struct mqtt *m, const char *topic, const void *payload,
+    size_t len)
+{
+	m->last_in = mono_ms();
+	if (strcmp(topic, m->probe_topic) == 0 ||
+	    (m->probe_alt != NULL && strcmp(topic, m->probe_alt) == 0)) {
+		if (m->probe_token[0] != '\0' &&
+		    len == strlen(m->probe_token) &&
+		    memcmp(payload, m->probe_token, len) == 0) {
+			m->probe_token[0] = '\0';
+			m->probe_proven = true;
+		}
+		return true;
+	}
+	if (!mqtt__rewritten(m, topic))
+		return false;
+	if (!m->rewrite_warned)
+		log_warnx("mqtt: a message came on %s: the broker turns '.' "
+		    "into '/' (RabbitMQ's MQTT plugin does), so identities and "
+		    "mqtt.topic_prefix must not contain '.' with it", topic);
+	m->rewrite_warned = true;
+	return true;
+}
