@@ -41,6 +41,7 @@ struct mqtt_peer {
 	char			 last_err[256];
 	int64_t			 last_err_at;	/* mono ms */
 	unsigned		 err_repeats;
+	bool			 v311_said;	/* took 3.1.1 after 5 failed */
 };
 
 struct mqtt {
@@ -60,6 +61,7 @@ struct mqtt {
 	 * in 5, was refused or closed unanswered (fallback_next). */
 	bool			 fallback_next;
 	bool			 fallback_now;
+	bool			 fallback_sticky;	/* 5 was refused */
 	bool			 v5_refused;	/* by this attempt's CONNACK */
 	bool			 peer_closed;	/* before CONNACK */
 	char			*client_id;
@@ -112,12 +114,12 @@ struct mqtt {
 /* The address in use or being tried: "host:port" or the socket path. */
 const char	*mqtt_where(const struct mqtt *, char *buf, size_t len);
 
-/* mqtt_watch.c: subscribe the probe topic (at creation); forget the last
- * connection's probes (at CONNACK); send and judge probes (every tick
- * while up); and take our probes and rewritten topics out of the stream
- * of messages (true: the message stops there). */
+/* mqtt_watch.c: subscribe the probe topic (at creation); forget a
+ * connection's probes (when it is up and when it is dropped); send and
+ * judge probes (every tick while up); and take our probes and rewritten
+ * topics out of the stream of messages (true: the message stops there). */
 void		 mqtt_watch_init(struct mqtt *, const char *prefix);
-void		 mqtt_watch_connected(struct mqtt *);
+void		 mqtt_watch_reset(struct mqtt *);
 void		 mqtt_watch_tick(struct mqtt *, int64_t now);
 bool		 mqtt_watch_filter(struct mqtt *, const char *topic,
 		    const void *payload, size_t len);

@@ -28,6 +28,7 @@
 #include "xmalloc.h"
 
 #define LOG_SETTLE_MS		10000	/* a batch that late is lost */
+#define LOG_HEAD_BATCHES	64	/* at most in the kept beginning */
 
 static void
 batch_ack(struct coord *c, const struct sender *s, const struct msg *req)
@@ -54,15 +55,18 @@ batch_push(struct cjob_log *l, int64_t seq, int64_t len)
 	l->next = seq + 1;
 }
 
-/* How many batches make the log's beginning: the first, and the next
- * ones while the total stays within JOBLOG_HEAD_MAX. */
+/* How many batches make the log's beginning: the first, and those that
+ * follow it without a gap while the total stays within JOBLOG_HEAD_MAX
+ * (and their number within LOG_HEAD_BATCHES). */
 static size_t
 batch_head(const struct cjob_log *l)
 {
 	int64_t	sum = l->n > 0 ? l->lens[0] : 0;
 	size_t	h = l->n > 0 ? 1 : 0;
 
-	while (h < l->n && sum + l->lens[h] <= JOBLOG_HEAD_MAX)
+	while (h < l->n && h < LOG_HEAD_BATCHES &&
+	    l->seqs[h] == l->seqs[h - 1] + 1 &&
+	    sum + l->lens[h] <= JOBLOG_HEAD_MAX)
 		sum += l->lens[h++];
 	return h;
 }

@@ -107,6 +107,7 @@ mqtt__failed(struct mqtt *m)
 	if (p->protocol == MQTT_PROTOCOL_V5 && !m->fallback_now &&
 	    (m->v5_refused || m->peer_closed)) {
 		m->fallback_next = true;
+		m->fallback_sticky = m->v5_refused;
 		m->next_try = mono_ms();	/* the next tick */
 		return;
 	}
@@ -150,6 +151,7 @@ mqtt__drop(struct mqtt *m, const char *why)
 
 	m->up = false;
 	mqtt__unwatch(m);
+	mqtt_watch_reset(m);
 	if (m->state == MQ_CLOSING) {
 		m->state = MQ_IDLE;
 		if (m->shutdown_done != NULL) {
@@ -379,9 +381,9 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 		}
 		/* FALLTHROUGH */
 	case MQ_UP:
-		mqtt_watch_tick(m, now);
-		/* FALLTHROUGH */
 	case MQ_CLOSING:
+		if (m->state == MQ_UP)
+			mqtt_watch_tick(m, now);
 		if (m->state == MQ_CLOSING && m->disconnect_pending &&
 		    (m->inflight <= 0 || now >= m->shutdown_deadline - 500))
 			mqtt__disconnect(m);
@@ -439,11 +441,18 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 		return;
 	}
 	if (rc == 0 && m->fallback_now) {
-		/* Every later connection to it starts in 3.1.1. */
-		p->protocol = MQTT_PROTOCOL_V311;
-		log_warnx("mqtt: the broker at %s does not take MQTT 5 and "
-		    "took 3.1.1 (mqtt.protocol: 3.1.1 says so and saves the "
-		    "attempt)", mqtt_where(m, where, sizeof(where)));
+		/* Refused in so many words: later connections to it start in
+		 * 3.1.1.  Closed unanswered: maybe for another reason (a
+		 * restart, a connection limit), so 5 is tried again next
+		 * time, and the broker's packet limit with it. */
+		if (m->fallback_sticky)
+			p->protocol = MQTT_PROTOCOL_V311;
+		if (!p->v311_said)
+			log_warnx("mqtt: the broker at %s does not take MQTT 5 "
+			    "and took 3.1.1 (mqtt.protocol: 3.1.1 says so and "
+			    "saves the attempt)",
+			    mqtt_where(m, where, sizeof(where)));
+		p->v311_said = true;
 	}
 	if (proto == MQTT_PROTOCOL_V5 && !m->allow_unlimited &&
 	    mosquitto_property_read_int32(props, MQTT_PROP_MAXIMUM_PACKET_SIZE,
@@ -480,7 +489,7 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 	m->inflight = 0;
 	m->backoff_ms = BACKOFF_MIN_MS;
 	m->tried = 0;
-	mqtt_watch_connected(m);
+	mqtt_watch_reset(m);
 	for (i = 0; i < m->nsubs; i++) {
 		if (mosquitto_subscribe(m->mosq, &m->subs[i].mid,
 		    m->subs[i].topic, 1) != MOSQ_ERR_SUCCESS)
@@ -497,6 +506,7 @@ mqtt__cb_publish(struct mosquitto *mosq, void *arg, int mid)
 
 	(void)mosq;
 	(void)mid;
+	m->last_in = mono_ms();		/* the broker is alive */
 	if (m->inflight > 0)
 		m->inflight--;
 	if (m->disconnect_pending && m->inflight == 0) {

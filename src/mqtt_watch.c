@@ -30,10 +30,12 @@ mqtt__probe_send(struct mqtt *m, int64_t now)
  * and a broker that answers PINGREQ may still route nothing.  A probe
  * published to a topic only we subscribe to comes back through the
  * broker's routing: one goes when the subscription is granted, to prove
- * that probes work with this broker, then one whenever nothing else has
- * come for a while; when one does not come back in time the connection is
- * shut down, so that the next address is tried.  (Job topics are open to
- * every broker user under the shipped ACL: P/job/<random id>/probe.)
+ * that probes work with this broker (if it does not come back, this
+ * connection does without), then one whenever nothing else has come for
+ * a while.  When nothing at all, the probe or anything else, has come
+ * for PROBE_TIMEOUT_MS after one went, the connection is shut down, so
+ * that the next address is tried.  (Job topics are open to every broker
+ * user under the shipped ACL: P/job/<random id>/probe.)
  */
 void
 mqtt_watch_tick(struct mqtt *m, int64_t now)
@@ -51,6 +53,11 @@ mqtt_watch_tick(struct mqtt *m, int64_t now)
 	if (m->probe_token[0] != '\0') {
 		if (now - m->probe_sent < PROBE_TIMEOUT_MS)
 			return;
+		if (m->probe_proven && m->last_in > m->probe_sent) {
+			/* Late behind other traffic: the broker lives. */
+			m->probe_token[0] = '\0';
+			return;
+		}
 		if (!m->probe_proven) {
 			log_debug("mqtt: the broker at %s did not pass our "
 			    "probe back; relying on keepalive alone",
@@ -102,7 +109,7 @@ mqtt_watch_init(struct mqtt *m, const char *prefix)
 }
 
 void
-mqtt_watch_connected(struct mqtt *m)
+mqtt_watch_reset(struct mqtt *m)
 {
 	m->probe_ok = m->probe_proven = false;	/* until its SUBACK */
 	m->probe_token[0] = '\0';

@@ -430,10 +430,14 @@ coord_message(void *arg, const char *topic, const uint8_t *payload,
 	enum msg_err	 e;
 
 	c->received++;
-	/* "P/coord/NAME" has no level after NAME, unless the broker maps
-	 * MQTT's '/' to AMQP's '.' and back (RabbitMQ's MQTT plugin). */
-	if (strncmp(topic, c->sub, strlen(c->sub) - 1) == 0 &&
-	    strchr(topic + strlen(c->sub) - 1, '/') != NULL) {
+	/* "P/coord/NAME" ("#" also matches "P/coord" itself) has no level
+	 * after NAME, unless the broker maps MQTT's '/' to AMQP's '.' and
+	 * back (RabbitMQ's MQTT plugin). */
+	if (strncmp(topic, c->sub, strlen(c->sub) - 1) != 0) {
+		coord_drop(c, ME_FORMAT, "?", "malformed topic", payload, len);
+		return;
+	}
+	if (strchr(topic + strlen(c->sub) - 1, '/') != NULL) {
 		if (mono_ms() - c->last_topic_warn >= AUTH_WARN_INTERVAL_MS) {
 			c->last_topic_warn = mono_ms();
 			log_warnx("a message came on %s, a level deeper than "

@@ -4,8 +4,8 @@
 # a real RabbitMQ cluster).  The client's first address refuses
 # connections and it goes on to the next; node A hangs (SIGSTOP: its
 # sockets stay open) in the middle of a stream, and the coordinator and
-# the worker find out by their keepalive and go on through node B with the
-# stream's bytes intact; then node B is stopped (SIGTERM) during a job and
+# the worker find out by their loopback probe within seconds and go on
+# through node B with the stream's bytes intact; then node B is stopped (SIGTERM) during a job and
 # everyone returns to node A.  Bad addresses are config errors.
 . "$(dirname "$0")/lib.sh"
 
