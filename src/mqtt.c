@@ -448,10 +448,12 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 		if (m->fallback_sticky)
 			p->protocol = MQTT_PROTOCOL_V311;
 		if (!p->v311_said)
-			log_warnx("mqtt: the broker at %s does not take MQTT 5 "
-			    "and took 3.1.1 (mqtt.protocol: 3.1.1 says so and "
-			    "saves the attempt)",
-			    mqtt_where(m, where, sizeof(where)));
+			log_warnx("mqtt: the broker at %s %s and took 3.1.1 "
+			    "(mqtt.protocol: 3.1.1 says so and saves the "
+			    "attempt)", mqtt_where(m, where, sizeof(where)),
+			    m->fallback_sticky ? "refused MQTT 5" : "closed an "
+			    "MQTT 5 connection unanswered: it may speak only "
+			    "3.1.1,");
 		p->v311_said = true;
 	}
 	if (proto == MQTT_PROTOCOL_V5 && !m->allow_unlimited &&

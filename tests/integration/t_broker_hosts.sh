@@ -65,12 +65,12 @@ grep -q "connected to 127.0.0.1:$PB" "$T/client.log" || bad "the client did not 
 [ $(( $(ms) - t0 )) -lt 3000 ] || bad "the job took $(( $(ms) - t0 )) ms"
 
 # Node A hangs with its sockets open, in the middle of a stream.
-raw="-v error -f lavfi -i testsrc=size=160x120:rate=25:duration=14 -pix_fmt yuv420p -f rawvideo -"
+raw="-v error -f lavfi -i testsrc=size=160x120:rate=25:duration=9 -pix_fmt yuv420p -f rawvideo -"
 ffmpeg $raw </dev/null | sha256sum >"$T/h.l"
 { "$T/bin/ffmpeg" -re $raw </dev/null 2>"$T/h.err"; echo $? >"$T/h.rc"; } |
     sha256sum >"$T/h.p" &
 P=$!
-wait_for 10 remote_running "duration=14" || bad "the stream did not start"
+wait_for 10 remote_running "duration=9" || bad "the stream did not start"
 sleep 1
 kill -STOP "$PID_mosquitto"
 t0=$(ms)
