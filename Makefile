@@ -90,7 +90,7 @@ unit: $(UNIT_BIN) | $(TEST_STAMP)
 integration: $(BIN) | $(TEST_STAMP)
 	@DFFMPEG=$(abspath $(BIN)) tests/run-integration.sh
 
-# Against other brokers (tests/brokers/): a two-node RabbitMQ cluster with
+# Against other brokers (tests/brokers/): a three-node RabbitMQ cluster with
 # its MQTT plugin.  RabbitMQ is installed when missing (as root); a test
 # that cannot start it says so and is skipped.
 check-brokers: $(BIN) | $(TEST_STAMP)

@@ -14,10 +14,11 @@
  * clustered broker) a failed attempt goes on to the next address at once
  * and the back-off grows once all have failed; a lost connection tries the
  * next address first.  A broker that passes nothing back, not even a
- * probe to ourselves, within 5 s is taken for hung and left.  An MQTT 5 connection refused for its
- * version or closed unanswered is tried again at once in 3.1.1, and that
- * address stays 3.1.1 once it takes it.  Subscriptions are remembered and renewed after
- * every reconnect (sessions are clean); publishing is QoS 1, never retained.
+ * probe to ourselves, within 5 s is taken for hung and left.  An MQTT 5
+ * connection refused for its version or closed unanswered is tried again
+ * at once in 3.1.1; an address that refused 5 stays 3.1.1 once it takes
+ * it.  Subscriptions are remembered and renewed after every reconnect
+ * (sessions are clean); publishing is QoS 1, never retained.
  */
 #ifndef DFFMPEG_MQTT_H
 #define DFFMPEG_MQTT_H
@@ -52,7 +53,8 @@ typedef char *(*mqtt_will_fn)(void *arg, int64_t epoch, size_t *lenp);
 /* Called on every SUBACK of a subscription (ok false: refused by ACL). */
 typedef void (*mqtt_sub_cb)(void *arg, const char *topic, bool ok);
 
-/* The MQTT client id is name, '-' and a random per-process part. */
+/* The MQTT client id is name, '-' and a random part, new for each
+ * connection. */
 struct mqtt	*mqtt_new(struct event_base *, const struct mqtt_conf *,
 		    const char *name, const struct mqtt_ops *, void *arg,
 		    char *err, size_t errlen);

@@ -11,10 +11,15 @@
 
 #include "bounds.h"
 #include "mqtt.h"
+#include "settings.h"
 
 #define BACKOFF_MIN_MS		250
 #define BACKOFF_MAX_MS		5000
 #define CONNACK_TIMEOUT_MS	10000
+/* A connection that lasted this long was a good one: the back-off starts
+ * again from BACKOFF_MIN_MS.  One lost sooner (a broker that accepts and
+ * then drops) keeps it growing. */
+#define STABLE_MS		10000
 /* The loopback probe: after PROBE_IDLE_MS with nothing received, a probe
  * to ourselves; none back within PROBE_TIMEOUT_MS and the broker is taken
  * for hung (its socket may stay open for a long time). */
@@ -64,7 +69,12 @@ struct mqtt {
 	bool			 fallback_sticky;	/* 5 was refused */
 	bool			 v5_refused;	/* by this attempt's CONNACK */
 	bool			 peer_closed;	/* before CONNACK */
-	char			*client_id;
+	char			*name;		/* the identity */
+	char			*client_id;	/* name-random, per connection */
+	/* What every connection is set up with (mqtt__setup). */
+	char			*username;
+	char			*password;	/* secret: wiped when freed */
+	struct tls_conf		 tls;		/* copies */
 	mqtt_will_fn		 will_fn;
 	void			*will_arg;
 	char			*will_topic;
@@ -87,6 +97,7 @@ struct mqtt {
 	int64_t			 backoff_ms;
 	int64_t			 next_try;	/* mono ms */
 	int64_t			 connect_began;	/* mono ms */
+	int64_t			 up_since;	/* mono ms: CONNACK */
 
 	struct mqtt_sub		*subs;
 	size_t			 nsubs;

@@ -19,6 +19,7 @@
 
 #include <event2/event.h>
 #include <mosquitto.h>
+#include <sodium.h>
 #include <mqtt_protocol.h>
 
 #include "bounds.h"
@@ -31,6 +32,16 @@
 
 
 static void	mqtt__sync(struct mqtt *);
+static void	mqtt__cb_connect_v5(struct mosquitto *, void *, int, int,
+		    const mosquitto_property *);
+static void	mqtt__cb_disconnect_v5(struct mosquitto *, void *, int,
+		    const mosquitto_property *);
+static void	mqtt__cb_publish(struct mosquitto *, void *, int);
+static void	mqtt__cb_subscribe(struct mosquitto *, void *, int, int,
+		    const int *);
+static void	mqtt__cb_message(struct mosquitto *, void *,
+		    const struct mosquitto_message *);
+static void	mqtt__cb_log(struct mosquitto *, void *, int, const char *);
 static void	mqtt__drop(struct mqtt *, const char *);
 static void	mqtt__disconnect(struct mqtt *);
 
@@ -173,9 +184,10 @@ mqtt__drop(struct mqtt *m, const char *why)
 
 		if (m->peers[m->cur].protocol == MQTT_PROTOCOL_V5 &&
 		    !m->fallback_now && (m->v5_refused || m->peer_closed))
-			log_debug("mqtt: the broker at %s closed an MQTT 5 "
-			    "connection unanswered: trying MQTT 3.1.1",
-			    mqtt_where(m, where, sizeof(where)));
+			log_debug("mqtt: the broker at %s %s: trying MQTT 3.1.1",
+			    mqtt_where(m, where, sizeof(where)), m->v5_refused ?
+			    "refused MQTT 5" : "closed an MQTT 5 connection "
+			    "unanswered");
 		else
 			mqtt__warn(m, "connecting to the broker at %s failed: "
 			    "%s", mqtt_where(m, where, sizeof(where)), why);
@@ -186,6 +198,8 @@ mqtt__drop(struct mqtt *m, const char *why)
 		/* A lost node of a cluster: the next one is tried first. */
 		m->tried = 0;
 		m->cur = (m->cur + 1) % m->npeers;
+		if (mono_ms() - m->up_since >= STABLE_MS)
+			m->backoff_ms = BACKOFF_MIN_MS;
 		mqtt__schedule(m);
 	}
 	m->state = MQ_IDLE;
@@ -228,6 +242,69 @@ mqtt__set_will(struct mqtt *m)
 	free(payload);
 }
 
+/* Everything a connection is set up with but its will and version. */
+static int
+mqtt__setup(struct mqtt *m, char *err, size_t errlen)
+{
+	const char	*capath = m->tls.ca_path;
+	int		 rc;
+
+	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
+	if (m->username != NULL && mosquitto_username_pw_set(m->mosq,
+	    m->username, m->password) != MOSQ_ERR_SUCCESS) {
+		snprintf(err, errlen, "mqtt: cannot set the username");
+		return -1;
+	}
+	if (m->tls.enabled) {
+		if (m->tls.ca_file == NULL && capath == NULL)
+			capath = "/etc/ssl/certs";
+		rc = mosquitto_tls_set(m->mosq, m->tls.ca_file, capath,
+		    m->tls.cert_file, m->tls.key_file, NULL);
+		if (rc != MOSQ_ERR_SUCCESS) {
+			snprintf(err, errlen, "mqtt tls: %s",
+			    mosquitto_strerror(rc));
+			return -1;
+		}
+		if (m->tls.insecure)
+			mosquitto_tls_insecure_set(m->mosq, true);
+	}
+	mosquitto_connect_v5_callback_set(m->mosq, mqtt__cb_connect_v5);
+	mosquitto_disconnect_v5_callback_set(m->mosq, mqtt__cb_disconnect_v5);
+	mosquitto_publish_callback_set(m->mosq, mqtt__cb_publish);
+	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);
+	mosquitto_message_callback_set(m->mosq, mqtt__cb_message);
+	mosquitto_log_callback_set(m->mosq, mqtt__cb_log);
+	return 0;
+}
+
+/*
+ * Every connection after the first gets a client id of its own.  Sessions
+ * are clean, so nothing is lost; and a broker may keep something under
+ * the old id that the new connection must not meet: RabbitMQ 3's MQTT
+ * plugin keeps a durable queue per client id on the node the client was
+ * on, and while that node is down every connection with the id is
+ * closed, on every node.
+ */
+static int
+mqtt__renew(struct mqtt *m)
+{
+	char	rnd[ID_BUF], err[256];
+
+	id_new(rnd);
+	free(m->client_id);
+	xasprintf(&m->client_id, "%s-%s", m->name, rnd);
+	if (mosquitto_reinitialise(m->mosq, m->client_id, true, m) !=
+	    MOSQ_ERR_SUCCESS) {
+		log_warnx("mqtt: cannot set up a new connection");
+		return -1;
+	}
+	if (mqtt__setup(m, err, sizeof(err)) != 0) {
+		log_warnx("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 mqtt__attempt(struct mqtt *m)
 {
@@ -241,6 +318,11 @@ mqtt__attempt(struct mqtt *m)
 	m->fallback_now = m->fallback_next;
 	m->fallback_next = false;
 	m->tls_err[0] = '\0';
+	if (m->epoch > 0 && mqtt__renew(m) != 0) {
+		m->state = MQ_IDLE;
+		mqtt__schedule(m);
+		return;
+	}
 	mqtt__set_will(m);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION,
 	    m->fallback_now ? MQTT_PROTOCOL_V311 : p->protocol);
@@ -489,7 +571,7 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 	m->state = MQ_UP;
 	m->up = true;
 	m->inflight = 0;
-	m->backoff_ms = BACKOFF_MIN_MS;
+	m->up_since = mono_ms();
 	m->tried = 0;
 	mqtt_watch_reset(m);
 	for (i = 0; i < m->nsubs; i++) {
@@ -615,13 +697,13 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
     const char *name, const struct mqtt_ops *ops, void *arg,
     char *err, size_t errlen)
 {
-	static bool	 lib_ready;
+	static bool		 lib_ready;
 	struct mqtt		*m;
 	struct mqtt_endpoint	*eps;
 	char			 rnd[ID_BUF];
 	struct timeval		 tv = { 0, 100 * 1000 };
 	size_t			 i;
-	int			 rc, protocol;
+	int			 protocol;
 
 	if (!lib_ready) {
 		mosquitto_lib_init();
@@ -647,42 +729,27 @@ mqtt_new(struct event_base *base, const struct mqtt_conf *conf,
 	/* Unguessable: a broker drops the older of two connections with
 	 * one client id, so a predictable id would let any broker user
 	 * kick us off (and make the broker publish our will). */
+	m->name = xstrdup(name);
 	id_new(rnd);
 	xasprintf(&m->client_id, "%s-%s", name, rnd);
 	m->backoff_ms = BACKOFF_MIN_MS;
+	m->allow_unlimited = conf->allow_unlimited_packets;
+	m->username = conf->username != NULL ? xstrdup(conf->username) : NULL;
+	m->password = conf->password != NULL ? xstrdup(conf->password) : NULL;
+	m->tls.enabled = conf->tls.enabled;
+	m->tls.insecure = conf->tls.insecure;
+#define DUP(f)	m->tls.f = conf->tls.f != NULL ? xstrdup(conf->tls.f) : NULL
+	DUP(ca_file);
+	DUP(ca_path);
+	DUP(cert_file);
+	DUP(key_file);
+#undef DUP
 	if ((m->mosq = mosquitto_new(m->client_id, true, m)) == NULL) {
 		snprintf(err, errlen, "mosquitto_new: %s", strerror(errno));
 		goto fail;
 	}
-	m->allow_unlimited = conf->allow_unlimited_packets;
-	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
-	if (conf->username != NULL && mosquitto_username_pw_set(m->mosq,
-	    conf->username, conf->password) != MOSQ_ERR_SUCCESS) {
-		snprintf(err, errlen, "mqtt: cannot set the username");
+	if (mqtt__setup(m, err, errlen) != 0)
 		goto fail;
-	}
-	if (conf->tls.enabled) {
-		const char *cafile = conf->tls.ca_file, *capath =
-		    conf->tls.ca_path;
-
-		if (cafile == NULL && capath == NULL)
-			capath = "/etc/ssl/certs";
-		rc = mosquitto_tls_set(m->mosq, cafile, capath,
-		    conf->tls.cert_file, conf->tls.key_file, NULL);
-		if (rc != MOSQ_ERR_SUCCESS) {
-			snprintf(err, errlen, "mqtt tls: %s",
-			    mosquitto_strerror(rc));
-			goto fail;
-		}
-		if (conf->tls.insecure)
-			mosquitto_tls_insecure_set(m->mosq, true);
-	}
-	mosquitto_connect_v5_callback_set(m->mosq, mqtt__cb_connect_v5);
-	mosquitto_disconnect_v5_callback_set(m->mosq, mqtt__cb_disconnect_v5);
-	mosquitto_publish_callback_set(m->mosq, mqtt__cb_publish);
-	mosquitto_subscribe_callback_set(m->mosq, mqtt__cb_subscribe);
-	mosquitto_message_callback_set(m->mosq, mqtt__cb_message);
-	mosquitto_log_callback_set(m->mosq, mqtt__cb_log);
 	mqtt_watch_init(m, conf->topic_prefix != NULL ? conf->topic_prefix :
 	    TOPIC_PREFIX_DEFAULT);
 	/* 100 ms: keepalive checks and reconnect attempts stay prompt. */
@@ -712,7 +779,17 @@ mqtt_free(struct mqtt *m)
 	free(m->peers);
 	free(m->probe_topic);
 	free(m->probe_alt);
+	free(m->name);
 	free(m->client_id);
+	free(m->username);
+	if (m->password != NULL) {
+		sodium_memzero(m->password, strlen(m->password));
+		free(m->password);
+	}
+	free(m->tls.ca_file);
+	free(m->tls.ca_path);
+	free(m->tls.cert_file);
+	free(m->tls.key_file);
 	free(m->will_topic);
 	free(m);
 }

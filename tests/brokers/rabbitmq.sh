@@ -86,6 +86,11 @@ rabbit_join() {
 	rabbit_wait "$1"
 }
 
+# rabbit_kill NODE: SIGKILL its Erlang VM (the child of its start script).
+rabbit_kill() {
+	eval "pkill -KILL -P \$PID_rabbit$1 -f beam"
+}
+
 # After lib.sh's cleanup stopped the nodes' scripts: what is left of the
 # Erlang VMs, and the Erlang port mapper, a daemon of its own.
 rabbit_cleanup() {

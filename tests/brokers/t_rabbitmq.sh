@@ -1,12 +1,16 @@
 #!/bin/bash
 # dffmpeg across a clustered broker: RabbitMQ's MQTT plugin (MQTT 3.1.1) on
-# two nodes of one cluster.  The coordinator and worker01 name node A
-# first (mqtt.hosts: [A, B]), the client and worker02 node B, so every job
-# crosses the cluster.  The drop-in core cases give a local ffmpeg's bytes
-# and exit codes; a worker SIGKILLed is noticed; node A stopped (SIGTERM,
-# as a service stop does) in the middle of a stream sends its processes
-# to node B and the stream's bytes stay intact; a name with '.', which the
-# plugin turns into a topic level, is explained in the log.
+# three nodes of one cluster.  The coordinator and worker01 name node A
+# first (mqtt.hosts: [A, B, C]), the client and worker02 node B ([B, C,
+# A]), so every job crosses the cluster.  The drop-in core cases give a
+# local ffmpeg's bytes and exit codes; a worker SIGKILLed is noticed;
+# node A stopped (SIGTERM, as a service stop does) in the middle of a
+# stream sends its processes to node B, and node B SIGKILLed in the middle
+# of another sends everyone to node C, the streams' bytes intact each
+# time; a name with '.', which the plugin turns into a topic level, is
+# explained in the log.  (A node is not restarted: RabbitMQ 3.10's MQTT
+# plugin may fail to start on a node that rejoins, "{badrpc,nodedown}"
+# from its client id tracker.)
 . "$(dirname "$0")/../integration/lib.sh"
 . "$(dirname "$0")/rabbitmq.sh"
 
@@ -14,22 +18,25 @@ skip() { echo "skip $TEST_NAME: $*"; exit 0; }
 why=$(rabbit_usable) || skip "$why"
 rabbit_up A
 rabbit_up B
-why=$(rabbit_wait A) || skip "$why"
-why=$(rabbit_wait B) || skip "$why"
+rabbit_up C
+for n in A B C; do why=$(rabbit_wait $n) || skip "$why"; done
 why=$(rabbit_join B A) || fail "$why"
-rabbit_ctl A cluster_status 2>/dev/null | grep -q "rmqB@localhost" ||
-    fail "node B is not in node A's cluster"
+why=$(rabbit_join C A) || fail "$why"
+st=$(rabbit_ctl A cluster_status 2>/dev/null)
+case "$st" in *rmqB@localhost*rmqC@localhost*) ;;
+*) fail "nodes B and C are not in node A's cluster: $st" ;; esac
 A=127.0.0.1:$RMQ_PORT_A
 B=127.0.0.1:$RMQ_PORT_B
+C=127.0.0.1:$RMQ_PORT_C
 PORT=$RMQ_PORT_A
 
 # The coordinator speaks 5 first, as by default; the others say 3.1.1.
-MQTT_ADDR="hosts: [$A, $B]"
+MQTT_ADDR="hosts: [$A, $B, $C]"
 coordinator_up
 wait_for 10 test -f "$T/coordinator.db" || fail "the coordinator did not start"
-MQTT_ADDR="hosts: [$B, $A]"
+MQTT_ADDR="hosts: [$B, $C, $A]"
 client_config
-MQTT_ADDR="hosts: [$A, $B], protocol: 3.1.1"
+MQTT_ADDR="hosts: [$A, $B, $C], protocol: 3.1.1"
 worker_up worker01
 wait_for 20 registered worker01 || fail "worker01 did not register"
 grep -q "broker at $A closed an MQTT 5 connection unanswered: it may speak only 3.1.1, and took 3.1.1" "$T/coordinator.log" ||
@@ -79,7 +86,7 @@ echo "     q: exit after $(( $(ms) - t0 )) ms"
 
 # A worker on node B SIGKILLed during a job: its will crosses the cluster
 # and the client hears of it.
-MQTT_ADDR="hosts: [$B, $A], protocol: 3.1.1"
+MQTT_ADDR="hosts: [$B, $C, $A], protocol: 3.1.1"
 worker_up worker02
 wait_for 20 registered worker02 || fail "worker02 did not register"
 "$DFFMPEG" admin -c "$T/coordinator.yaml" worker drain worker01 >/dev/null || bad "drain worker01"
@@ -110,10 +117,27 @@ wait_for 20 grep -q "connected to $B" "$T/coordinator.log" || bad "the coordinat
 "$T/bin/ffmpeg" "${VJOB[@]}" >"$T/v2.p" 2>"$T/v2.err" || bad "a job after the failover: $(cat "$T/v2.err")"
 cmp -s "$T/v2.p" <(ffmpeg "${VJOB[@]}") || bad "a job after the failover: output differs"
 
+# Within the minute, node B, where everyone is now, is SIGKILLed in the
+# middle of a stream (no will, no goodbye, its sockets reset): everyone
+# goes on to node C and the bytes hold.
+{ "$T/bin/ffmpeg" -re $raw </dev/null 2>"$T/fk.err"; echo $? >"$T/fk.rc"; } |
+    sha256sum >"$T/fk.p" &
+P=$!
+wait_for 10 remote_running "duration=5" || bad "the stream did not start"
+sleep 1.5
+rabbit_kill B || bad "no Erlang VM of node B to kill"
+wait $P
+[ "$(cat "$T/fk.rc")" = 0 ] || bad "the stream across node B's SIGKILL: exit $(cat "$T/fk.rc"): $(tail -n 3 "$T/fk.err")"
+cmp -s "$T/fk.p" "$T/fo.l" || bad "the stream across node B's SIGKILL differs: $(tail -n 3 "$T/fk.err")"
+for p in worker01 coordinator client; do
+	wait_for 20 grep -q "connected to $C" "$T/$p.log" || bad "$p did not move to node C"
+done
+"$T/bin/ffmpeg" "${VJOB[@]}" >"$T/v3.p" 2>"$T/v3.err" || bad "a job on node C alone: $(cat "$T/v3.err")"
+
 # A name with '.': the plugin delivers P/coord/gpu.box as P/coord/gpu/box.
 key=$(user_add gpu.box worker) || fail "user add gpu.box"
 echo "$key" >"$T/gpu.box.key"
-MQTT_ADDR="hosts: [$B], protocol: 3.1.1"
+MQTT_ADDR="hosts: [$C], protocol: 3.1.1"
 worker_up gpu.box "$key"
 wait_for 15 grep -q "a message came on dffmpeg/coord/gpu/box.*turns '.' into '/'" "$T/coordinator.log" ||
     bad "the rewritten topic of a name with '.' is not explained: $(grep -i 'gpu' "$T/coordinator.log" | tail -n 2)"
