@@ -45,7 +45,6 @@ static void	mqtt__cb_log(struct mosquitto *, void *, int, const char *);
 static void	mqtt__drop(struct mqtt *, const char *);
 static void	mqtt__disconnect(struct mqtt *);
 
-
 static void
 mqtt__schedule(struct mqtt *m)
 {
@@ -71,7 +70,7 @@ mqtt__warn(struct mqtt *m, const char *fmt, ...)
 static void
 mqtt__warn(struct mqtt *m, const char *fmt, ...)
 {
-	char	text[256];
+	char			 text[256];
 	struct mqtt_peer	*p = &m->peers[m->cur];
 	va_list			 ap;
 	int64_t			 now = mono_ms();
@@ -299,7 +298,7 @@ mqtt__renew(struct mqtt *m)
 		return -1;
 	}
 	if (mqtt__setup(m, err, sizeof(err)) != 0) {
-		log_warnx("%s", err);
+		mqtt__warn(m, "%s", err);
 		return -1;
 	}
 	return 0;
