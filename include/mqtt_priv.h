@@ -101,6 +101,7 @@ struct mqtt {
 
 	struct mqtt_sub		*subs;
 	size_t			 nsubs;
+	size_t			 dotted;	/* subscriptions with a '.' */
 
 	char			*probe_topic;	/* P/job/<random>/probe */
 	char			*probe_alt;	/* as a broker that turns '.'

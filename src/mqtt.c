@@ -828,6 +828,8 @@ mqtt_subscribe(struct mqtt *m, const char *topic, mqtt_sub_cb cb, void *arg)
 
 	m->subs = xreallocarray(m->subs, m->nsubs + 1, sizeof(*m->subs));
 	s = &m->subs[m->nsubs++];
+	if (strchr(topic, '.') != NULL)
+		m->dotted++;
 	s->topic = xstrdup(topic);
 	s->cb = cb;
 	s->arg = arg;
@@ -845,6 +847,8 @@ mqtt_unsubscribe(struct mqtt *m, const char *topic)
 	for (i = 0; i < m->nsubs; i++) {
 		if (strcmp(m->subs[i].topic, topic) != 0)
 			continue;
+		if (strchr(topic, '.') != NULL)
+			m->dotted--;
 		free(m->subs[i].topic);
 		m->subs[i] = m->subs[--m->nsubs];
 		if (m->state == MQ_UP) {

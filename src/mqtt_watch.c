@@ -130,6 +130,10 @@ mqtt__rewritten(const struct mqtt *m, const char *topic)
 	size_t	i;
 	char	*p;
 
+	/* Only a '.' we subscribed with can come back as '/' (and the data
+	 * path, where no topic has one, pays nothing more). */
+	if (m->dotted == 0)
+		return false;
 	for (i = 0; i < m->nsubs; i++) {
 		if (mosquitto_topic_matches_sub(m->subs[i].topic, topic,
 		    &match) == MOSQ_ERR_SUCCESS && match)
