@@ -230,7 +230,7 @@ child() { pgrep -P "$1" -f -- "$2" >/dev/null; }
 trans() { q "select ts from job_transitions where job = '$1' and to_state = '$2'"; }
 
 # 4a. The worker dies.
-tag=$T-wkill
+tag=${T##*/}-wkill	# a name, not a path: jobs are confined
 ( "$PROXY" $LONG -metadata "title=$tag" >/dev/null 2>"$T/wkill.err"
   rc=$?; now; echo "$rc $NOW" >"$T/wkill.done" ) &
 PIDS="$PIDS $!"
@@ -266,7 +266,7 @@ n=$(grep -c "worker worker01 registered" "$T/coordinator.log")
 worker_up worker01
 wait_for 10 eval '[ $(grep -c "worker worker01 registered" "$T/coordinator.log") -gt $n ]' ||
     fail "worker01 did not come back"
-tag=$T-pkill
+tag=${T##*/}-pkill
 "$PROXY" $LONG -metadata "title=$tag" >/dev/null 2>"$T/pkill.err" &
 px=$!
 PIDS="$PIDS $px"

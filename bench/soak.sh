@@ -95,7 +95,7 @@ run_job() {
 	fi
 	now; t0=$NOW
 	# shellcheck disable=SC2086 # SRC is a list of words
-	timeout -k 5 "$LIMIT" "$PROXY" $SRC -metadata "title=$T-soak-$i-" \
+	timeout -k 5 "$LIMIT" "$PROXY" $SRC -metadata "title=${T##*/}-soak-$i-" \
 	    "${out[@]}" </dev/null >"$D/$i.out" 2>"$D/$i.err"
 	rc=$?
 	now
@@ -183,7 +183,7 @@ no_left() { [ "$(left)" = 0 ]; }
 wait_for "$SETTLE" no_left
 sleep 1
 LEFT=$(left)
-ORPHANS=$(pgrep -c -f "^ff(mpeg|probe) .*$T-soak-")
+ORPHANS=$(pgrep -c -f "^ff(mpeg|probe) .*${T##*/}-soak-")
 
 # Classify every job.
 OK=0; FAILED=0; HUNG=0; UNEXPL=0; NOOUT=0
