@@ -96,19 +96,24 @@ port_open() { (exec 3<>/dev/tcp/127.0.0.1/$1) 2>/dev/null; }
 
 MOSQUITTO=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
+# broker_conf PORT: the config of a private mosquitto listening on PORT.
+broker_conf() {
+	echo "listener $1 127.0.0.1"
+	echo "allow_anonymous true"
+	echo "set_tcp_nodelay true"
+	echo "persistence false"
+	echo "max_queued_messages 10000"
+	# As the shipped config: dffmpeg refuses a broker without.
+	echo "max_packet_size 1048576"
+	[ "$(id -u)" != 0 ] || echo "user root"
+}
+
 # broker_up [PORT]: start (or restart) the private broker, with the lines of
 # $BROKER_EXTRA added to its config.
 broker_up() {
 	PORT=${1:-${PORT:-$(free_port)}}
 	{
-		echo "listener $PORT 127.0.0.1"
-		echo "allow_anonymous true"
-		echo "set_tcp_nodelay true"
-		echo "persistence false"
-		echo "max_queued_messages 10000"
-		# As the shipped config: dffmpeg refuses a broker without.
-		echo "max_packet_size 1048576"
-		[ "$(id -u)" = 0 ] && echo "user root"
+		broker_conf "$PORT"
 		[ -z "${BROKER_EXTRA:-}" ] || printf '%s\n' "$BROKER_EXTRA"
 	} >"$T/mosquitto.conf"
 	spawn mosquitto "$MOSQUITTO" -c "$T/mosquitto.conf"

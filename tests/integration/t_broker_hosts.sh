@@ -14,13 +14,7 @@ PA=$PORT
 PB=$(free_port)
 DEAD=$(free_port)
 {
-	echo "listener $PB 127.0.0.1"
-	echo "allow_anonymous true"
-	echo "set_tcp_nodelay true"
-	echo "persistence false"
-	echo "max_queued_messages 10000"
-	echo "max_packet_size 1048576"
-	[ "$(id -u)" = 0 ] && echo "user root"
+	broker_conf "$PB"
 	echo "connection nodea"
 	echo "address 127.0.0.1:$PA"
 	echo "topic # both 1"
