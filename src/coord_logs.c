@@ -11,8 +11,9 @@
  * first batch, and those after it within the worker's JOBLOG_HEAD_MAX:
  * ffmpeg's banner and stream mapping, however the worker happened to cut
  * them) and the newest batch are always kept; beyond job_log_max the
- * oldest of the others are dropped, and a page marks the gap.  A page is at most LOG_PAGE_BYTES of JSON text but for
- * one batch or the rest (a page holds at least one).  See coord.h.
+ * oldest of the others are dropped, and a page marks the gap.  A page is
+ * at most LOG_PAGE_BYTES of JSON text but for one batch or the rest (a
+ * page holds at least one).  See coord.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
