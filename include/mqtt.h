@@ -3,22 +3,24 @@
  *
  * A persistent read event on the socket, a write event armed only while
  * mosquitto_want_write(), a 100 ms timer for mosquitto_loop_misc
- * (keepalive) and for reconnects with exponential back-off.  Events are re-synced after
- * every library call and every (re)connect is treated as a new socket.  A
- * socket that reports an error or hang-up before CONNACK is dropped and
- * retried with back-off, which guards against the TLS reconnect busy-loop
- * of libmosquitto 2.0.11.  Each connection attempt has an epoch and a will
- * built for it; connection failures and refusals are logged at warn with
- * the broker's address and reason (repeats at most every 30 s, per
- * address).  With several addresses (mqtt.hosts, the nodes of one
- * clustered broker) a failed attempt goes on to the next address at once
- * and the back-off grows once all have failed; a lost connection tries the
- * next address first.  A broker that passes nothing back, not even a
- * probe to ourselves, within 5 s is taken for hung and left.  An MQTT 5
- * connection refused for its version or closed unanswered is tried again
- * at once in 3.1.1; an address that refused 5 stays 3.1.1 once it takes
- * it.  Subscriptions are remembered and renewed after every reconnect
- * (sessions are clean); publishing is QoS 1, never retained.
+ * (keepalive) and for reconnects with exponential back-off.  Events are
+ * re-synced after every library call and every (re)connect is treated as
+ * a new socket.  A socket that reports an error or hang-up before CONNACK
+ * is dropped and retried with back-off, which guards against the TLS
+ * reconnect busy-loop of libmosquitto 2.0.11.  Each connection attempt has
+ * an epoch, a will built for it and a client id of its own; connection
+ * failures and refusals are logged at warn with the broker's address and
+ * reason (repeats at most every 30 s, per address).  With several
+ * addresses (mqtt.hosts, the nodes of one clustered broker) a failed
+ * attempt goes on to the next address at once and the back-off grows once
+ * all have failed; a lost connection tries the next address first, and
+ * the back-off starts over only after a connection that lasted 10 s.  A
+ * broker that passes nothing back, not even a probe to ourselves, within
+ * 5 s is taken for hung and left.  An MQTT 5 connection refused for its
+ * version or closed unanswered is tried again at once in 3.1.1; an address
+ * that refused 5 stays 3.1.1 once it takes it.  Subscriptions are
+ * remembered and renewed after every reconnect (sessions are clean);
+ * publishing is QoS 1, never retained.
  */
 #ifndef DFFMPEG_MQTT_H
 #define DFFMPEG_MQTT_H
