@@ -294,7 +294,7 @@ mqtt__renew(struct mqtt *m)
 	xasprintf(&m->client_id, "%s-%s", m->name, rnd);
 	if (mosquitto_reinitialise(m->mosq, m->client_id, true, m) !=
 	    MOSQ_ERR_SUCCESS) {
-		log_warnx("mqtt: cannot set up a new connection");
+		mqtt__warn(m, "cannot set up a new connection");
 		return -1;
 	}
 	if (mqtt__setup(m, err, sizeof(err)) != 0) {
