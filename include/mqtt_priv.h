@@ -24,6 +24,7 @@
  * to ourselves; none back within PROBE_TIMEOUT_MS and the broker is taken
  * for hung (its socket may stay open for a long time). */
 #define PROBE_IDLE_MS		2000
+#define PROBE_PROVE_MS		1000	/* the first, after CONNACK */
 #define PROBE_TIMEOUT_MS	3000
 /* The largest packet dffmpeg publishes: a control message, its topic and
  * the MQTT header. */

@@ -29,10 +29,10 @@ mqtt__probe_send(struct mqtt *m, int64_t now)
  * Keepalive notices a hung broker only after up to twice mqtt.keepalive,
  * and a broker that answers PINGREQ may still route nothing.  A probe
  * published to a topic only we subscribe to comes back through the
- * broker's routing: one goes when the subscription is granted, to prove
- * that probes work with this broker (if it does not come back, this
- * connection does without), then one whenever nothing else has come for
- * a while.  When nothing at all, the probe or anything else, has come
+ * broker's routing.  The first goes PROBE_PROVE_MS after CONNACK (a short
+ * job's proxy is gone by then and sends none), to prove that probes work
+ * with this broker: if it does not come back, this connection does
+ * without.  Then one goes whenever nothing else has come for a while.  When nothing at all, the probe or anything else, has come
  * for PROBE_TIMEOUT_MS after one went, the connection is shut down, so
  * that the next address is tried.  (Job topics are open to every broker
  * user under the shipped ACL: P/job/<random id>/probe.)
@@ -75,7 +75,8 @@ mqtt_watch_tick(struct mqtt *m, int64_t now)
 			shutdown(m->dupfd, SHUT_RDWR);
 		return;
 	}
-	if (now - m->last_in >= PROBE_IDLE_MS && now - m->probe_sent >=
+	if (!m->probe_proven ? now - m->up_since >= PROBE_PROVE_MS :
+	    now - m->last_in >= PROBE_IDLE_MS && now - m->probe_sent >=
 	    PROBE_IDLE_MS)
 		mqtt__probe_send(m, now);
 }
@@ -89,8 +90,6 @@ mqtt__probe_sub(void *arg, const char *topic, bool ok)
 	(void)topic;
 	m->probe_ok = ok;
 	m->last_in = mono_ms();
-	if (ok && m->state == MQ_UP)
-		mqtt__probe_send(m, m->last_in);
 }
 
 void
