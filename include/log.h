@@ -10,7 +10,9 @@
 
 enum log_level { LL_ERROR = 0, LL_WARN, LL_INFO, LL_DEBUG };
 
-enum log_sink { LOG_SINK_STDERR, LOG_SINK_FILE, LOG_SINK_SYSLOG, LOG_SINK_NONE };
+enum log_sink {
+	LOG_SINK_STDERR, LOG_SINK_FILE, LOG_SINK_SYSLOG, LOG_SINK_NONE
+};
 
 /* Set where messages go.  For LOG_SINK_FILE, path is opened for appending;
  * on failure the sink falls back to syslog and -1 is returned. */

@@ -176,7 +176,8 @@ int	 store_job_insert(struct store *, const struct job_row *);
 int	 store_job_get(struct store *, const char *id, struct job_row *);
 /*
  * Deferrable.  Move a job from state `from` to `to` and record the
- * transition (job, ts, from, to, reason) in one transaction.  worker (if not NULL) is set too.
+ * transition (job, ts, from, to, reason) in one transaction.  worker (if
+ * not NULL) is set too.
  * 0 done, 1 the job is not in state `from` (nothing changed), -1 error.
  * The legality of the edge is the caller's business (see jobstate.h).
  */

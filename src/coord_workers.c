@@ -39,7 +39,8 @@ register_conflict(struct cworker *w, const char *session)
 }
 
 void
-coord_worker_register(struct coord *c, const struct sender *s, const struct msg *req)
+coord_worker_register(struct coord *c, const struct sender *s,
+    const struct msg *req)
 {
 	struct cworker	*w = registry_find(&c->reg, s->name);
 	struct msg	 m;
@@ -150,7 +151,8 @@ ack(struct coord *c, const struct sender *s, const struct msg *req)
 }
 
 void
-coord_report_started(struct coord *c, const struct sender *s, const struct msg *req)
+coord_report_started(struct coord *c, const struct sender *s,
+    const struct msg *req)
 {
 	struct cjob	*j = worker_job(c, s, req->job);
 	struct msg	 m;

@@ -76,8 +76,8 @@ ident_master_load(const char *path, bool create, uint8_t mk[KEY_LEN],
 	ssize_t		 n;
 	int		 fd;
 
-	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 && errno == ENOENT &&
-	    create) {
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1 &&
+	    errno == ENOENT && create) {
 		if (master_create(path, err, errlen) != 0)
 			return -1;
 		fd = open(path, O_RDONLY | O_CLOEXEC);

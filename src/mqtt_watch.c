@@ -32,9 +32,10 @@ mqtt__probe_send(struct mqtt *m, int64_t now)
  * broker's routing.  The first goes PROBE_PROVE_MS after CONNACK (a short
  * job's proxy is gone by then and sends none), to prove that probes work
  * with this broker: if it does not come back, this connection does
- * without.  Then one goes whenever nothing else has come for a while.  When nothing at all, the probe or anything else, has come
- * for PROBE_TIMEOUT_MS after one went, the connection is shut down, so
- * that the next address is tried.  (Job topics are open to every broker
+ * without.  Then one goes whenever nothing else has come for a while.
+ * When nothing at all, the probe or anything else, has come for
+ * PROBE_TIMEOUT_MS after one went, the connection is shut down, so that
+ * the next address is tried.  (Job topics are open to every broker
  * user under the shipped ACL: P/job/<random id>/probe.)
  */
 void
