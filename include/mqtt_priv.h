@@ -111,6 +111,7 @@ struct mqtt {
 	bool			 probe_proven;	/* one came back on it */
 	char			 probe_token[ID_BUF];	/* awaited, or "" */
 	int64_t			 probe_sent;	/* mono ms */
+	int64_t			 probe_acked;	/* TCP bytes acked then */
 	int64_t			 last_in;	/* mono ms: anything received */
 	int64_t			 last_tick;	/* mono ms */
 

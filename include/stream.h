@@ -55,6 +55,10 @@ struct stream_ops {
 	void	(*writable)(void *arg);
 	/* Nothing heard from the peer for lost_ms (may be NULL). */
 	void	(*lost)(void *arg);
+	/* Are frames we published still on their way out of this process
+	 * (may be NULL)?  Meanwhile no ack is overdue: a resend would only
+	 * queue behind them on a slow link. */
+	bool	(*sending)(void *arg);
 };
 
 struct stream_params {

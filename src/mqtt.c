@@ -163,7 +163,9 @@ mqtt__drop(struct mqtt *m, const char *why)
 	mqtt__unwatch(m);
 	mqtt_watch_reset(m);
 	if (m->state == MQ_CLOSING) {
+		/* Done for good: no tick may connect again. */
 		m->state = MQ_IDLE;
+		m->started = false;
 		if (m->shutdown_done != NULL) {
 			void (*done)(void *) = m->shutdown_done;
 
@@ -233,9 +235,10 @@ mqtt__set_will(struct mqtt *m)
 	m->epoch++;
 	if (m->will_fn == NULL)
 		return;
-	payload = m->will_fn(m->will_arg, m->epoch, &len);
-	if (payload == NULL || mosquitto_will_set(m->mosq, m->will_topic,
-	    (int)len, payload, 1, false) != MOSQ_ERR_SUCCESS)
+	if ((payload = m->will_fn(m->will_arg, m->epoch, &len)) == NULL)
+		return;		/* none for this connection */
+	if (mosquitto_will_set(m->mosq, m->will_topic, (int)len, payload, 1,
+	    false) != MOSQ_ERR_SUCCESS)
 		log_warnx("mqtt: cannot set the will of connection %lld",
 		    (long long)m->epoch);
 	free(payload);
@@ -311,7 +314,6 @@ mqtt__attempt(struct mqtt *m)
 	char			 where[PATH_BUF + 16];
 	int			 rc;
 
-	m->connect_began = mono_ms();
 	m->attempt_reported = false;
 	m->v5_refused = m->peer_closed = false;
 	m->fallback_now = m->fallback_next;
@@ -328,6 +330,9 @@ mqtt__attempt(struct mqtt *m)
 	/* Always a full connect: the address may differ from the last. */
 	rc = mosquitto_connect_async(m->mosq, p->ep.host, p->ep.port,
 	    m->keepalive);
+	/* After it: the library looks the name up before it returns, and a
+	 * slow lookup must not count against the broker's CONNACK. */
+	m->connect_began = mono_ms();
 	if (rc != MOSQ_ERR_SUCCESS) {
 		mqtt__warn(m, "cannot connect to the broker at %s: %s",
 		    mqtt_where(m, where, sizeof(where)), mqtt__rc_text(m, rc));
@@ -373,6 +378,8 @@ mqtt__on_read(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
+	/* Bytes in the middle of a large packet count as signs of life. */
+	m->last_in = mono_ms();
 	rc = mosquitto_loop_read(m->mosq, 1);
 	if (rc == MOSQ_ERR_CONN_LOST && m->state == MQ_CONNECTING)
 		m->peer_closed = true;
@@ -468,6 +475,8 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 		if (m->state == MQ_CLOSING && m->disconnect_pending &&
 		    (m->inflight <= 0 || now >= m->shutdown_deadline - 500))
 			mqtt__disconnect(m);
+		if (m->state == MQ_IDLE)
+			break;		/* the socket is gone: nothing to keep */
 		if (m->state == MQ_CLOSING && now >= m->shutdown_deadline) {
 			mqtt__drop(m, "shutdown timed out");
 			break;
@@ -513,9 +522,9 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 		return;
 	}
 	if (rc != 0) {
-		mqtt__warn(m, "the broker at %s refused the connection as "
+		mqtt__warn(m, "the broker at %s refused the connection of "
 		    "%s: %s", mqtt_where(m, where, sizeof(where)),
-		    m->client_id, proto == MQTT_PROTOCOL_V5 ?
+		    m->name, proto == MQTT_PROTOCOL_V5 ?
 		    mosquitto_reason_string(rc) : mosquitto_connack_string(rc));
 		/* The library closes the socket; mqtt__sync notices. */
 		m->backoff_ms = BACKOFF_MAX_MS;
@@ -637,6 +646,9 @@ mqtt__cb_subscribe(struct mosquitto *mosq, void *arg, int mid, int nqos,
 	for (i = 0; i < m->nsubs; i++) {
 		if (m->subs[i].mid != mid)
 			continue;
+		/* Spent: message ids wrap at 65535 and are shared with
+		 * publishes, so a later SUBACK may carry this one again. */
+		m->subs[i].mid = -1;
 		if (!ok)
 			log_warnx("mqtt: subscription to %s refused by the "
 			    "broker", m->subs[i].topic);

@@ -2,8 +2,13 @@
  * What a process checks about its broker (see mqtt.h): the loopback probe
  * that finds a hung broker, and topics that a broker rewrote.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <linux/sockios.h>	/* SIOCOUTQ */
+#include <netinet/in.h>
+#include <linux/tcp.h>		/* tcpi_bytes_acked: not in glibc's */
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +20,41 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* The bytes of ours the broker's host has acknowledged on this TCP
+ * connection, or -1 where that is not known (a unix socket). */
+static int64_t
+mqtt__acked(const struct mqtt *m)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (m->dupfd == -1 || getsockopt(m->dupfd, IPPROTO_TCP, TCP_INFO, &ti,
+	    &len) != 0 || len < offsetof(struct tcp_info, tcpi_bytes_acked) +
+	    sizeof(ti.tcpi_bytes_acked))
+		return -1;
+	return (int64_t)ti.tcpi_bytes_acked;
+}
+
+bool
+mqtt_sending(const struct mqtt *m)
+{
+	int	queued = 0;
+
+	if (m->state != MQ_UP)
+		return false;
+	if (mosquitto_want_write(m->mosq))
+		return true;
+	return m->dupfd != -1 && ioctl(m->dupfd, SIOCOUTQ, &queued) == 0 &&
+	    queued > 0;
+}
+
 static void
 mqtt__probe_send(struct mqtt *m, int64_t now)
 {
 	id_new(m->probe_token);
 	m->probe_sent = now;
+	m->probe_acked = mqtt__acked(m);
 	if (mqtt_publish(m, m->probe_topic, m->probe_token,
 	    strlen(m->probe_token)) != 0)
 		m->probe_token[0] = '\0';
@@ -35,13 +70,17 @@ mqtt__probe_send(struct mqtt *m, int64_t now)
  * without.  Then one goes whenever nothing else has come for a while.
  * When nothing at all, the probe or anything else, has come for
  * PROBE_TIMEOUT_MS after one went, the connection is shut down, so that
- * the next address is tried.  (Job topics are open to every broker
- * user under the shipped ACL: P/job/<random id>/probe.)
+ * the next address is tried: unless we are sending more than the link
+ * carries at once (a large packet on a slow link, the probe queued behind
+ * it) and the broker's host keeps acknowledging what we send.  (Job
+ * topics are open to every broker user under the shipped ACL:
+ * P/job/<random id>/probe.)
  */
 void
 mqtt_watch_tick(struct mqtt *m, int64_t now)
 {
 	char	where[PATH_BUF + 16];
+	int64_t	acked;
 
 	if (now - m->last_tick > 1000) {
 		/* Our loop stalled: the answer may be waiting unread. */
@@ -57,6 +96,16 @@ mqtt_watch_tick(struct mqtt *m, int64_t now)
 		if (m->probe_proven && m->last_in > m->probe_sent) {
 			/* Late behind other traffic: the broker lives. */
 			m->probe_token[0] = '\0';
+			return;
+		}
+		if (m->probe_acked >= 0 && mqtt_sending(m) &&
+		    (acked = mqtt__acked(m)) > m->probe_acked) {
+			/* Slow, not hung: wait for the rest. */
+			log_debug("mqtt: our probe is late while the broker's "
+			    "host takes what we send (%lld bytes since): "
+			    "waiting", (long long)(acked - m->probe_acked));
+			m->probe_sent = now;
+			m->probe_acked = acked;
 			return;
 		}
 		if (!m->probe_proven) {

@@ -525,6 +525,8 @@ stream__tick(evutil_socket_t fd, short what, void *arg)
 	s->last_tick = now;
 	if (stream_full(s))
 		s->was_full = true;
+	if (s->nsent > 0 && s->ops->sending != NULL && s->ops->sending(s->arg))
+		s->last_progress = now;		/* not even gone yet */
 	if (s->nsent > 0 && !s->peer_holding &&
 	    now - s->last_progress >= s->rto) {
 		log_debug("job %s: no ack for %d ms; re-sending %zu frames "

@@ -311,11 +311,20 @@ job_lost(void *arg)
 		wjob_stop(j, "nothing heard from the client", false);
 }
 
+static bool
+job_sending(void *arg)
+{
+	struct wjob	*j = arg;
+
+	return mqtt_sending(j->ctx->node->mqtt);
+}
+
 static const struct stream_ops job_stream_ops = {
 	job_publish,
 	job_deliver,
 	job_writable,
 	job_lost,
+	job_sending,
 };
 
 static void

@@ -293,11 +293,20 @@ proxy_lost(void *arg)
 	msg_clear(&m);
 }
 
+static bool
+proxy_sending(void *arg)
+{
+	struct proxy	*p = arg;
+
+	return mqtt_sending(p->node.mqtt);
+}
+
 static const struct stream_ops proxy_stream_ops = {
 	proxy_publish,
 	proxy_deliver,
 	proxy_writable,
 	proxy_lost,
+	proxy_sending,
 };
 
 /* ---- ending ---- */

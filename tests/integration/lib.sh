@@ -143,7 +143,7 @@ user_add() { "$DFFMPEG" admin -c "$T/coordinator.yaml" user add "$1" --role "$2"
 
 # worker_up NAME [KEY] [EXTRA YAML]: create its identity (unless KEY is
 # given or it was created before) and start it (EXTRA may replace the
-# default binaries).
+# default binaries; $REG_INTERVAL replaces its 1 s heartbeat).
 worker_up() {
 	name=$1; key=${2:-}; extra=${3:-}
 	[ -n "$key" ] || [ ! -f "$T/$name.key" ] || key=$(cat "$T/$name.key")
@@ -162,7 +162,7 @@ binaries:"*) ;;	# EXTRA brings its own
 *) echo "binaries: {ffmpeg: $(command -v ffmpeg), ffprobe: $(command -v ffprobe)}" ;;
 esac)
 paths: {Media: $T/media}
-registration_interval: 1s
+registration_interval: ${REG_INTERVAL:-1s}
 $extra
 EOC
 	spawn "$name" "$DFFMPEG" worker -d -c "$T/$name.yaml"

@@ -75,6 +75,40 @@ DFFMPEG_CLIENT_CONFIG=$T/wrongca.yaml "$T/bin/ffmpeg" -version </dev/null >/dev/
 [ $? = 1 ] || bad "a wrong CA: not exit 1"
 grep -q "TLS failed.*certificate verify failed" "$T/wrongca.err" || bad "wrong CA: $(cat "$T/wrongca.err")"
 
+# A listener without TLS: the broker reads the TLS handshake as a bad
+# MQTT packet and closes the connection.  And one that resets every
+# connection it accepts (a proxy in front of a broker that is down): the
+# handshake fails with ECONNRESET, which libmosquitto 2.0.11 reports as a
+# handshake still in progress, on a socket that stays readable.  Either
+# way the client tries again until its connect_timeout, with a clear
+# error, and does not spin meanwhile.
+RST_PORT=$(free_port)
+spawn resetter python3 -c '
+import socket, struct, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(16)
+while True:
+    c, _ = s.accept()
+    c.recv(1)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+' "$RST_PORT"
+wait_for 5 port_open "$RST_PORT" || fail "the resetting listener did not start"
+TIMEFORMAT='%U %S'
+for what in plain:$PORT reset:$RST_PORT; do
+	sed "s|port: $TLS_PORT,|port: ${what#*:},|" "$T/client.yaml" >"$T/${what%:*}.yaml"
+	sed -i 's/^connect_timeout: .*/connect_timeout: 3s/' "$T/${what%:*}.yaml"
+	{ time DFFMPEG_CLIENT_CONFIG=$T/${what%:*}.yaml "$T/bin/ffmpeg" -version \
+	    </dev/null >/dev/null 2>"$T/${what%:*}.err"; } 2>"$T/${what%:*}.cpu"
+	grep -q "broker at 127.0.0.1:${what#*:}" "$T/${what%:*}.err" ||
+	    bad "TLS to a ${what%:*} listener: $(cat "$T/${what%:*}.err")"
+	cpu_ms=$(awk '{ printf "%d", ($1 + $2) * 1000 }' "$T/${what%:*}.cpu")
+	echo "     TLS to a ${what%:*} listener: $cpu_ms ms of CPU in 3 s: $(head -n 1 "$T/${what%:*}.err" | cut -c1-100)"
+	[ "$cpu_ms" -lt 1000 ] || bad "TLS to a ${what%:*} listener: the client used $cpu_ms ms of CPU in 3 s (a busy loop)"
+done
+
 # The listener that wants a client certificate: with one, the job runs;
 # without, the broker refuses.
 sed "s|port: $TLS_PORT, tls: {ca_file: $T/ca.crt}|port: $CERT_PORT, tls: {ca_file: $T/ca.crt, cert_file: $T/client.crt, key_file: $T/client.key}|" \

@@ -53,7 +53,7 @@ if command -v mosquitto_passwd >/dev/null; then
 	sed "s/^mqtt: .*/mqtt: {host: 127.0.0.1, port: $PORT, username: jellyfin, password: wrong}/" \
 	    "$T/nofb.yaml" >"$T/badpw.yaml"
 	DFFMPEG_CLIENT_CONFIG=$T/badpw.yaml "$T/bin/ffmpeg" -version >"$T/out" 2>"$T/err"; rc=$?
-	[ $rc = 1 ] && grep -q "^dffmpeg: the broker at 127.0.0.1:$PORT refused the connection as jellyfin-.*: .*[Nn]ot authori[sz]ed" "$T/err" \
+	[ $rc = 1 ] && grep -q "^dffmpeg: the broker at 127.0.0.1:$PORT refused the connection of jellyfin: .*[Nn]ot authori[sz]ed" "$T/err" \
 	    || fail "wrong password: exit $rc, stderr: $(cat "$T/err")"
 	broker_down
 fi
