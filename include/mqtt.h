@@ -83,10 +83,11 @@ void		 mqtt_unsubscribe(struct mqtt *, const char *topic);
 int		 mqtt_publish(struct mqtt *, const char *topic, const void *,
 		    size_t);
 bool		 mqtt_is_connected(const struct mqtt *);
-/* Is something we published still on its way out of this process: in the
- * library's queue, or in the socket, not yet acknowledged by the broker's
- * host?  (On a slow link, for seconds.) */
-bool		 mqtt_sending(const struct mqtt *);
+/* The number of the last message published (counting from 1; 0 before
+ * any), and whether message n has reached the broker (its PUBACK came) or
+ * was lost with its connection.  On a slow link, that takes seconds. */
+uint64_t	 mqtt_published(const struct mqtt *);
+bool		 mqtt_delivered(const struct mqtt *, uint64_t n);
 /* Clean disconnect: queued packets are written and acknowledged, then
  * DISCONNECT (no will);
  * done is called when the socket is closed or after timeout_ms. */

@@ -122,6 +122,9 @@ struct mqtt {
 	 * shutdown waits for them, since mosquitto takes a connection closed
 	 * before its PUBACK went out for a lost one (and publishes the will). */
 	int			 inflight;
+	uint64_t		 published;	/* messages, ever */
+	uint64_t		 delivered;	/* of those: PUBACKed, or lost
+						 * with their connection */
 	bool			 disconnect_pending;
 };
 

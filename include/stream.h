@@ -10,7 +10,8 @@
  * asks the peer to do the same (an ack flagged RESEND), since whatever the
  * peer sent before our subscription was renewed is lost.  Frames that stay
  * unacknowledged are all re-sent after a timeout that doubles up to 16 s,
- * except while the peer's last ack was flagged HOLDING.
+ * except while the peer's last ack was flagged HOLDING; the timeout runs
+ * from when our last frame reached the broker (ops->sending).
  *
  * Receiving: frames are opened, duplicates dropped, early frames held
  * (bounded) until the gap fills, and delivered in order.  The ack
@@ -55,9 +56,9 @@ struct stream_ops {
 	void	(*writable)(void *arg);
 	/* Nothing heard from the peer for lost_ms (may be NULL). */
 	void	(*lost)(void *arg);
-	/* Are frames we published still on their way out of this process
+	/* Is the last frame we published still on its way to the broker
 	 * (may be NULL)?  Meanwhile no ack is overdue: a resend would only
-	 * queue behind them on a slow link. */
+	 * queue behind it on a slow link. */
 	bool	(*sending)(void *arg);
 };
 

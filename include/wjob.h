@@ -76,6 +76,7 @@ struct wjob {
 	int64_t		 grace;		/* SIGTERM to SIGKILL, ms */
 	char		 topic_in[256];
 	char		 topic_out[256];
+	uint64_t	 last_sent;	/* mqtt_published() of our last */
 	struct stream	*stream;
 
 	char		*path;

@@ -160,6 +160,7 @@ mqtt__drop(struct mqtt *m, const char *why)
 	bool	was_up = m->up;
 
 	m->up = false;
+	m->delivered = m->published;	/* what is not acked is gone */
 	mqtt__unwatch(m);
 	mqtt_watch_reset(m);
 	if (m->state == MQ_CLOSING) {
@@ -601,6 +602,9 @@ mqtt__cb_publish(struct mosquitto *mosq, void *arg, int mid)
 	m->last_in = mono_ms();		/* the broker is alive */
 	if (m->inflight > 0)
 		m->inflight--;
+	/* QoS 1 acknowledgements come in the order of the publishes. */
+	if (m->delivered < m->published)
+		m->delivered++;
 	if (m->disconnect_pending && m->inflight == 0) {
 		/* Inside the library: mqtt__on_read syncs the events after. */
 		m->disconnect_pending = false;
@@ -881,8 +885,10 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		return -1;
 	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1,
 	    false);
-	if (rc == MOSQ_ERR_SUCCESS)
+	if (rc == MOSQ_ERR_SUCCESS) {
 		m->inflight++;
+		m->published++;
+	}
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_debug("mqtt: publish to %s: %s", topic,
 		    mosquitto_strerror(rc));
@@ -897,6 +903,18 @@ bool
 mqtt_is_connected(const struct mqtt *m)
 {
 	return m->state == MQ_UP && m->up;
+}
+
+uint64_t
+mqtt_published(const struct mqtt *m)
+{
+	return m->published;
+}
+
+bool
+mqtt_delivered(const struct mqtt *m, uint64_t n)
+{
+	return n <= m->delivered;
 }
 
 /* Send DISCONNECT (once); the socket check in mqtt__sync finishes. */

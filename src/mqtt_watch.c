@@ -20,8 +20,9 @@
 #include "util.h"
 #include "xmalloc.h"
 
-/* The bytes of ours the broker's host has acknowledged on this TCP
- * connection, or -1 where that is not known (a unix socket). */
+/* The bytes of ours the next hop (the broker's host, or a proxy) has
+ * acknowledged on this TCP connection, or -1 where that is not known (a
+ * unix socket). */
 static int64_t
 mqtt__acked(const struct mqtt *m)
 {
@@ -36,13 +37,13 @@ mqtt__acked(const struct mqtt *m)
 	return (int64_t)ti.tcpi_bytes_acked;
 }
 
-bool
-mqtt_sending(const struct mqtt *m)
+/* Is something of ours still on its way: in the library, or sent and not
+ * yet acknowledged by the next TCP hop (the broker's host, or a proxy)? */
+static bool
+mqtt__sending(const struct mqtt *m)
 {
 	int	queued = 0;
 
-	if (m->state != MQ_UP)
-		return false;
 	if (mosquitto_want_write(m->mosq))
 		return true;
 	return m->dupfd != -1 && ioctl(m->dupfd, SIOCOUTQ, &queued) == 0 &&
@@ -61,10 +62,10 @@ mqtt__probe_send(struct mqtt *m, int64_t now)
 }
 
 /*
- * Keepalive notices a hung broker only after up to twice mqtt.keepalive,
- * and a broker that answers PINGREQ may still route nothing.  A probe
- * published to a topic only we subscribe to comes back through the
- * broker's routing.  The first goes PROBE_PROVE_MS after CONNACK (a short
+ * Keepalive notices a hung broker only after up to twice mqtt.keepalive.
+ * A probe published to a topic only we subscribe to makes the broker
+ * answer within a round trip: with its PUBACK, and through its routing
+ * with the probe itself (either will do as a sign of life).  The first goes PROBE_PROVE_MS after CONNACK (a short
  * job's proxy is gone by then and sends none), to prove that probes work
  * with this broker: if it does not come back, this connection does
  * without.  Then one goes whenever nothing else has come for a while.
@@ -72,7 +73,9 @@ mqtt__probe_send(struct mqtt *m, int64_t now)
  * PROBE_TIMEOUT_MS after one went, the connection is shut down, so that
  * the next address is tried: unless we are sending more than the link
  * carries at once (a large packet on a slow link, the probe queued behind
- * it) and the broker's host keeps acknowledging what we send.  (Job
+ * it) and the next TCP hop keeps acknowledging what we send, for up to
+ * twice the keepalive (a proxy in front of a hung broker acknowledges
+ * until its buffers are full).  (Job
  * topics are open to every broker user under the shipped ACL:
  * P/job/<random id>/probe.)
  */
@@ -98,12 +101,13 @@ mqtt_watch_tick(struct mqtt *m, int64_t now)
 			m->probe_token[0] = '\0';
 			return;
 		}
-		if (m->probe_acked >= 0 && mqtt_sending(m) &&
+		if (m->probe_acked >= 0 && mqtt__sending(m) &&
+		    now - m->last_in < 2000 * (int64_t)m->keepalive &&
 		    (acked = mqtt__acked(m)) > m->probe_acked) {
 			/* Slow, not hung: wait for the rest. */
-			log_debug("mqtt: our probe is late while the broker's "
-			    "host takes what we send (%lld bytes since): "
-			    "waiting", (long long)(acked - m->probe_acked));
+			log_debug("mqtt: our probe is late, but what we send "
+			    "is still taken (%lld bytes since): waiting",
+			    (long long)(acked - m->probe_acked));
 			m->probe_sent = now;
 			m->probe_acked = acked;
 			return;

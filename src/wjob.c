@@ -71,7 +71,10 @@ job_publish(void *arg, const uint8_t *buf, size_t len)
 {
 	struct wjob	*j = arg;
 
-	return mqtt_publish(j->ctx->node->mqtt, j->topic_out, buf, len);
+	if (mqtt_publish(j->ctx->node->mqtt, j->topic_out, buf, len) != 0)
+		return -1;
+	j->last_sent = mqtt_published(j->ctx->node->mqtt);
+	return 0;
 }
 
 static void
@@ -316,7 +319,7 @@ job_sending(void *arg)
 {
 	struct wjob	*j = arg;
 
-	return mqtt_sending(j->ctx->node->mqtt);
+	return !mqtt_delivered(j->ctx->node->mqtt, j->last_sent);
 }
 
 static const struct stream_ops job_stream_ops = {

@@ -61,6 +61,7 @@ struct proxy {
 	char			 job[ID_BUF];
 	char			 topic_out[256];
 	char			 topic_in[256];
+	uint64_t		 last_sent;	/* mqtt_published() of ours */
 	int			 argc;
 	char			**argv;		/* original, for the fallback */
 
@@ -198,7 +199,10 @@ proxy_publish(void *arg, const uint8_t *buf, size_t len)
 {
 	struct proxy	*p = arg;
 
-	return mqtt_publish(p->node.mqtt, p->topic_in, buf, len);
+	if (mqtt_publish(p->node.mqtt, p->topic_in, buf, len) != 0)
+		return -1;
+	p->last_sent = mqtt_published(p->node.mqtt);
+	return 0;
 }
 
 /* Our nice value goes to the remote process: at hello, and whenever it
@@ -298,7 +302,7 @@ proxy_sending(void *arg)
 {
 	struct proxy	*p = arg;
 
-	return mqtt_sending(p->node.mqtt);
+	return !mqtt_delivered(p->node.mqtt, p->last_sent);
 }
 
 static const struct stream_ops proxy_stream_ops = {
