@@ -55,6 +55,7 @@ struct end {
 	int		 dup_pct;
 	int		 reorder_pct;
 	size_t		 drop_at;	/* lose its Nth published frame */
+	bool		 leaving;	/* its last frame has not left yet */
 	bool		 recording;	/* keep a copy of what it publishes */
 	struct queue	 rec;
 
@@ -161,8 +162,14 @@ cb_lost(void *arg)
 	((struct end *)arg)->lost++;
 }
 
+static bool
+cb_sending(void *arg)
+{
+	return ((struct end *)arg)->leaving;
+}
+
 static const struct stream_ops ops = {
-	cb_publish, cb_deliver, cb_writable, cb_lost
+	cb_publish, cb_deliver, cb_writable, cb_lost, cb_sending
 };
 
 static void
@@ -487,6 +494,39 @@ START_TEST(test_timer_recovery)
 	ck_assert_msg(mono_ms() - t0 >= 900, "re-sent after %lld ms, before "
 	    "the minimum timeout", (long long)(mono_ms() - t0));
 	check_got(&B, &wb, fb);
+	pump();
+	ck_assert(stream_drained(A.s));
+	buf_free(&wb);
+}
+END_TEST
+
+/* The same while the last frame is still on its way out (a slow link):
+ * no ack is overdue until it has left, then the timer recovers. */
+START_TEST(test_timer_waits_while_leaving)
+{
+	struct buf	wb = { 0 };
+	int64_t		t1;
+	uint8_t		x[3] = { 'a', 'b', 'c' };
+	size_t		i;
+
+	ends_open(NULL, NULL);
+	A.drop_at = 2;
+	A.leaving = true;
+	for (i = 0; i < 3; i++) {
+		stream_send(A.s, i == 1 ? FK_STDERR : FK_STDOUT, &x[i], 1);
+		record(&wb, i == 1 ? FK_STDERR : FK_STDOUT, &x[i], 1);
+	}
+	pump();
+	ck_assert_uint_eq(B.frames, 1);
+	ck_assert_msg(!run_until(2500, b_has_three), "re-sent while the "
+	    "last frame was still leaving");
+	A.leaving = false;
+	t1 = mono_ms();
+	ck_assert_msg(run_until(2500, b_has_three), "not recovered once it "
+	    "had left: B has %zu frames", B.frames);
+	ck_assert_msg(mono_ms() - t1 >= 900, "re-sent %lld ms after it had "
+	    "left, before the minimum timeout", (long long)(mono_ms() - t1));
+	check_got(&B, &wb, 3);
 	pump();
 	ck_assert(stream_drained(A.s));
 	buf_free(&wb);
@@ -1055,6 +1095,7 @@ make_suite(void)
 	tcase_add_test(tc, test_faults);
 	tcase_add_test(tc, test_dup_reorder);
 	tcase_add_test(tc, test_timer_recovery);
+	tcase_add_test(tc, test_timer_waits_while_leaving);
 	tcase_add_test(tc, test_window);
 	tcase_add_test(tc, test_hold);
 	tcase_add_test(tc, test_hold_release_idle);
