@@ -121,10 +121,10 @@ struct mqtt {
 	/* QoS 1 publishes not yet acknowledged on this connection: a clean
 	 * shutdown waits for them, since mosquitto takes a connection closed
 	 * before its PUBACK went out for a lost one (and publishes the will). */
-	int			 inflight;
 	uint64_t		 published;	/* messages, ever */
 	uint64_t		 delivered;	/* of those: PUBACKed, or lost
-						 * with their connection */
+						 * with their connection; the
+						 * rest are in flight */
 	bool			 disconnect_pending;
 };
 

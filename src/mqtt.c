@@ -474,7 +474,8 @@ mqtt__on_tick(evutil_socket_t fd, short what, void *arg)
 		if (m->state == MQ_UP)
 			mqtt_watch_tick(m, now);
 		if (m->state == MQ_CLOSING && m->disconnect_pending &&
-		    (m->inflight <= 0 || now >= m->shutdown_deadline - 500))
+		    (m->delivered == m->published ||
+		    now >= m->shutdown_deadline - 500))
 			mqtt__disconnect(m);
 		if (m->state == MQ_IDLE)
 			break;		/* the socket is gone: nothing to keep */
@@ -579,7 +580,7 @@ mqtt__cb_connect_v5(struct mosquitto *mosq, void *arg, int rc, int flags,
 	m->last_err[0] = '\0';
 	m->state = MQ_UP;
 	m->up = true;
-	m->inflight = 0;
+	m->delivered = m->published;
 	m->up_since = mono_ms();
 	m->tried = 0;
 	mqtt_watch_reset(m);
@@ -600,12 +601,10 @@ mqtt__cb_publish(struct mosquitto *mosq, void *arg, int mid)
 	(void)mosq;
 	(void)mid;
 	m->last_in = mono_ms();		/* the broker is alive */
-	if (m->inflight > 0)
-		m->inflight--;
 	/* QoS 1 acknowledgements come in the order of the publishes. */
 	if (m->delivered < m->published)
 		m->delivered++;
-	if (m->disconnect_pending && m->inflight == 0) {
+	if (m->disconnect_pending && m->delivered == m->published) {
 		/* Inside the library: mqtt__on_read syncs the events after. */
 		m->disconnect_pending = false;
 		mosquitto_disconnect(m->mosq);
@@ -885,10 +884,8 @@ mqtt_publish(struct mqtt *m, const char *topic, const void *payload,
 		return -1;
 	rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, 1,
 	    false);
-	if (rc == MOSQ_ERR_SUCCESS) {
-		m->inflight++;
+	if (rc == MOSQ_ERR_SUCCESS)
 		m->published++;
-	}
 	if (rc != MOSQ_ERR_SUCCESS) {
 		log_debug("mqtt: publish to %s: %s", topic,
 		    mosquitto_strerror(rc));
@@ -943,7 +940,7 @@ mqtt_shutdown(struct mqtt *m, int timeout_ms, void (*done)(void *), void *arg)
 	}
 	m->state = MQ_CLOSING;
 	m->disconnect_pending = true;
-	if (m->inflight <= 0)
+	if (m->delivered == m->published)
 		mqtt__disconnect(m);
 }
 
