@@ -51,7 +51,8 @@ if [ "$need" = test ]; then
 	# Forged wills (t_presence) and a TLS broker's certificates.
 	check_cmd mosquitto_sub mosquitto-clients
 	check_cmd openssl openssl
-	# A FUSE file system that hangs, for the hung-mount test.
+	# A FUSE file system that hangs, for the hung-mount test (its
+	# python3 also runs the slow relay and the resetting listener).
 	check_cmd fusermount3 fuse3
 	/usr/bin/python3 -c 'import fuse' >/dev/null 2>&1 ||
 	    missing="$missing python3-fuse"
