@@ -5,9 +5,11 @@
  * mosquitto_want_write(), a 100 ms timer for mosquitto_loop_misc
  * (keepalive) and for reconnects with exponential back-off.  Events are
  * re-synced after every library call and every (re)connect is treated as
- * a new socket.  A socket that reports an error or hang-up before CONNACK
- * is dropped and retried with back-off, which guards against the TLS
- * reconnect busy-loop of libmosquitto 2.0.11.  Each connection attempt has
+ * a new socket.  A socket that reports an error or hang-up (and nothing
+ * to read) before CONNACK is dropped and retried with back-off, a guard
+ * against the TLS handshake busy-loop of libmosquitto 2.0.11 (with
+ * OpenSSL 3, closed and reset handshakes fail as EOF and never reach it;
+ * t_broker_tls checks that neither spins).  Each connection attempt has
  * an epoch, a will built for it and a client id of its own; connection
  * failures and refusals are logged at warn with the broker's address and
  * reason (repeats at most every 30 s, per address).  With several
@@ -16,7 +18,8 @@
  * all have failed; a lost connection tries the next address first, and
  * the back-off starts over only after a connection that lasted 10 s.  A
  * broker that passes nothing back, not even a probe to ourselves, within
- * 5 s is taken for hung and left.  An MQTT 5 connection refused for its
+ * 5 s is taken for hung and left (longer on a slow link while the next
+ * hop still takes what we send, see mqtt_watch.c).  An MQTT 5 connection refused for its
  * version or closed unanswered is tried again at once in 3.1.1; an address
  * that refused 5 stays 3.1.1 once it takes it.  Subscriptions are
  * remembered and renewed after every reconnect (sessions are clean);

@@ -367,7 +367,9 @@ mqtt__on_read(evutil_socket_t fd, short what, void *arg)
 
 	(void)what;
 	if (m->state == MQ_CONNECTING) {
-		/* Before CONNACK a dead socket must not spin the loop. */
+		/* Before CONNACK a dead socket must not spin the loop.  (Linux
+		 * reports POLLIN with a closed or reset socket, so this is a
+		 * last defence: the library's read sees those.) */
 		pfd.fd = fd;
 		pfd.events = POLLIN;
 		pfd.revents = 0;
