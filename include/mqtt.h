@@ -19,11 +19,11 @@
  * the back-off starts over only after a connection that lasted 10 s.  A
  * broker that passes nothing back, not even a probe to ourselves, within
  * 5 s is taken for hung and left (longer on a slow link while the next
- * hop still takes what we send, see mqtt_watch.c).  An MQTT 5 connection refused for its
- * version or closed unanswered is tried again at once in 3.1.1; an address
- * that refused 5 stays 3.1.1 once it takes it.  Subscriptions are
- * remembered and renewed after every reconnect (sessions are clean);
- * publishing is QoS 1, never retained.
+ * hop still takes what we send, see mqtt_watch.c).  An MQTT 5 connection
+ * refused for its version or closed unanswered is tried again at once in
+ * 3.1.1; an address that refused 5 stays 3.1.1 once it takes it.
+ * Subscriptions are remembered and renewed after every reconnect (sessions
+ * are clean); publishing is QoS 1, never retained.
  */
 #ifndef DFFMPEG_MQTT_H
 #define DFFMPEG_MQTT_H
